@@ -1,0 +1,64 @@
+/*
+ * driver.h — one interface over PostgreSQL (libpq), MySQL/MariaDB (libmariadb) and SQLite.
+ * A DrvConn belongs to one thread at a time and is never shared. Every failure fills a
+ * DrvError with the server's own message and code (SQLSTATE, errno, SQLite result code).
+ * Knows nothing of migrations or reports.
+ */
+#ifndef DROVER_DRIVER_H
+#define DROVER_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "drover/error.h"
+#include "drover/inventory.h"
+#include "drover/util.h"
+
+typedef struct DrvConn DrvConn;
+
+typedef struct DrvConnectOptions {
+    const char *application_name; /* PostgreSQL application_name / MariaDB program_name */
+    bool create;                  /* SQLite: create a missing database file (migrate only) */
+    int connect_timeout_s;        /* 0: 10 seconds */
+} DrvConnectOptions;
+
+/*
+ * drv_connect opens a connection. PostgreSQL: client_encoding UTF8, notices silenced, and
+ * search_path set to the URL's schema when it has one. MariaDB: utf8mb4, multi-statements on.
+ * SQLite: foreign keys on, busy timeout. On failure returns NULL with DRV_ERR_CONNECT; the
+ * message never contains the password.
+ */
+DrvConn *drv_connect(const InvUrl *url, const DrvConnectOptions *opts, DrvError *err);
+void drv_close(DrvConn *c); /* drv_close(NULL) is a no-op */
+DrvDialect drv_conn_dialect(const DrvConn *c);
+
+/* Runs one statement and discards any result. */
+bool drv_exec(DrvConn *c, const char *sql, DrvError *err);
+
+/*
+ * drv_exec_script runs a migration section as written, statement by statement, in order:
+ * PostgreSQL splits it like psql (dollar quotes, E'' strings, nested comments), SQLite with
+ * its own parser (sqlite3_prepare tail), MariaDB as one multi-statement query so that the
+ * server parses compound bodies. *completed receives the number of statements that finished
+ * (all of them on success). On failure err->statement holds the failing statement's text.
+ */
+bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err);
+
+/* Runs a query and appends the first column of every row, as text (NULL as ""), to out. */
+bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+
+bool drv_begin(DrvConn *c, DrvError *err);
+bool drv_commit(DrvConn *c, DrvError *err);
+/* Rolls back; a rollback that fails is ignored when err is NULL. */
+bool drv_rollback(DrvConn *c, DrvError *err);
+
+/* Quoting, caller frees: identifiers "x" (postgres, with "" doubled) or `x` (mysql, sqlite);
+ * literals escaped by the client library (PQescapeLiteral, mysql_real_escape_string, %Q). */
+char *drv_quote_ident(DrvDialect d, const char *ident);
+char *drv_quote_literal(DrvConn *c, const char *s);
+
+/* True when err is a transient fault worth retrying (connection lost or refused, too many
+ * connections, deadlock, serialization failure, lock timeout, admin shutdown, SQLITE_BUSY). */
+bool drv_error_is_transient(DrvDialect d, const DrvError *err);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * inventory.h — the fleet as the operator declared it in drover.cfg (libconfig): where the
+ * migrations live, the environments in rollout order, and the tenants with their database
+ * URLs. Also URL parsing/masking and tenant selection. Knows nothing of drivers or threads.
+ *
+ * Secrets: InvUrl.password (and a password= query parameter) exist only here and in driver
+ * connect calls; everything printable uses InvUrl.masked.
+ */
+#ifndef DROVER_INVENTORY_H
+#define DROVER_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "drover/error.h"
+#include "drover/util.h"
+
+typedef enum DrvDialect {
+    DRV_POSTGRES = 0,
+    DRV_MYSQL,  /* MySQL and MariaDB, through libmariadb */
+    DRV_SQLITE,
+} DrvDialect;
+
+/* "postgres", "mysql" or "sqlite". */
+const char *drv_dialect_name(DrvDialect d);
+
+typedef struct InvParam {
+    char *key;
+    char *value;
+} InvParam;
+
+typedef struct InvUrl {
+    DrvDialect dialect;
+    char *host;       /* NULL: library default (sqlite: always NULL) */
+    int port;         /* 0: library default */
+    char *user;       /* percent-decoded, NULL when absent */
+    char *password;   /* percent-decoded, NULL when absent; never print */
+    char *database;   /* database name; for sqlite the absolute file path */
+    char *schema;     /* postgres ?schema=NAME (schema-per-tenant), else NULL */
+    InvParam *params; /* other query parameters (postgres: libpq keywords, validated) */
+    size_t nparams;
+    char *masked;     /* printable form with the password replaced by *** */
+} InvUrl;
+
+typedef struct InvTenant {
+    char *id;
+    char *env;
+    char **tags;
+    size_t ntags;
+    InvUrl url;
+    char *file; /* config file that declares the tenant (an @include may differ from the main one) */
+    int line;
+} InvTenant;
+
+typedef struct InvEnvironment {
+    char *name;
+} InvEnvironment;
+
+typedef struct Inventory {
+    char *config_path;     /* as given */
+    char *config_dir;      /* directory of config_path; relative paths resolve against it */
+    char *migrations_path; /* absolute or relative to the cwd, resolved against config_dir */
+    char *meta_table;      /* migrations.table, default "SequelizeMeta" */
+    char *meta_schema;     /* migrations.schema (sequelize-cli's migrationStorageTableSchema), or NULL */
+    InvEnvironment *envs;  /* rollout order */
+    size_t nenvs;
+    InvTenant *tenants;    /* declaration order */
+    size_t ntenants;
+} Inventory;
+
+/*
+ * inv_load parses and validates a whole inventory. On any problem it returns NULL with err
+ * kind DRV_ERR_CONFIG and, where known, err->file/err->line: syntax errors, unknown keys,
+ * wrong types, missing required keys, duplicate tenant ids or environment names, a tenant
+ * whose env is not declared, an unset ${VAR}, a bad URL. It touches no database.
+ */
+Inventory *inv_load(const char *path, DrvError *err);
+void inv_free(Inventory *inv); /* inv_free(NULL) is a no-op */
+
+/*
+ * inv_expand_env replaces each ${NAME} with the environment variable's value. "$$" is not
+ * special; a "$" not followed by "{" is kept. An unset variable or an unterminated "${"
+ * fails (DRV_ERR_CONFIG, message names the variable). The caller frees the result.
+ */
+char *inv_expand_env(const char *text, DrvError *err);
+
+/*
+ * inv_url_parse parses postgres://, postgresql://, mysql://, mariadb://, sqlite:PATH (relative
+ * to base_dir) and sqlite:///ABS. Percent-decoding goes through libcurl's URL API. Postgres
+ * query parameters must be libpq connection keywords (checked against PQconndefaults), plus
+ * schema=NAME. On failure returns false with DRV_ERR_CONFIG and a message that shows the URL
+ * masked. out is zeroed first and must be released with inv_url_free.
+ */
+bool inv_url_parse(const char *text, const char *base_dir, InvUrl *out, DrvError *err);
+void inv_url_free(InvUrl *url);
+
+/* inv_url_mask_text masks the userinfo password of any text that looks like a URL, even one
+ * that does not parse ("postgres://u:***@h/db"). The caller frees the result. */
+char *inv_url_mask_text(const char *text);
+
+/* Selection: within one list the values are alternatives (OR); across lists all must hold
+ * (AND). Empty lists select everything. */
+typedef struct InvSelector {
+    StrList envs;
+    StrList tenants;
+    StrList tags;
+} InvSelector;
+
+/*
+ * inv_select returns the indexes of the selected tenants in rollout order: environments in
+ * declared order, tenants in declaration order within each. An --env or --tenant value that
+ * names nothing in the inventory is an error (DRV_ERR_USAGE), and so is a selection that
+ * matches no tenant. *out is malloc'd; the caller frees it.
+ */
+bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size_t *nout,
+                DrvError *err);
+
+#endif

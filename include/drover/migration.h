@@ -1,0 +1,80 @@
+/*
+ * migration.h — the migration set: files discovered in migrations.path, ordered by file name
+ * exactly as sequelize-cli orders them, and .sql files parsed into dbmate-style sections.
+ * Knows nothing of databases.
+ */
+#ifndef DROVER_MIGRATION_H
+#define DROVER_MIGRATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "drover/error.h"
+
+typedef enum MigKind {
+    MIG_SQL = 0, /* .sql, run natively */
+    MIG_JS,      /* .js .cjs .ts .cts (sequelize-cli's pattern); run by the Node runner later */
+} MigKind;
+
+typedef struct MigSection {
+    char *sql;        /* the section body as written (may be "" when empty), or NULL if absent */
+    int line;         /* line of the "-- migrate:up/down" marker, 1-based; 0 if absent */
+    bool transaction; /* false with "transaction:false" */
+} MigSection;
+
+typedef struct Migration {
+    char *name; /* file basename with extension: exactly what SequelizeMeta stores */
+    char *path; /* full path */
+    MigKind kind;
+    MigSection up;   /* MIG_SQL only */
+    MigSection down; /* MIG_SQL only; sql NULL or only whitespace/comments: irreversible */
+} Migration;
+
+typedef struct MigSet {
+    char *dir;
+    Migration *items; /* sorted by name, byte order (= JS code-unit order for ASCII names) */
+    size_t n;
+} MigSet;
+
+/*
+ * mig_discover lists dir non-recursively, keeps regular files named *.sql, *.js, *.cjs, *.ts,
+ * *.cts (not *.d.ts, not dotfiles), sorts them by name and parses every .sql file. Fails with
+ * DRV_ERR_INPUT naming the file and line of the first bad file, or DRV_ERR_IO when dir cannot
+ * be read. out is zeroed first; release it with mig_set_free.
+ */
+bool mig_discover(const char *dir, MigSet *out, DrvError *err);
+void mig_set_free(MigSet *set);
+
+/*
+ * mig_parse_sql parses a dbmate-format text into m->up and m->down:
+ *   -- migrate:up [transaction:false]
+ *   ...statements...
+ *   -- migrate:down [transaction:false]
+ *   ...statements...
+ * Rules: "-- migrate:up" is required and comes first; at most one of each marker; only blank
+ * lines and comments may precede it; an unknown option on a marker line is an error. Errors
+ * are DRV_ERR_INPUT with err->file = path and err->line set.
+ */
+bool mig_parse_sql(const char *path, const char *text, Migration *m, DrvError *err);
+
+/* True when a section has no statement (absent, empty, or only whitespace and comments). */
+bool mig_section_is_empty(const MigSection *s);
+
+/*
+ * mig_find resolves a user-supplied name: the exact file name, or else the name without its
+ * extension when that matches exactly one file. Returns the index, or -1.
+ */
+ssize_t mig_find(const MigSet *set, const char *name);
+
+/* Length of the name without a known migration extension (.sql .js .cjs .ts .cts). */
+size_t mig_stem_len(const char *name);
+
+/*
+ * mig_new writes DIR/YYYYMMDDHHMMSS-NAME.sql (UTC timestamp, as migration:generate names
+ * files) with both sections, or NAME.js with a sequelize-cli style skeleton when js is true.
+ * Refuses a NAME with a slash or an existing file. *out_path receives the path (caller frees).
+ */
+bool mig_new(const char *dir, const char *name, bool js, char **out_path, DrvError *err);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * error.c — filling and rendering DrvError (see error.h). Rendering lives here so that every
+ * face (CLI, JSON report, journal) shows an error the same way.
+ */
+#include "drover/error.h"
+#include "drover/util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void replace(char **field, const char *value)
+{
+    char *copy = xstrdup(value);
+    free(*field);
+    *field = copy;
+}
+
+void drv_error_set(DrvError *err, DrvErrorKind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    free(err->message);
+    err->message = msg;
+    err->kind = kind;
+}
+
+void drv_error_set_hint(DrvError *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *hint = xvasprintf(fmt, ap);
+    va_end(ap);
+    free(err->hint);
+    err->hint = hint;
+}
+
+void drv_error_set_location(DrvError *err, const char *file, int line)
+{
+    replace(&err->file, file);
+    err->line = line;
+}
+
+void drv_error_set_context(DrvError *err, const char *tenant, const char *migration,
+                           const char *statement)
+{
+    if (tenant)
+        replace(&err->tenant, tenant);
+    if (migration)
+        replace(&err->migration, migration);
+    if (statement)
+        replace(&err->statement, statement);
+}
+
+bool drv_error_is_set(const DrvError *err)
+{
+    return err->kind != DRV_ERR_NONE;
+}
+
+void drv_error_clear(DrvError *err)
+{
+    free(err->message);
+    free(err->hint);
+    free(err->file);
+    free(err->tenant);
+    free(err->migration);
+    free(err->statement);
+    memset(err, 0, sizeof *err);
+}
+
+void drv_error_move(DrvError *dst, DrvError *src)
+{
+    if (dst == src)
+        return;
+    drv_error_clear(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}
+
+static void append_summary(StrBuf *sb, const DrvError *err)
+{
+    if (err->file) {
+        if (err->line > 0)
+            sb_appendf(sb, "%s:%d: ", err->file, err->line);
+        else
+            sb_appendf(sb, "%s: ", err->file);
+    }
+    if (err->tenant)
+        sb_appendf(sb, "tenant '%s': ", err->tenant);
+    if (err->migration)
+        sb_appendf(sb, "migration '%s': ", err->migration);
+    sb_append(sb, err->message ? err->message : "unknown error");
+    if (err->sqlstate[0])
+        sb_appendf(sb, " (SQLSTATE %s)", err->sqlstate);
+    else if (err->code)
+        sb_appendf(sb, " (error %d)", err->code);
+}
+
+char *drv_error_summary(const DrvError *err)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    append_summary(&sb, err);
+    return sb_detach(&sb);
+}
+
+char *drv_error_format(const DrvError *err)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    append_summary(&sb, err);
+    if (err->statement)
+        sb_appendf(&sb, "\n  statement: %s", err->statement);
+    if (err->hint)
+        sb_appendf(&sb, "\n  hint: %s", err->hint);
+    return sb_detach(&sb);
+}
