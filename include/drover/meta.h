@@ -45,7 +45,8 @@ bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err
  * column, or a name equal under the column's collation to another name or to an existing row
  * while differing in bytes (case, accents, trailing spaces). Checked before anything runs.
  */
-bool meta_check_storable(DrvConn *c, const MetaState *st, const StrList *names, DrvError *err);
+bool meta_check_storable(DrvConn *c, const MetaTable *t, const MetaState *st,
+                         const StrList *names, DrvError *err);
 
 void meta_state_free(MetaState *st);
 

@@ -1,0 +1,87 @@
+/*
+ * executor.h — one tenant, start to end: connect, read SequelizeMeta, plan, apply or revert,
+ * record. A job owns its connection and writes only its own result, so a pool can run many
+ * jobs at once; it knows nothing of threads or output formats.
+ */
+#ifndef DROVER_EXECUTOR_H
+#define DROVER_EXECUTOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "drover/error.h"
+#include "drover/inventory.h"
+#include "drover/migration.h"
+#include "drover/plan.h"
+#include "drover/util.h"
+
+typedef enum ExecCommand {
+    EXEC_PLAN = 0, /* read-only: what migrate would do */
+    EXEC_MIGRATE,
+    EXEC_UNDO,
+    EXEC_STATUS,   /* read-only: the tenant's state */
+    EXEC_CHECK,    /* read-only: connectivity and SequelizeMeta readability */
+} ExecCommand;
+
+typedef struct ExecOptions {
+    ExecCommand command;
+    ssize_t to;              /* migrate/undo --to: MigSet index, -1 when absent */
+    PlanUndoMode undo_mode;
+    size_t steps;            /* undo --steps */
+    bool dry_run;            /* migrate/undo: plan only, write nothing */
+    const char *application_name;
+} ExecOptions;
+
+typedef enum ExecOutcome {
+    EXEC_OUT_UP_TO_DATE = 0, /* nothing to do */
+    EXEC_OUT_PENDING,        /* plan / dry run: work would be done */
+    EXEC_OUT_MIGRATED,
+    EXEC_OUT_REVERTED,
+    EXEC_OUT_OK,             /* check / status: read fine */
+    EXEC_OUT_FAILED,
+    EXEC_OUT_UNREACHABLE,
+} ExecOutcome;
+
+typedef enum ExecState {
+    EXEC_STATE_CURRENT = 0,
+    EXEC_STATE_BEHIND,
+    EXEC_STATE_DRIFTED, /* has rows with no migration file, whatever else */
+    EXEC_STATE_UNREACHABLE,
+} ExecState;
+
+/* The record of one tenant's job. Lists hold migration file names unless said otherwise. */
+typedef struct ExecResult {
+    const InvTenant *tenant;
+    ExecOutcome outcome;
+    ExecState state;          /* as read before any change (status, plan) */
+    StrList applied;          /* migrate: applied by this run, in order */
+    StrList reverted;         /* undo: reverted by this run, in order */
+    StrList planned;          /* plan/dry run: what migrate/undo would do, in order */
+    StrList have;             /* applied before this run, file order (renamed: the file name) */
+    StrList pending;          /* not applied, file order */
+    StrList unknown;          /* rows with no file */
+    StrList renamed_rows;     /* rows matched to a file of another extension ... */
+    StrList renamed_files;    /* ... and that file, pairwise */
+    bool partial;             /* a non-transactional migration stopped half-way */
+    bool meta_missing;        /* SequelizeMeta does not exist yet (read-only commands) */
+    DrvError error;
+    double seconds;
+} ExecResult;
+
+typedef struct ExecJob {
+    const InvTenant *tenant;
+    const MigSet *migrations;
+    const char *meta_table;
+    const char *meta_schema;
+    const ExecOptions *options;
+} ExecJob;
+
+/* exec_run_tenant runs the job and fills res (initialised here; free with exec_result_free).
+ * It never aborts the caller: every failure ends up in res->outcome and res->error. */
+void exec_run_tenant(const ExecJob *job, ExecResult *res);
+void exec_result_free(ExecResult *res);
+
+const char *exec_outcome_name(ExecOutcome o); /* "migrated", "up_to_date", ... */
+const char *exec_state_name(ExecState s);     /* "current", "behind", ... */
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * options.h — drover's subcommands and options as data. One table row per option drives
+ * getopt_long, applicability checks per command and --help, with one precedence:
+ * command line > environment > default.
+ */
+#ifndef DROVER_CLI_OPTIONS_H
+#define DROVER_CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "drover/error.h"
+#include "drover/inventory.h"
+
+typedef enum CliCommandId {
+    CMD_NONE = 0,
+    CMD_PLAN,
+    CMD_MIGRATE,
+    CMD_UNDO,
+    CMD_STATUS,
+    CMD_CHECK,
+    CMD_NEW,
+} CliCommandId;
+
+typedef enum CliFormat {
+    FMT_TEXT = 0,
+    FMT_JSON,
+} CliFormat;
+
+typedef struct CliArgs {
+    CliCommandId command;
+    const char *command_name;
+    const char *config;  /* --config, else $DROVER_CONFIG, else ./drover.cfg */
+    InvSelector selector;
+    CliFormat format;
+    const char *out;     /* --out FILE */
+    const char *to;      /* migrate/undo --to NAME */
+    long steps;          /* undo --steps N, 0 when absent */
+    bool all;            /* undo --all */
+    bool dry_run;
+    bool js;             /* new --js */
+    const char *new_name;
+    bool help;
+    bool version;
+} CliArgs;
+
+/* cli_parse fills args from argv. Usage errors return false with DRV_ERR_USAGE. */
+bool cli_parse(int argc, char **argv, CliArgs *args, DrvError *err);
+void cli_args_free(CliArgs *args);
+/* Prints general help (command CMD_NONE) or one command's help to stdout. */
+void cli_print_help(CliCommandId command);
+
+#endif

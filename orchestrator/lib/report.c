@@ -1,0 +1,275 @@
+/*
+ * report.c — text and JSON renderings of tenant result records (see report.h). The JSON shape
+ * is documented in docs/json.md and versioned by "schema_version"; change both together.
+ */
+#include "drover/report.h"
+
+#include <errno.h>
+#include <string.h>
+
+void report_count(const ExecResult *res, size_t n, ReportCounts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->tenants = n;
+    for (size_t i = 0; i < n; i++) {
+        out->by_outcome[res[i].outcome]++;
+        out->by_state[res[i].state]++;
+        if (res[i].outcome == EXEC_OUT_FAILED || res[i].outcome == EXEC_OUT_UNREACHABLE)
+            out->failed++;
+    }
+}
+
+static json_t *string_array(const StrList *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    return a;
+}
+
+static json_t *error_json(const DrvError *e)
+{
+    if (!drv_error_is_set(e))
+        return json_null();
+    char *summary = drv_error_summary(e);
+    json_t *o = json_pack("{s:s}", "message", summary);
+    free(summary);
+    json_object_set_new(o, "sqlstate", e->sqlstate[0] ? json_string(e->sqlstate) : json_null());
+    json_object_set_new(o, "code", e->code ? json_integer(e->code) : json_null());
+    json_object_set_new(o, "migration", e->migration ? json_string(e->migration) : json_null());
+    json_object_set_new(o, "statement", e->statement ? json_string(e->statement) : json_null());
+    json_object_set_new(o, "hint", e->hint ? json_string(e->hint) : json_null());
+    return o;
+}
+
+static json_t *renamed_json(const ExecResult *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->renamed_rows.n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "row", r->renamed_rows.items[i], "file",
+                                           r->renamed_files.items[i]));
+    return a;
+}
+
+static json_t *tenant_base_json(const ExecResult *r)
+{
+    const InvTenant *t = r->tenant;
+    return json_pack("{s:s,s:s,s:s,s:s}", "id", t->id, "env", t->env, "dialect",
+                     drv_dialect_name(t->url.dialect), "url", t->url.masked);
+}
+
+static json_t *run_tenant_json(const char *command, const ExecResult *r)
+{
+    json_t *o = tenant_base_json(r);
+    json_object_set_new(o, "outcome", json_string(exec_outcome_name(r->outcome)));
+    json_object_set_new(o, "applied", string_array(&r->applied));
+    json_object_set_new(o, "reverted", string_array(&r->reverted));
+    if (strcmp(command, "plan") == 0 || r->planned.n) {
+        json_object_set_new(o, "planned", string_array(&r->planned));
+        json_object_set_new(o, "pending", string_array(&r->pending));
+        json_object_set_new(o, "unknown", string_array(&r->unknown));
+        json_object_set_new(o, "renamed", renamed_json(r));
+        json_object_set_new(o, "applied_before", json_integer((json_int_t)r->have.n));
+    }
+    json_object_set_new(o, "partial", json_boolean(r->partial));
+    json_object_set_new(o, "error", error_json(&r->error));
+    json_object_set_new(o, "seconds", json_real(r->seconds));
+    return o;
+}
+
+static json_t *outcome_summary(const ReportCounts *c)
+{
+    json_t *o = json_pack("{s:I}", "tenants", (json_int_t)c->tenants);
+    for (int i = 0; i <= EXEC_OUT_UNREACHABLE; i++)
+        json_object_set_new(o, exec_outcome_name((ExecOutcome)i),
+                            json_integer((json_int_t)c->by_outcome[i]));
+    return o;
+}
+
+json_t *report_run_json(const char *command, const ExecResult *res, size_t n)
+{
+    ReportCounts c;
+    report_count(res, n, &c);
+    json_t *tenants = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(tenants, run_tenant_json(command, &res[i]));
+    return json_pack("{s:i,s:s,s:s,s:o,s:o}", "schema_version", REPORT_SCHEMA_VERSION, "command",
+                     command, "outcome", c.failed ? "failed" : "succeeded", "tenants", tenants,
+                     "summary", outcome_summary(&c));
+}
+
+static json_t *status_tenant_json(const ExecResult *r)
+{
+    json_t *o = tenant_base_json(r);
+    json_object_set_new(o, "state", json_string(exec_state_name(r->state)));
+    json_object_set_new(o, "applied", string_array(&r->have));
+    json_object_set_new(o, "pending", string_array(&r->pending));
+    json_object_set_new(o, "unknown", string_array(&r->unknown));
+    json_object_set_new(o, "renamed", renamed_json(r));
+    json_object_set_new(o, "meta_table_exists", json_boolean(!r->meta_missing));
+    json_object_set_new(o, "error", error_json(&r->error));
+    return o;
+}
+
+json_t *report_status_json(const MigSet *set, const ExecResult *res, size_t n)
+{
+    ReportCounts c;
+    report_count(res, n, &c);
+    json_t *migrations = json_array();
+    for (size_t i = 0; i < set->n; i++)
+        json_array_append_new(migrations, json_string(set->items[i].name));
+    json_t *tenants = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(tenants, status_tenant_json(&res[i]));
+    json_t *summary = json_pack("{s:I}", "tenants", (json_int_t)c.tenants);
+    for (int i = 0; i <= EXEC_STATE_UNREACHABLE; i++)
+        json_object_set_new(summary, exec_state_name((ExecState)i),
+                            json_integer((json_int_t)c.by_state[i]));
+    json_object_set_new(summary, "failed", json_integer((json_int_t)c.by_outcome[EXEC_OUT_FAILED]));
+    return json_pack("{s:i,s:o,s:o,s:o}", "schema_version", REPORT_SCHEMA_VERSION, "migrations",
+                     migrations, "tenants", tenants, "summary", summary);
+}
+
+static const char *last_of(const StrList *l)
+{
+    return l->n ? l->items[l->n - 1] : "-";
+}
+
+static void print_list(FILE *out, const char *label, const StrList *l)
+{
+    if (!l->n)
+        return;
+    fprintf(out, "    %s:", label);
+    for (size_t i = 0; i < l->n; i++)
+        fprintf(out, " %s", l->items[i]);
+    fputc('\n', out);
+}
+
+static void print_error_block(FILE *out, const DrvError *e)
+{
+    char *text = drv_error_format(e);
+    fprintf(out, "    error: ");
+    for (const char *p = text; *p; p++) {
+        fputc(*p, out);
+        if (*p == '\n')
+            fputs("    ", out);
+    }
+    fputc('\n', out);
+    free(text);
+}
+
+static void print_run_line(FILE *out, const char *command, const ExecResult *r)
+{
+    const InvTenant *t = r->tenant;
+    fprintf(out, "%s (%s, %s): ", t->id, t->env, drv_dialect_name(t->url.dialect));
+    switch (r->outcome) {
+    case EXEC_OUT_MIGRATED:
+        fprintf(out, "migrated %zu, now at %s\n", r->applied.n, last_of(&r->applied));
+        break;
+    case EXEC_OUT_REVERTED:
+        fprintf(out, "reverted %zu\n", r->reverted.n);
+        print_list(out, "reverted", &r->reverted);
+        break;
+    case EXEC_OUT_PENDING:
+        fprintf(out, "%zu applied, would %s %zu\n", r->have.n,
+                strcmp(command, "undo") == 0 ? "revert" : "apply", r->planned.n);
+        print_list(out, strcmp(command, "undo") == 0 ? "revert" : "apply", &r->planned);
+        break;
+    case EXEC_OUT_UP_TO_DATE:
+        fprintf(out, "%s\n", strcmp(command, "undo") == 0 ? "nothing to revert" : "up to date");
+        break;
+    case EXEC_OUT_OK:
+        fprintf(out, "ok (%zu applied, %zu pending)\n", r->have.n, r->pending.n);
+        break;
+    case EXEC_OUT_FAILED:
+    case EXEC_OUT_UNREACHABLE:
+        fprintf(out, "%s", r->outcome == EXEC_OUT_FAILED ? "FAILED" : "UNREACHABLE");
+        if (r->applied.n)
+            fprintf(out, " after applying %zu", r->applied.n);
+        if (r->reverted.n)
+            fprintf(out, " after reverting %zu", r->reverted.n);
+        fputc('\n', out);
+        print_list(out, "applied", &r->applied);
+        print_list(out, "reverted", &r->reverted);
+        print_error_block(out, &r->error);
+        break;
+    }
+    if (strcmp(command, "plan") == 0 && r->unknown.n)
+        print_list(out, "unknown rows (no file)", &r->unknown);
+}
+
+void report_run_text(FILE *out, const char *command, const ExecResult *res, size_t n,
+                     bool summary)
+{
+    for (size_t i = 0; i < n; i++)
+        print_run_line(out, command, &res[i]);
+    if (summary)
+        report_run_summary(out, command, res, n);
+}
+
+void report_run_summary(FILE *out, const char *command, const ExecResult *res, size_t n)
+{
+    ReportCounts c;
+    report_count(res, n, &c);
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += res[i].seconds;
+    fprintf(out, "%s: %zu tenant%s", command, n, n == 1 ? "" : "s");
+    for (int i = 0; i <= EXEC_OUT_UNREACHABLE; i++)
+        if (c.by_outcome[i])
+            fprintf(out, ", %zu %s", c.by_outcome[i], exec_outcome_name((ExecOutcome)i));
+    fprintf(out, " (%.2f s of database work)\n", total);
+}
+
+static int width_of(const char *s, int min)
+{
+    int w = (int)strlen(s);
+    return w > min ? w : min;
+}
+
+void report_status_table(FILE *out, const ExecResult *res, size_t n)
+{
+    int wid = 6, wenv = 3;
+    for (size_t i = 0; i < n; i++) {
+        wid = width_of(res[i].tenant->id, wid);
+        wenv = width_of(res[i].tenant->env, wenv);
+    }
+    fprintf(out, "%-*s  %-*s  %-8s  %-11s  %7s  %7s  %7s  %s\n", wid, "TENANT", wenv, "ENV",
+            "DIALECT", "STATE", "APPLIED", "PENDING", "UNKNOWN", "LAST APPLIED");
+    for (size_t i = 0; i < n; i++) {
+        const ExecResult *r = &res[i];
+        fprintf(out, "%-*s  %-*s  %-8s  %-11s  %7zu  %7zu  %7zu  %s\n", wid, r->tenant->id, wenv,
+                r->tenant->env, drv_dialect_name(r->tenant->url.dialect),
+                exec_state_name(r->state), r->have.n, r->pending.n, r->unknown.n,
+                last_of(&r->have));
+        if (drv_error_is_set(&r->error))
+            print_error_block(out, &r->error);
+    }
+    ReportCounts c;
+    report_count(res, n, &c);
+    fprintf(out, "%zu tenant%s: %zu current, %zu behind, %zu drifted, %zu unreachable\n", n,
+            n == 1 ? "" : "s", c.by_state[EXEC_STATE_CURRENT], c.by_state[EXEC_STATE_BEHIND],
+            c.by_state[EXEC_STATE_DRIFTED], c.by_state[EXEC_STATE_UNREACHABLE]);
+}
+
+bool report_write_json(json_t *json, const char *path, DrvError *err)
+{
+    size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+    if (!path || strcmp(path, "-") == 0) {
+        json_dumpf(json, stdout, flags);
+        fputc('\n', stdout);
+        return true;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        return false;
+    }
+    int rc = json_dumpf(json, f, flags);
+    fputc('\n', f);
+    if (fclose(f) != 0 || rc != 0) {
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
