@@ -53,8 +53,11 @@ static bool classify_name(const char *name, MigKind *kind)
     return false;
 }
 
-/* is_regular_file follows symlinks, so a link to a migration kept elsewhere counts. */
-static bool is_regular_file(const char *path, DrvError *err)
+/*
+ * check_regular sets *regular for path, following symlinks so that a link to a migration
+ * kept elsewhere counts. A dangling link fails rather than vanishing from the set.
+ */
+static bool check_regular(const char *path, bool *regular, DrvError *err)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -62,7 +65,8 @@ static bool is_regular_file(const char *path, DrvError *err)
                       strerror(errno));
         return false;
     }
-    return S_ISREG(st.st_mode);
+    *regular = S_ISREG(st.st_mode);
+    return true;
 }
 
 static int cmp_migration(const void *a, const void *b)
@@ -106,14 +110,13 @@ static bool list_dir(const char *dir, MigSet *set, DrvError *err)
         if (!classify_name(de->d_name, &kind))
             continue;
         char *path = path_join(dir, de->d_name);
-        bool regular = is_regular_file(path, err);
-        if (regular)
+        bool regular = false;
+        ok = check_regular(path, &regular, err);
+        if (ok && regular)
             push_migration(set, &cap, de->d_name, path, kind);
         free(path);
-        if (drv_error_is_set(err)) {
-            ok = false;
+        if (!ok)
             break;
-        }
         errno = 0;
     }
     if (ok && errno != 0) {
