@@ -24,7 +24,7 @@ typedef struct Marker {
     size_t options_len;
 } Marker;
 
-/* Where the parser is: the current line and the markers seen so far. */
+/* A parse in progress: the input, the migration being filled, where its bodies start. */
 typedef struct SqlParser {
     const char *path;
     const char *text;
@@ -218,9 +218,7 @@ static bool parse_options(SqlParser *ps, const Marker *mk, int lineno, MigSectio
         else if (strcmp(opt, "transaction:true") == 0)
             sec->transaction = true;
         else
-            known = false;
-        if (!known)
-            fail(ps, lineno, "unknown option '%s' on '%s'", opt, marker_text(mk->kind));
+            known = fail(ps, lineno, "unknown option '%s' on '%s'", opt, marker_text(mk->kind));
         free(opt);
         if (!known)
             return false;
