@@ -1,0 +1,2 @@
+-- No markers at all.
+CREATE TABLE t (id INTEGER);

@@ -1,0 +1,5 @@
+-- header comment
+
+CREATE TABLE t (id INTEGER);
+-- migrate:up
+SELECT 1;

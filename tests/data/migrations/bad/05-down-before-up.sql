@@ -1,0 +1,5 @@
+
+-- migrate:down
+DROP TABLE t;
+-- migrate:up
+CREATE TABLE t (id INTEGER);

@@ -1,0 +1,6 @@
+-- migrate:up
+-- only a comment
+/* and a block */
+
+-- migrate:down
+DROP TABLE t;

@@ -1,0 +1,4 @@
+-- migrate:up
+CREATE TABLE t (id INTEGER);
+-- migrate:donw
+DROP TABLE t;

@@ -1,0 +1,2 @@
+-- migrate:up
+INSERT INTO t VALUES ('café');

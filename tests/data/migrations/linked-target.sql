@@ -1,0 +1,4 @@
+-- migrate:up
+CREATE TABLE linked (id INTEGER);
+-- migrate:down
+DROP TABLE linked;

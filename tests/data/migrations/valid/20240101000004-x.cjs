@@ -1,0 +1,6 @@
+module.exports = {
+  async up(queryInterface) {
+    await queryInterface.sequelize.query("SELECT 1");
+  },
+  async down() {}
+};

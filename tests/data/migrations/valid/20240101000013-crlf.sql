@@ -1,0 +1,4 @@
+-- migrate:up
+CREATE TABLE crlf (id INTEGER);
+-- migrate:down
+DROP TABLE crlf;

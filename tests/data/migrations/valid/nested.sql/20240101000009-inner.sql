@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE inner_t (id INTEGER);
