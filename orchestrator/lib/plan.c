@@ -174,8 +174,7 @@ static bool check_revertible(const Plan *p, const MigSet *set, const UndoEntry *
 {
     if (e->applied == NO_FILE) {
         drv_error_set(err, DRV_ERR_REFUSED,
-                      "row '%s' in SequelizeMeta has no migration file; cannot revert past it",
-                      e->name);
+                      "this SequelizeMeta row has no migration file; cannot revert past it");
         drv_error_set_hint(err, "restore the file into the migrations directory, or revert "
                                 "fewer migrations");
         drv_error_set_context(err, NULL, e->name, NULL);
@@ -183,7 +182,7 @@ static bool check_revertible(const Plan *p, const MigSet *set, const UndoEntry *
     }
     const Migration *m = &set->items[p->applied[e->applied].mig];
     if (m->kind == MIG_SQL && mig_section_is_empty(&m->down)) {
-        drv_error_set(err, DRV_ERR_REFUSED, "migration '%s' has no down section", m->name);
+        drv_error_set(err, DRV_ERR_REFUSED, "the migration has no down section");
         drv_error_set_hint(err, "write a '-- migrate:down' section, or revert fewer "
                                 "migrations");
         drv_error_set_context(err, NULL, m->name, NULL);

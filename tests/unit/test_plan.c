@@ -337,11 +337,9 @@ static void test_down_refuses_unknown_row_in_range(void **state)
     down(&p, &set, PLAN_UNDO_TO, 0, 1, (size_t[]){1}, 1);
     /* Unknown rows count as entries, so two steps reach 15-gone.js. */
     down_refused(&p, &set, PLAN_UNDO_STEPS, 2, -1, "15-gone.js",
-                 "row '15-gone.js' in SequelizeMeta has no migration file; cannot revert past "
-                 "it");
+                 "this SequelizeMeta row has no migration file; cannot revert past it");
     down_refused(&p, &set, PLAN_UNDO_TO, 0, 0, "15-gone.js",
-                 "row '15-gone.js' in SequelizeMeta has no migration file; cannot revert past "
-                 "it");
+                 "this SequelizeMeta row has no migration file; cannot revert past it");
     plan_free(&p);
     sl_free(&rows);
 
@@ -349,11 +347,9 @@ static void test_down_refuses_unknown_row_in_range(void **state)
     make_rows(&rows, (const char *[]){"00-orphan.js", "10-a.sql", "99-missing.js"}, 3);
     plan_build(&set, &rows, &p);
     down_refused(&p, &set, PLAN_UNDO_ALL, 0, -1, "99-missing.js",
-                 "row '99-missing.js' in SequelizeMeta has no migration file; cannot revert past "
-                 "it");
+                 "this SequelizeMeta row has no migration file; cannot revert past it");
     down_refused(&p, &set, PLAN_UNDO_STEPS, 1, -1, "99-missing.js",
-                 "row '99-missing.js' in SequelizeMeta has no migration file; cannot revert past "
-                 "it");
+                 "this SequelizeMeta row has no migration file; cannot revert past it");
     plan_free(&p);
     sl_free(&rows);
     mig_set_free(&set);
@@ -379,16 +375,16 @@ static void test_down_refuses_empty_sql_down(void **state)
     /* JS migrations are checked when they run, not here. */
     down(&p, &set, PLAN_UNDO_STEPS, 1, -1, (size_t[]){3}, 1);
     down_refused(&p, &set, PLAN_UNDO_STEPS, 2, -1, "3-no-down.sql",
-                 "migration '3-no-down.sql' has no down section");
+                 "the migration has no down section");
     down_refused(&p, &set, PLAN_UNDO_TO, 0, 2, "3-no-down.sql",
-                 "migration '3-no-down.sql' has no down section");
+                 "the migration has no down section");
     plan_free(&p);
     sl_free(&rows);
 
     make_rows(&rows, (const char *[]){"1-a.sql", "2-irreversible.sql"}, 2);
     plan_build(&set, &rows, &p);
     down_refused(&p, &set, PLAN_UNDO_ALL, 0, -1, "2-irreversible.sql",
-                 "migration '2-irreversible.sql' has no down section");
+                 "the migration has no down section");
     plan_free(&p);
     sl_free(&rows);
     mig_set_free(&set);
@@ -410,7 +406,7 @@ static void test_down_orders_renamed_by_file_name(void **state)
     assert_applied(&p, 0, 0, "1-x.js", true);
     down(&p, &set, PLAN_UNDO_STEPS, 1, -1, (size_t[]){0}, 1);
     down_refused(&p, &set, PLAN_UNDO_STEPS, 2, -1, "1-x.pg",
-                 "row '1-x.pg' in SequelizeMeta has no migration file; cannot revert past it");
+                 "this SequelizeMeta row has no migration file; cannot revert past it");
     plan_free(&p);
     sl_free(&rows);
     mig_set_free(&set);
