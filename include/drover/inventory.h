@@ -35,7 +35,8 @@ typedef struct InvUrl {
     int port;         /* 0: library default */
     char *user;       /* percent-decoded, NULL when absent */
     char *password;   /* percent-decoded, NULL when absent; never print */
-    char *database;   /* database name; for sqlite the absolute file path */
+    char *database;   /* database name, NULL when the URL has none (library default);
+                         for sqlite the absolute file path */
     char *schema;     /* postgres ?schema=NAME (schema-per-tenant), else NULL */
     InvParam *params; /* other query parameters (postgres: libpq keywords, validated) */
     size_t nparams;

@@ -1,0 +1,423 @@
+/*
+ * inventory.c — loading drover.cfg with libconfig and validating it strictly: every problem
+ * is reported with the file and line that declares it, and no value from the environment
+ * (where passwords come from) ever reaches a message.
+ */
+#include "drover/inventory.h"
+#include "inventory_url.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The keys each group accepts; a new feature adds its key here and nowhere else. */
+static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", NULL};
+static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", NULL};
+static const char *const ENVIRONMENT_KEYS[] = {"name", NULL};
+static const char *const TENANT_KEYS[] = {"id", "env", "url", "tags", NULL};
+
+#define DEFAULT_META_TABLE "SequelizeMeta"
+
+typedef struct Loader {
+    config_t cfg;
+    Inventory *inv;
+    DrvError *err;
+} Loader;
+
+/* resolve_path keeps "x" instead of "./x" when dir is the current directory. */
+static char *resolve_path(const char *dir, const char *p)
+{
+    if (strcmp(dir, ".") == 0)
+        return xstrdup(p);
+    return path_join(dir, p);
+}
+
+/* display_file names the file a setting comes from so that a person can open it: libconfig
+ * records an @include by the name written in the directive, relative to the include dir. */
+static char *display_file(const Loader *ld, const char *source)
+{
+    if (!source || strcmp(source, ld->inv->config_path) == 0)
+        return xstrdup(ld->inv->config_path);
+    return resolve_path(ld->inv->config_dir, source);
+}
+
+static void set_location(Loader *ld, const config_setting_t *s)
+{
+    char *file = display_file(ld, config_setting_source_file(s));
+    drv_error_set_location(ld->err, file, config_setting_source_line(s));
+    free(file);
+}
+
+static bool fail_at(Loader *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail_at(Loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    drv_error_set(ld->err, DRV_ERR_CONFIG, "%s", msg);
+    free(msg);
+    set_location(ld, s);
+    return false;
+}
+
+static bool fail_missing_top(Loader *ld, const char *key)
+{
+    drv_error_set(ld->err, DRV_ERR_CONFIG, "missing required key '%s'", key);
+    drv_error_set_location(ld->err, ld->inv->config_path, 0);
+    return false;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static char *join_list(const char *const *list)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; list[i]; i++)
+        sb_appendf(&sb, "%s%s", i ? ", " : "", list[i]);
+    return sb_detach(&sb);
+}
+
+/* check_keys refuses any member of group not in allowed; where completes the message. */
+static bool check_keys(Loader *ld, const config_setting_t *group, const char *const *allowed,
+                       const char *where)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        if (in_list(allowed, name))
+            continue;
+        char *names = join_list(allowed);
+        fail_at(ld, s, "unknown key '%s'%s (allowed: %s)", name, where, names);
+        free(names);
+        return false;
+    }
+    return true;
+}
+
+/* expand_setting checks that s is a string and returns it with ${VAR}s expanded. */
+static bool expand_setting(Loader *ld, const config_setting_t *s, const char *label, char **out)
+{
+    *out = NULL;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail_at(ld, s, "'%s' must be a string", label);
+    *out = inv_expand_env(config_setting_get_string(s), ld->err);
+    if (!*out) {
+        set_location(ld, s);
+        return false;
+    }
+    return true;
+}
+
+/* read_string reads an optional string member; *out stays NULL when it is absent. */
+static bool read_string(Loader *ld, const config_setting_t *group, const char *key,
+                        const char *label, char **out)
+{
+    *out = NULL;
+    const config_setting_t *s = config_setting_get_member(group, key);
+    return !s || expand_setting(ld, s, label, out);
+}
+
+static bool require_string(Loader *ld, const config_setting_t *group, const char *key,
+                           const char *label, const char *where, char **out)
+{
+    if (!read_string(ld, group, key, label, out))
+        return false;
+    if (!*out)
+        return fail_at(ld, group, "missing required key '%s'%s", key, where);
+    return true;
+}
+
+static bool require_non_empty(Loader *ld, const config_setting_t *group, const char *key,
+                              const char *label, const char *value)
+{
+    if (!value || *value)
+        return true;
+    return fail_at(ld, config_setting_get_member(group, key), "'%s' must not be empty", label);
+}
+
+/* ---- migrations ------------------------------------------------------------------------- */
+
+static bool load_migrations(Loader *ld, const config_setting_t *root)
+{
+    Inventory *inv = ld->inv;
+    const config_setting_t *m = config_setting_get_member(root, "migrations");
+    if (!m)
+        return fail_missing_top(ld, "migrations");
+    if (config_setting_type(m) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, m, "'migrations' must be a group");
+    if (!check_keys(ld, m, MIGRATIONS_KEYS, " in 'migrations'"))
+        return false;
+
+    char *path = NULL;
+    if (!require_string(ld, m, "path", "migrations.path", " in 'migrations'", &path) ||
+        !require_non_empty(ld, m, "path", "migrations.path", path)) {
+        free(path);
+        return false;
+    }
+    inv->migrations_path = resolve_path(inv->config_dir, path);
+    free(path);
+
+    if (!read_string(ld, m, "table", "migrations.table", &inv->meta_table) ||
+        !require_non_empty(ld, m, "table", "migrations.table", inv->meta_table))
+        return false;
+    if (!inv->meta_table)
+        inv->meta_table = xstrdup(DEFAULT_META_TABLE);
+    return read_string(ld, m, "schema", "migrations.schema", &inv->meta_schema) &&
+           require_non_empty(ld, m, "schema", "migrations.schema", inv->meta_schema);
+}
+
+/* ---- environments ----------------------------------------------------------------------- */
+
+static bool load_environment(Loader *ld, const config_setting_t *list, size_t i)
+{
+    const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+    if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, e, "'environments' must be a list of groups");
+    if (!check_keys(ld, e, ENVIRONMENT_KEYS, " in an 'environments' entry"))
+        return false;
+    char **name = &ld->inv->envs[i].name;
+    if (!require_string(ld, e, "name", "name", " in an 'environments' entry", name) ||
+        !require_non_empty(ld, e, "name", "name", *name))
+        return false;
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(ld->inv->envs[j].name, *name) != 0)
+            continue;
+        const config_setting_t *first = config_setting_get_elem(list, (unsigned)j);
+        char *file = display_file(ld, config_setting_source_file(first));
+        fail_at(ld, e, "duplicate environment '%s' (first declared at %s:%d)", *name, file,
+                config_setting_source_line(first));
+        free(file);
+        return false;
+    }
+    return true;
+}
+
+static bool load_environments(Loader *ld, const config_setting_t *root)
+{
+    const config_setting_t *list = config_setting_get_member(root, "environments");
+    if (!list)
+        return fail_missing_top(ld, "environments");
+    if (config_setting_type(list) != CONFIG_TYPE_LIST)
+        return fail_at(ld, list, "'environments' must be a list of groups");
+    size_t n = (size_t)config_setting_length(list);
+    if (n == 0)
+        return fail_at(ld, list, "'environments' must declare at least one environment");
+    ld->inv->envs = xcalloc(n, sizeof *ld->inv->envs);
+    ld->inv->nenvs = n;
+    for (size_t i = 0; i < n; i++)
+        if (!load_environment(ld, list, i))
+            return false;
+    return true;
+}
+
+/* ---- tenants ---------------------------------------------------------------------------- */
+
+/* Tenant ids become file names and log fields: a conservative alphabet, and never a path. */
+static bool check_tenant_id(Loader *ld, const config_setting_t *g, const char *id)
+{
+    const config_setting_t *s = config_setting_get_member(g, "id");
+    if (!*id)
+        return fail_at(ld, s, "tenant id must not be empty");
+    size_t ok = strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (id[ok])
+        return fail_at(ld, s, "tenant id '%s' may contain only letters, digits, '.', '_' and '-'",
+                       id);
+    if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return fail_at(ld, s, "tenant id '%s' is not allowed", id);
+    return true;
+}
+
+static bool check_unique_id(Loader *ld, const config_setting_t *g, size_t i)
+{
+    const InvTenant *t = &ld->inv->tenants[i];
+    for (size_t j = 0; j < i; j++) {
+        const InvTenant *first = &ld->inv->tenants[j];
+        if (strcmp(first->id, t->id) == 0)
+            return fail_at(ld, g, "duplicate tenant id '%s' (first declared at %s:%d)", t->id,
+                           first->file, first->line);
+    }
+    return true;
+}
+
+static bool env_declared(const Inventory *inv, const char *name)
+{
+    for (size_t i = 0; i < inv->nenvs; i++)
+        if (strcmp(inv->envs[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool load_tenant_env(Loader *ld, const config_setting_t *g, InvTenant *t)
+{
+    if (!require_string(ld, g, "env", "env", "", &t->env))
+        return false;
+    if (!env_declared(ld->inv, t->env))
+        return fail_at(ld, config_setting_get_member(g, "env"),
+                       "environment '%s' is not declared in 'environments'", t->env);
+    return true;
+}
+
+/* load_tenant_url parses the expanded URL but shows the URL as written (masked) in errors:
+ * the expanded one may carry a secret in a place the masking does not know about. */
+static bool load_tenant_url(Loader *ld, const config_setting_t *g, InvTenant *t)
+{
+    const config_setting_t *s = config_setting_get_member(g, "url");
+    if (!s)
+        return fail_at(ld, g, "missing required key 'url'");
+    char *expanded = NULL;
+    if (!expand_setting(ld, s, "url", &expanded))
+        return false;
+    char *shown = inv_url_mask_text(config_setting_get_string(s));
+    bool ok = inv_url_parse_shown(expanded, shown, ld->inv->config_dir, &t->url, ld->err);
+    free(shown);
+    explicit_bzero(expanded, strlen(expanded));
+    free(expanded);
+    if (!ok)
+        set_location(ld, s);
+    return ok;
+}
+
+static bool load_tenant_tags(Loader *ld, const config_setting_t *g, InvTenant *t)
+{
+    const config_setting_t *s = config_setting_get_member(g, "tags");
+    if (!s)
+        return true;
+    int type = config_setting_type(s);
+    if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY)
+        return fail_at(ld, s, "'tags' must be a list of strings");
+    size_t n = (size_t)config_setting_length(s);
+    t->tags = xcalloc(n, sizeof *t->tags);
+    t->ntags = n;
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *tag = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(tag) != CONFIG_TYPE_STRING)
+            return fail_at(ld, tag, "'tags' must be a list of strings");
+        if (!expand_setting(ld, tag, "tags", &t->tags[i]))
+            return false;
+    }
+    return true;
+}
+
+static bool load_tenant(Loader *ld, const config_setting_t *list, size_t i)
+{
+    InvTenant *t = &ld->inv->tenants[i];
+    const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, g, "'tenants' must be a list of groups");
+    t->file = display_file(ld, config_setting_source_file(g));
+    t->line = config_setting_source_line(g);
+    if (!check_keys(ld, g, TENANT_KEYS, " in a 'tenants' entry") ||
+        !require_string(ld, g, "id", "id", " in a 'tenants' entry", &t->id) ||
+        !check_tenant_id(ld, g, t->id) || !check_unique_id(ld, g, i))
+        return false;
+    if (load_tenant_env(ld, g, t) && load_tenant_url(ld, g, t) && load_tenant_tags(ld, g, t))
+        return true;
+    drv_error_set_context(ld->err, t->id, NULL, NULL);
+    return false;
+}
+
+static bool load_tenants(Loader *ld, const config_setting_t *root)
+{
+    const config_setting_t *list = config_setting_get_member(root, "tenants");
+    if (!list)
+        return fail_missing_top(ld, "tenants");
+    if (config_setting_type(list) != CONFIG_TYPE_LIST)
+        return fail_at(ld, list, "'tenants' must be a list of groups");
+    size_t n = (size_t)config_setting_length(list);
+    if (n == 0)
+        return fail_at(ld, list, "'tenants' must declare at least one tenant");
+    /* Counted up front so that inv_free releases a tenant left half-loaded by an error. */
+    ld->inv->tenants = xcalloc(n, sizeof *ld->inv->tenants);
+    ld->inv->ntenants = n;
+    for (size_t i = 0; i < n; i++)
+        if (!load_tenant(ld, list, i))
+            return false;
+    return true;
+}
+
+/* ---- the file --------------------------------------------------------------------------- */
+
+static bool read_config(Loader *ld)
+{
+    errno = 0;
+    if (config_read_file(&ld->cfg, ld->inv->config_path))
+        return true;
+    if (config_error_type(&ld->cfg) == CONFIG_ERR_FILE_IO) {
+        drv_error_set(ld->err, DRV_ERR_CONFIG, "cannot read the inventory: %s",
+                      errno ? strerror(errno) : config_error_text(&ld->cfg));
+        drv_error_set_location(ld->err, ld->inv->config_path, 0);
+        return false;
+    }
+    char *file = display_file(ld, config_error_file(&ld->cfg));
+    drv_error_set(ld->err, DRV_ERR_CONFIG, "%s", config_error_text(&ld->cfg));
+    drv_error_set_location(ld->err, file, config_error_line(&ld->cfg));
+    free(file);
+    return false;
+}
+
+static bool load_root(Loader *ld)
+{
+    const config_setting_t *root = config_root_setting(&ld->cfg);
+    return check_keys(ld, root, TOP_KEYS, "") && load_migrations(ld, root) &&
+           load_environments(ld, root) && load_tenants(ld, root);
+}
+
+Inventory *inv_load(const char *path, DrvError *err)
+{
+    Inventory *inv = xcalloc(1, sizeof *inv);
+    inv->config_path = xstrdup(path);
+    inv->config_dir = path_dirname(path);
+    Loader ld = {.inv = inv, .err = err};
+    config_init(&ld.cfg);
+    /* @include "x.cfg" is resolved against the config file's directory, not the cwd. */
+    config_set_include_dir(&ld.cfg, inv->config_dir);
+    bool ok = read_config(&ld) && load_root(&ld);
+    config_destroy(&ld.cfg);
+    if (!ok) {
+        inv_free(inv);
+        return NULL;
+    }
+    return inv;
+}
+
+static void tenant_free(InvTenant *t)
+{
+    free(t->id);
+    free(t->env);
+    for (size_t i = 0; i < t->ntags; i++)
+        free(t->tags[i]);
+    free(t->tags);
+    inv_url_free(&t->url);
+    free(t->file);
+}
+
+void inv_free(Inventory *inv)
+{
+    if (!inv)
+        return;
+    for (size_t i = 0; i < inv->ntenants; i++)
+        tenant_free(&inv->tenants[i]);
+    free(inv->tenants);
+    for (size_t i = 0; i < inv->nenvs; i++)
+        free(inv->envs[i].name);
+    free(inv->envs);
+    free(inv->config_path);
+    free(inv->config_dir);
+    free(inv->migrations_path);
+    free(inv->meta_table);
+    free(inv->meta_schema);
+    free(inv);
+}

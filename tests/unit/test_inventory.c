@@ -1,0 +1,310 @@
+/*
+ * test_inventory.c — loading drover.cfg: a valid inventory with an @include, and one fixture
+ * per kind of mistake, each checked for its exact message, file and line. Also ${VAR}
+ * expansion, and that no secret from the environment reaches an error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/inventory.h"
+
+#define INV_DIR TEST_DATA_DIR "/inventory"
+#define EXAMPLE_DIR TEST_DATA_DIR "/../../conf"
+
+static int set_test_env(void **state)
+{
+    (void)state;
+    setenv("DROVER_TEST_REGION", "emea", 1);
+    setenv("DROVER_TEST_ACME_PW", "p%40ss", 1);
+    setenv("DROVER_TEST_BAD_PW", "topsecret", 1);
+    setenv("DROVER_TEST_WHOLE_URL", "postgres://u:topsecret@h:0/db", 1);
+    unsetenv("DROVER_TEST_UNSET_PW");
+    return 0;
+}
+
+/* ---- the valid inventory ---------------------------------------------------------------- */
+
+static void test_valid_inventory(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(INV_DIR "/valid.cfg", &err);
+    assert_non_null(inv);
+    assert_false(drv_error_is_set(&err));
+
+    assert_string_equal(inv->config_path, INV_DIR "/valid.cfg");
+    assert_string_equal(inv->config_dir, INV_DIR);
+    assert_string_equal(inv->migrations_path, INV_DIR "/migrations");
+    assert_string_equal(inv->meta_table, "SequelizeMeta");
+    assert_string_equal(inv->meta_schema, "custom");
+
+    assert_int_equal(inv->nenvs, 3);
+    assert_string_equal(inv->envs[0].name, "dev");
+    assert_string_equal(inv->envs[1].name, "staging");
+    assert_string_equal(inv->envs[2].name, "prod");
+
+    assert_int_equal(inv->ntenants, 4);
+    const InvTenant *t = &inv->tenants[0];
+    assert_string_equal(t->id, "local1");
+    assert_string_equal(t->env, "dev");
+    assert_int_equal(t->ntags, 0);
+    assert_int_equal(t->url.dialect, DRV_SQLITE);
+    assert_string_equal(t->url.database, INV_DIR "/tenants/local1.db");
+    assert_string_equal(t->file, INV_DIR "/valid.cfg");
+    assert_int_equal(t->line, 5);
+
+    t = &inv->tenants[1];
+    assert_string_equal(t->id, "globex");
+    assert_int_equal(t->url.dialect, DRV_MYSQL);
+    assert_string_equal(t->url.database, "globex");
+    assert_int_equal(t->ntags, 2);
+    assert_string_equal(t->tags[0], "us");
+    assert_string_equal(t->tags[1], "emea");
+    assert_int_equal(t->line, 6);
+
+    t = &inv->tenants[2];
+    assert_string_equal(t->id, "acme");
+    assert_string_equal(t->env, "prod");
+    assert_string_equal(t->file, INV_DIR "/prod.cfg");
+    assert_int_equal(t->line, 2);
+    assert_int_equal(t->url.dialect, DRV_POSTGRES);
+    assert_string_equal(t->url.password, "p@ss");
+    assert_string_equal(t->url.masked,
+                        "postgres://drover:***@127.0.0.1:5432/acme?sslmode=disable");
+    assert_int_equal(t->ntags, 1);
+    assert_string_equal(t->tags[0], "eu");
+
+    t = &inv->tenants[3];
+    assert_string_equal(t->id, "initech");
+    assert_string_equal(t->url.host, "::1");
+    assert_string_equal(t->url.schema, "t_initech");
+    assert_int_equal(t->line, 3);
+    inv_free(inv);
+}
+
+static void test_minimal_inventory_defaults(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(INV_DIR "/minimal.cfg", &err);
+    assert_non_null(inv);
+    assert_string_equal(inv->migrations_path, "/srv/migrations");
+    assert_string_equal(inv->meta_table, "SequelizeMeta");
+    assert_null(inv->meta_schema);
+    assert_int_equal(inv->ntenants, 1);
+    assert_string_equal(inv->tenants[0].url.database, "/var/lib/only.db");
+    inv_free(inv);
+    inv_free(NULL);
+}
+
+/* The shipped example must stay a valid inventory. */
+static void test_example_config_loads(void **state)
+{
+    (void)state;
+    setenv("GLOBEX_DB_PASSWORD", "x", 1);
+    setenv("HOOLI_DB_PASSWORD", "x", 1);
+    setenv("ACME_DB_PASSWORD", "x", 1);
+    setenv("SHARED_DB_PASSWORD", "x", 1);
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(EXAMPLE_DIR "/drover.example.cfg", &err);
+    if (!inv)
+        fail_msg("%s:%d: %s", err.file, err.line, err.message);
+    assert_int_equal(inv->nenvs, 3);
+    assert_int_equal(inv->ntenants, 7);
+    assert_string_equal(inv->tenants[6].id, "umbrella");
+    assert_string_equal(inv->tenants[6].file, EXAMPLE_DIR "/prod.example.cfg");
+    assert_string_equal(inv->tenants[6].url.schema, "umbrella");
+    assert_string_equal(inv->meta_schema, "public");
+    inv_free(inv);
+}
+
+/* ---- one fixture per mistake ------------------------------------------------------------ */
+
+typedef struct BadCase {
+    const char *config;  /* fixture file name */
+    const char *file;    /* expected err->file, relative to INV_DIR */
+    int line;            /* expected err->line */
+    const char *tenant;  /* expected err->tenant, or NULL */
+    const char *message; /* expected err->message */
+} BadCase;
+
+static const BadCase SYNTAX_ERROR = {"syntax_error.cfg", "syntax_error.cfg", 4, NULL,
+                                     "syntax error"};
+static const BadCase INCLUDE_SYNTAX_ERROR = {"include_syntax_error.cfg", "broken.inc", 2, NULL,
+                                             "syntax error"};
+static const BadCase UNKNOWN_KEY = {"unknown_key.cfg", "unknown_key.cfg", 3, NULL,
+                                    "unknown key 'port' (allowed: migrations, environments, "
+                                    "tenants)"};
+static const BadCase UNKNOWN_TENANT_KEY = {
+    "unknown_tenant_key.cfg", "unknown_tenant_key.cfg", 6, NULL,
+    "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, tags)"};
+static const BadCase UNKNOWN_MIGRATIONS_KEY = {
+    "unknown_migrations_key.cfg", "unknown_migrations_key.cfg", 3, NULL,
+    "unknown key 'storage' in 'migrations' (allowed: path, table, schema)"};
+static const BadCase DUPLICATE_ID = {
+    "duplicate_id.cfg", "duplicate_id.cfg", 6, NULL,
+    "duplicate tenant id 'acme' (first declared at " INV_DIR "/duplicate_id.cfg:4)"};
+static const BadCase DUPLICATE_ENV = {
+    "duplicate_env.cfg", "duplicate_env.cfg", 5, NULL,
+    "duplicate environment 'dev' (first declared at " INV_DIR "/duplicate_env.cfg:3)"};
+static const BadCase UNDECLARED_ENV = {"undeclared_env.cfg", "undeclared_env.cfg", 5, "x",
+                                       "environment 'qa' is not declared in 'environments'"};
+static const BadCase BAD_URL = {
+    "bad_url.cfg", "bad_url.cfg", 5, "acme",
+    "invalid url 'postgres://app:***@db.example:99999/app': port must be a number from 1 to "
+    "65535"};
+static const BadCase SECRET_IN_VAR = {"secret_in_var.cfg", "secret_in_var.cfg", 4, "acme",
+                                      "invalid url '${DROVER_TEST_WHOLE_URL}': port must be a "
+                                      "number from 1 to 65535"};
+static const BadCase UNSET_VAR = {"unset_var.cfg", "unset_var.cfg", 5, "acme",
+                                  "environment variable 'DROVER_TEST_UNSET_PW' is not set"};
+static const BadCase WRONG_TYPE = {"wrong_type.cfg", "wrong_type.cfg", 3, NULL,
+                                   "'tenants' must be a list of groups"};
+static const BadCase WRONG_TYPE_URL = {"wrong_type_url.cfg", "wrong_type_url.cfg", 4, "a",
+                                       "'url' must be a string"};
+static const BadCase WRONG_TYPE_TAGS = {"wrong_type_tags.cfg", "wrong_type_tags.cfg", 4, "a",
+                                        "'tags' must be a list of strings"};
+static const BadCase MISSING_PATH = {"missing_path.cfg", "missing_path.cfg", 1, NULL,
+                                     "missing required key 'path' in 'migrations'"};
+static const BadCase MISSING_TENANTS = {"missing_tenants.cfg", "missing_tenants.cfg", 0, NULL,
+                                        "missing required key 'tenants'"};
+static const BadCase MISSING_URL = {"missing_url.cfg", "missing_url.cfg", 4, "a",
+                                    "missing required key 'url'"};
+static const BadCase EMPTY_TENANTS = {"empty_tenants.cfg", "empty_tenants.cfg", 3, NULL,
+                                      "'tenants' must declare at least one tenant"};
+static const BadCase BAD_ID = {
+    "bad_id.cfg", "bad_id.cfg", 4, NULL,
+    "tenant id '../etc' may contain only letters, digits, '.', '_' and '-'"};
+
+static void test_bad_config(void **state)
+{
+    const BadCase *c = *state;
+    char *path = xasprintf("%s/%s", INV_DIR, c->config);
+    char *file = xasprintf("%s/%s", INV_DIR, c->file);
+    DrvError err = DRV_ERROR_INIT;
+    assert_null(inv_load(path, &err));
+    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_string_equal(err.message, c->message);
+    assert_string_equal(err.file, file);
+    assert_int_equal(err.line, c->line);
+    if (c->tenant)
+        assert_string_equal(err.tenant, c->tenant);
+    else
+        assert_null(err.tenant);
+    char *text = drv_error_format(&err);
+    assert_null(strstr(text, "topsecret"));
+    free(text);
+    drv_error_clear(&err);
+    free(file);
+    free(path);
+}
+
+static void test_unset_var_formatted(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    assert_null(inv_load(INV_DIR "/unset_var.cfg", &err));
+    char *text = drv_error_format(&err);
+    assert_string_equal(text, INV_DIR "/unset_var.cfg:5: tenant 'acme': environment variable "
+                              "'DROVER_TEST_UNSET_PW' is not set");
+    free(text);
+    drv_error_clear(&err);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    assert_null(inv_load(INV_DIR "/does-not-exist.cfg", &err));
+    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_string_equal(err.message, "cannot read the inventory: No such file or directory");
+    assert_string_equal(err.file, INV_DIR "/does-not-exist.cfg");
+    assert_int_equal(err.line, 0);
+    drv_error_clear(&err);
+}
+
+/* ---- ${VAR} expansion ------------------------------------------------------------------- */
+
+static void expect_expansion(const char *text, const char *expected)
+{
+    DrvError err = DRV_ERROR_INIT;
+    char *got = inv_expand_env(text, &err);
+    assert_non_null(got);
+    assert_string_equal(got, expected);
+    free(got);
+}
+
+static void expect_expansion_error(const char *text, const char *message)
+{
+    DrvError err = DRV_ERROR_INIT;
+    assert_null(inv_expand_env(text, &err));
+    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_string_equal(err.message, message);
+    drv_error_clear(&err);
+}
+
+static void test_expand_env(void **state)
+{
+    (void)state;
+    setenv("DROVER_T_A", "one", 1);
+    setenv("DROVER_T_B", "", 1);
+    expect_expansion("plain", "plain");
+    expect_expansion("", "");
+    expect_expansion("${DROVER_T_A}", "one");
+    expect_expansion("x${DROVER_T_A}-${DROVER_T_A}y", "xone-oney");
+    expect_expansion("[${DROVER_T_B}]", "[]");
+    expect_expansion("$DROVER_T_A $$ a$", "$DROVER_T_A $$ a$");
+    expect_expansion("$${DROVER_T_A}", "$one");
+}
+
+static void test_expand_env_errors(void **state)
+{
+    (void)state;
+    unsetenv("DROVER_T_UNSET");
+    expect_expansion_error("a${DROVER_T_UNSET}b", "environment variable 'DROVER_T_UNSET' is not set");
+    expect_expansion_error("pw=${DROVER_T_A", "unterminated '${' (missing '}')");
+    expect_expansion_error("${}", "invalid environment variable name ''");
+    expect_expansion_error("${1ABC}", "invalid environment variable name '1ABC'");
+    expect_expansion_error("${A-B}", "invalid environment variable name 'A-B'");
+}
+
+#define BAD(c) {"bad config: " #c, test_bad_config, NULL, NULL, (void *)&(c)}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_inventory),
+        cmocka_unit_test(test_minimal_inventory_defaults),
+        cmocka_unit_test(test_example_config_loads),
+        BAD(SYNTAX_ERROR),
+        BAD(INCLUDE_SYNTAX_ERROR),
+        BAD(UNKNOWN_KEY),
+        BAD(UNKNOWN_TENANT_KEY),
+        BAD(UNKNOWN_MIGRATIONS_KEY),
+        BAD(DUPLICATE_ID),
+        BAD(DUPLICATE_ENV),
+        BAD(UNDECLARED_ENV),
+        BAD(BAD_URL),
+        BAD(SECRET_IN_VAR),
+        BAD(UNSET_VAR),
+        BAD(WRONG_TYPE),
+        BAD(WRONG_TYPE_URL),
+        BAD(WRONG_TYPE_TAGS),
+        BAD(MISSING_PATH),
+        BAD(MISSING_TENANTS),
+        BAD(MISSING_URL),
+        BAD(EMPTY_TENANTS),
+        BAD(BAD_ID),
+        cmocka_unit_test(test_unset_var_formatted),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_expand_env),
+        cmocka_unit_test(test_expand_env_errors),
+    };
+    return cmocka_run_group_tests(tests, set_test_env, NULL);
+}
