@@ -93,10 +93,23 @@ static bool drain_results(MYSQL *my, size_t *done)
 }
 
 /*
- * mdb_exec_script sends the script up to the end of its last statement: a trailing comment
- * alone would reach the server as an empty query. On failure the statement named is the
- * splitter's statement at the failed index, a best guess when the script holds compound
- * bodies the splitter cuts at their inner ';'.
+ * rebuild_script joins the statements the splitter found, each followed by ";\n". The
+ * mariadb client drops empty statements and trailing comments; the server would not: ";;"
+ * is a syntax error and a trailing comment comes back as one more result. (The server
+ * counts error lines from the start of each statement, so nothing is lost.)
+ */
+static void rebuild_script(const char *script, const SqlStatement *stmts, size_t n, StrBuf *out)
+{
+    for (size_t k = 0; k < n; k++) {
+        sb_appendn(out, script + stmts[k].offset, stmts[k].len);
+        sb_append(out, ";\n");
+    }
+}
+
+/*
+ * mdb_exec_script sends the whole script as one multi-statement query. On failure the
+ * statement named is the splitter's statement at the failed index, a best guess when the
+ * script holds compound bodies, which the splitter cuts at their inner ';'.
  */
 static bool mdb_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err)
 {
@@ -105,14 +118,17 @@ static bool mdb_exec_script(DrvConn *c, const char *script, size_t *completed, D
     size_t n = sql_split(script, DRV_MYSQL, &stmts);
     if (n == 0)
         return true;
-    size_t send_len = stmts[n - 1].offset + stmts[n - 1].len;
-    bool ok = mysql_real_query(my, script, send_len) == 0 && drain_results(my, completed);
+    StrBuf sql;
+    sb_init(&sql);
+    rebuild_script(script, stmts, n, &sql);
+    bool ok = mysql_real_query(my, sql.data, sql.len) == 0 && drain_results(my, completed);
     if (!ok) {
         if (*completed < n)
             mdb_set_error(my, script + stmts[*completed].offset, stmts[*completed].len, err);
         else
             mdb_set_error(my, NULL, 0, err);
     }
+    sb_free(&sql);
     free(stmts);
     return ok;
 }
