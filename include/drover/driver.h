@@ -53,7 +53,9 @@ bool drv_commit(DrvConn *c, DrvError *err);
 bool drv_rollback(DrvConn *c, DrvError *err);
 
 /* Quoting, caller frees: identifiers "x" (postgres, with "" doubled) or `x` (mysql, sqlite);
- * literals escaped by the client library (PQescapeLiteral, mysql_real_escape_string, %Q). */
+ * literals escaped by the client library (PQescapeLiteral, mysql_real_escape_string, %Q).
+ * drv_quote_literal returns NULL when the library rejects the string (PostgreSQL: invalid
+ * UTF-8). */
 char *drv_quote_ident(DrvDialect d, const char *ident);
 char *drv_quote_literal(DrvConn *c, const char *s);
 

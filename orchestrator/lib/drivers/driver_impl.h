@@ -1,0 +1,59 @@
+/*
+ * driver_impl.h — internal to drivers/: the vtable each client library implements and the
+ * error helpers they share. driver.c dispatches through DrvOps; nothing outside drivers/
+ * includes this header.
+ */
+#ifndef DROVER_DRIVER_IMPL_H
+#define DROVER_DRIVER_IMPL_H
+
+#include "drover/driver.h"
+
+typedef struct DrvOps {
+    DrvDialect dialect;
+    const char *begin_sql;
+    /* where: printable "host:port/db" or file path, owned by the returned connection. */
+    DrvConn *(*connect)(const InvUrl *url, const DrvConnectOptions *opts, char *where,
+                        DrvError *err);
+    void (*close)(DrvConn *c);
+    bool (*exec)(DrvConn *c, const char *sql, DrvError *err);
+    bool (*exec_script)(DrvConn *c, const char *script, size_t *completed, DrvError *err);
+    bool (*query_strings)(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+    char *(*quote_literal)(DrvConn *c, const char *s);
+} DrvOps;
+
+/* The common head of every driver's connection struct (each embeds it first). */
+struct DrvConn {
+    const DrvOps *ops;
+    char *where; /* never contains a password */
+};
+
+extern const DrvOps drvi_pg_ops;
+extern const DrvOps drvi_mysql_ops;
+extern const DrvOps drvi_sqlite_ops;
+
+/* Sets up the common head; takes ownership of where. */
+void drvi_conn_init(DrvConn *c, const DrvOps *ops, char *where);
+/* Frees the common head's fields (not c itself). */
+void drvi_conn_release(DrvConn *c);
+
+/*
+ * drvi_connect_error fills a DRV_ERR_CONNECT error "cannot connect to DIALECT 'WHERE': LIBMSG"
+ * with the library's message folded onto one line and every occurrence of each non-empty
+ * secret (the passwords the caller handed to the library) replaced by "***". SQLSTATE and
+ * code are reset; the caller sets them when the library gives one.
+ */
+void drvi_connect_error(DrvError *err, DrvDialect d, const char *where,
+                        const char *const *secrets, size_t nsecrets, const char *libmsg);
+
+/*
+ * drvi_sql_error fills a DRV_ERR_SQL error with the server's message, SQLSTATE (or "") and
+ * code (or 0), and the failing statement: the first statement of sql[0..len) as sql_split
+ * sees it, without surrounding blanks and comments.
+ */
+void drvi_sql_error(DrvError *err, DrvDialect d, const char *message, const char *sqlstate,
+                    int code, const char *sql, size_t len);
+
+/* Copies the first statement of sql[0..len) without surrounding blanks and comments. */
+char *drvi_statement_text(DrvDialect d, const char *sql, size_t len);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * mysql.c — the MySQL/MariaDB driver over libmariadb. A script goes to the server as one
+ * multi-statement query so that the server itself parses compound bodies (BEGIN ... END);
+ * our splitter is only used to name the statement that failed.
+ */
+#include "driver_impl.h"
+
+#include "sqlsplit.h"
+
+#include <mysql.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct MyConn {
+    DrvConn base;
+    MYSQL *my;
+} MyConn;
+
+static MYSQL *mdb_of(DrvConn *c)
+{
+    return ((MyConn *)c)->my;
+}
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+
+/* mysql_init initialises the library on first use, which is not thread-safe; workers
+ * connect concurrently, so do it once up front. */
+static void init_library(void)
+{
+    mysql_library_init(0, NULL, NULL);
+}
+
+static DrvConn *mdb_connect(const InvUrl *url, const DrvConnectOptions *opts, char *where,
+                           DrvError *err)
+{
+    pthread_once(&library_once, init_library);
+    MYSQL *my = mysql_init(NULL);
+    if (!my) {
+        drvi_connect_error(err, DRV_MYSQL, where, NULL, 0, "out of memory");
+        free(where);
+        return NULL;
+    }
+    unsigned int timeout = (unsigned int)opts->connect_timeout_s;
+    mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", opts->application_name);
+    const char *db = url->database && url->database[0] ? url->database : NULL;
+    if (!mysql_real_connect(my, url->host, url->user, url->password, db,
+                            (unsigned int)url->port, NULL, CLIENT_MULTI_STATEMENTS)) {
+        const char *secrets[] = {url->password};
+        drvi_connect_error(err, DRV_MYSQL, where, secrets, 1, mysql_error(my));
+        err->code = (int)mysql_errno(my);
+        mysql_close(my);
+        free(where);
+        return NULL;
+    }
+    MyConn *c = xcalloc(1, sizeof *c);
+    drvi_conn_init(&c->base, &drvi_mysql_ops, where);
+    c->my = my;
+    return &c->base;
+}
+
+static void mdb_close(DrvConn *c)
+{
+    mysql_close(mdb_of(c));
+    drvi_conn_release(c);
+    free(c);
+}
+
+static void mdb_set_error(MYSQL *my, const char *sql, size_t len, DrvError *err)
+{
+    drvi_sql_error(err, DRV_MYSQL, mysql_error(my), "", (int)mysql_errno(my), sql, len);
+}
+
+/* drain_results frees every pending result set of a multi-statement query; *done counts the
+ * statements that finished. Returns false when one of them failed. */
+static bool drain_results(MYSQL *my, size_t *done)
+{
+    for (;;) {
+        MYSQL_RES *res = mysql_store_result(my);
+        if (res)
+            mysql_free_result(res);
+        else if (mysql_field_count(my) != 0)
+            return false;
+        (*done)++;
+        int more = mysql_next_result(my);
+        if (more < 0)
+            return true;
+        if (more > 0)
+            return false;
+    }
+}
+
+/*
+ * rebuild_script joins the statements the splitter found, each followed by ";\n". The
+ * mariadb client drops empty statements and trailing comments; the server would not: ";;"
+ * is a syntax error and a trailing comment comes back as one more result. (The server
+ * counts error lines from the start of each statement, so nothing is lost.)
+ */
+static void rebuild_script(const char *script, const SqlStatement *stmts, size_t n, StrBuf *out)
+{
+    for (size_t k = 0; k < n; k++) {
+        sb_appendn(out, script + stmts[k].offset, stmts[k].len);
+        sb_append(out, ";\n");
+    }
+}
+
+/*
+ * mdb_exec_script sends the whole script as one multi-statement query. On failure the
+ * statement named is the splitter's statement at the failed index, a best guess when the
+ * script holds compound bodies, which the splitter cuts at their inner ';'.
+ */
+static bool mdb_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err)
+{
+    MYSQL *my = mdb_of(c);
+    SqlStatement *stmts = NULL;
+    size_t n = sql_split(script, DRV_MYSQL, &stmts);
+    if (n == 0)
+        return true;
+    StrBuf sql;
+    sb_init(&sql);
+    rebuild_script(script, stmts, n, &sql);
+    bool ok = mysql_real_query(my, sql.data, sql.len) == 0 && drain_results(my, completed);
+    if (!ok) {
+        if (*completed < n)
+            mdb_set_error(my, script + stmts[*completed].offset, stmts[*completed].len, err);
+        else
+            mdb_set_error(my, NULL, 0, err);
+    }
+    sb_free(&sql);
+    free(stmts);
+    return ok;
+}
+
+static bool mdb_exec(DrvConn *c, const char *sql, DrvError *err)
+{
+    size_t done = 0;
+    return mdb_exec_script(c, sql, &done, err);
+}
+
+static void push_rows(MYSQL_RES *res, StrList *out)
+{
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res)) != NULL;) {
+        unsigned long *lengths = mysql_fetch_lengths(res);
+        sl_push_owned(out, row[0] ? xstrndup(row[0], lengths[0]) : xstrdup(""));
+    }
+}
+
+static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+{
+    MYSQL *my = mdb_of(c);
+    if (mysql_real_query(my, sql, strlen(sql)) != 0) {
+        mdb_set_error(my, sql, strlen(sql), err);
+        return false;
+    }
+    MYSQL_RES *res = mysql_store_result(my);
+    if (!res && mysql_field_count(my) != 0) {
+        mdb_set_error(my, sql, strlen(sql), err);
+        return false;
+    }
+    if (res) {
+        if (mysql_num_fields(res) > 0)
+            push_rows(res, out);
+        mysql_free_result(res);
+    }
+    size_t ignored = 0;
+    int more = mysql_more_results(my) ? mysql_next_result(my) : -1;
+    if (more > 0 || (more == 0 && !drain_results(my, &ignored))) {
+        mdb_set_error(my, sql, strlen(sql), err);
+        return false;
+    }
+    return true;
+}
+
+/* Returns NULL when the client library cannot escape in the connection's character set. */
+static char *mdb_quote_literal(DrvConn *c, const char *s)
+{
+    size_t len = strlen(s);
+    char *buf = xmalloc(2 * len + 3);
+    buf[0] = '\'';
+    unsigned long n = mysql_real_escape_string(mdb_of(c), buf + 1, s, len);
+    if (n == (unsigned long)-1) {
+        free(buf);
+        return NULL;
+    }
+    buf[1 + n] = '\'';
+    buf[2 + n] = '\0';
+    return buf;
+}
+
+const DrvOps drvi_mysql_ops = {
+    .dialect = DRV_MYSQL,
+    .begin_sql = "START TRANSACTION",
+    .connect = mdb_connect,
+    .close = mdb_close,
+    .exec = mdb_exec,
+    .exec_script = mdb_exec_script,
+    .query_strings = mdb_query_strings,
+    .quote_literal = mdb_quote_literal,
+};
