@@ -10,6 +10,14 @@
 
 #define META_NAME_MAX_BYTES 255
 
+/* quote_lit never returns NULL: a string the client library refuses to quote (invalid UTF-8
+ * on PostgreSQL) becomes SQL NULL, which matches no row and violates NOT NULL on insert. */
+static char *quote_lit(DrvConn *c, const char *s)
+{
+    char *q = drv_quote_literal(c, s);
+    return q ? q : xstrdup("NULL");
+}
+
 char *meta_table_sql(DrvDialect d, const MetaTable *t)
 {
     if (d == DRV_POSTGRES) {
@@ -72,7 +80,7 @@ static char *columns_sql(DrvConn *c, const MetaTable *t)
     char *sql = NULL;
     if (d == DRV_POSTGRES) {
         char *qualified = meta_table_sql(d, t);
-        char *lit = drv_quote_literal(c, qualified);
+        char *lit = quote_lit(c, qualified);
         sql = xasprintf("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
                         "to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
                         lit);
@@ -81,7 +89,7 @@ static char *columns_sql(DrvConn *c, const MetaTable *t)
         return sql;
     }
     char *name = catalog_name(d, t);
-    char *lit = drv_quote_literal(c, name);
+    char *lit = quote_lit(c, name);
     if (d == DRV_MYSQL)
         sql = xasprintf("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                         "DATABASE() AND BINARY TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
@@ -97,7 +105,7 @@ static char *columns_sql(DrvConn *c, const MetaTable *t)
 static bool read_mysql_charset(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err)
 {
     char *name = catalog_name(DRV_MYSQL, t);
-    char *lit = drv_quote_literal(c, name);
+    char *lit = quote_lit(c, name);
     char *sql = xasprintf("SELECT CONCAT(CHARACTER_SET_NAME, ' ', COLLATION_NAME) FROM "
                           "information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND BINARY "
                           "TABLE_NAME = %s AND COLUMN_NAME = 'name'",
@@ -202,7 +210,7 @@ bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char
 {
     DrvDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
-    char *lit = drv_quote_literal(c, name);
+    char *lit = quote_lit(c, name);
     char *col = drv_quote_ident(d, "name");
     char *sql;
     if (st->timestamps) {
@@ -227,7 +235,7 @@ bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err
 {
     DrvDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
-    char *lit = drv_quote_literal(c, name);
+    char *lit = quote_lit(c, name);
     char *col = drv_quote_ident(d, "name");
     /* MySQL compares under the column's case-insensitive collation; BINARY deletes exactly the
      * row drover read, never a look-alike. */
@@ -315,7 +323,7 @@ static bool mysql_weights(DrvConn *c, const MetaState *st, const StrList *names,
     StrBuf sql;
     sb_init(&sql);
     for (size_t i = 0; i < names->n; i++) {
-        char *lit = drv_quote_literal(c, names->items[i]);
+        char *lit = quote_lit(c, names->items[i]);
         sb_appendf(&sql, "%sSELECT CONCAT(%zu, ':', HEX(WEIGHT_STRING(CONVERT(%s USING %s) COLLATE %s)))",
                    i ? " UNION ALL " : "", i, lit, st->charset, st->collation);
         free(lit);
@@ -346,7 +354,7 @@ static bool rows_matching(DrvConn *c, const MetaTable *t, const StrList *names, 
     sb_init(&sql);
     sb_appendf(&sql, "SELECT `name` FROM %s WHERE `name` IN (", table);
     for (size_t i = 0; i < names->n; i++) {
-        char *lit = drv_quote_literal(c, names->items[i]);
+        char *lit = quote_lit(c, names->items[i]);
         sb_appendf(&sql, "%s%s", i ? ", " : "", lit);
         free(lit);
     }
