@@ -1,0 +1,161 @@
+# lib.sh — sourced by tests/integration/*.test.sh: counted assertions that stop the test at
+# the first failure, and helpers for SQL against the test servers (servers.env, loaded by
+# run-test.sh), SQLite files, JSON output and inventories.
+# shellcheck shell=bash
+set -euo pipefail
+set -o errtrace
+
+_LIB_TEST=$(basename "${BASH_SOURCE[1]:-$0}")
+_LIB_PASSED=0
+_LIB_FAILED=0
+
+# Outside ctest (a test run by hand) there is no per-test dir: make one and clean it up.
+if [ -z "${DROVER_TEST_TMPDIR:-}" ]; then
+  DROVER_TEST_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/drover-itest.XXXXXX")
+  _LIB_OWN_TMPDIR=1
+else
+  _LIB_OWN_TMPDIR=0
+fi
+export DROVER_TEST_TMPDIR
+
+_lib_on_exit() {
+  local rc=$?
+  if [ "$rc" -eq 0 ] && [ "$_LIB_FAILED" -eq 0 ]; then
+    echo "$_LIB_TEST: $_LIB_PASSED passed, 0 failed"
+  else
+    echo "$_LIB_TEST: $_LIB_PASSED passed, 1 failed" >&2
+  fi
+  if [ "$_LIB_OWN_TMPDIR" = 1 ]; then
+    rm -rf "$DROVER_TEST_TMPDIR"
+  fi
+  exit "$rc"
+}
+trap _lib_on_exit EXIT
+
+# A command that fails outside an assertion stops the test too (set -e): say where.
+_lib_on_err() {
+  local rc=$?
+  [ "$_LIB_FAILED" -eq 0 ] || return 0
+  _LIB_FAILED=1
+  echo "FAIL $(_lib_where): command failed (exit $rc): $BASH_COMMAND" >&2
+}
+trap _lib_on_err ERR
+
+# _lib_where: file:line of the test code that called into this library.
+_lib_where() {
+  local i
+  for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+    if [ "${BASH_SOURCE[$i]}" != "${BASH_SOURCE[0]}" ]; then
+      echo "$(basename "${BASH_SOURCE[$i]}"):${BASH_LINENO[$((i - 1))]}"
+      return
+    fi
+  done
+  echo "$_LIB_TEST"
+}
+
+_lib_pass() { _LIB_PASSED=$((_LIB_PASSED + 1)); }
+
+# fail MSG: stops the test with MSG.
+fail() {
+  _LIB_FAILED=1
+  echo "FAIL $(_lib_where): $*" >&2
+  exit 1
+}
+
+# assert_eq EXPECTED ACTUAL [MSG]
+assert_eq() {
+  if [ "$1" == "$2" ]; then
+    _lib_pass
+    return
+  fi
+  fail "${3:-values differ}"$'\n'"  expected: '$1'"$'\n'"  actual:   '$2'"
+}
+
+# assert_contains HAYSTACK NEEDLE [MSG]
+assert_contains() {
+  if [[ "$1" == *"$2"* ]]; then
+    _lib_pass
+    return
+  fi
+  fail "${3:-text does not contain '$2'}"$'\n'"--- text ---"$'\n'"$1"
+}
+
+# assert_not_contains HAYSTACK NEEDLE [MSG]
+assert_not_contains() {
+  if [[ "$1" != *"$2"* ]]; then
+    _lib_pass
+    return
+  fi
+  fail "${3:-text contains '$2'}"$'\n'"--- text ---"$'\n'"$1"
+}
+
+# assert_exit CODE CMD [ARG...]: runs CMD, keeping its stdout in $OUT (file $OUT_FILE) and
+# its stderr in $ERR (file $ERR_FILE), and checks its exit status.
+assert_exit() {
+  local expected=$1 rc=0
+  shift
+  OUT_FILE=$DROVER_TEST_TMPDIR/last.stdout
+  ERR_FILE=$DROVER_TEST_TMPDIR/last.stderr
+  "$@" >"$OUT_FILE" 2>"$ERR_FILE" || rc=$?
+  OUT=$(cat "$OUT_FILE")
+  ERR=$(cat "$ERR_FILE")
+  if [ "$rc" -eq "$expected" ]; then
+    _lib_pass
+    return
+  fi
+  fail "exit status $rc, expected $expected: $*"$'\n'"--- stdout ---"$'\n'"$OUT"$'\n'"--- stderr ---"$'\n'"$ERR"
+}
+
+_lib_need_servers() {
+  [ -n "${DROVER_TEST_PG_PORT:-}" ] && [ -n "${DROVER_TEST_MYSQL_PORT:-}" ] ||
+    fail "no test servers: servers.env is not loaded (hint: run the test through ctest)"
+}
+
+# pg_sql DB SQL: runs SQL (one or more statements) as drover over TCP; prints the rows,
+# columns separated by '|'.
+pg_sql() {
+  _lib_need_servers
+  PGPASSWORD=$DROVER_TEST_PG_PASSWORD PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=10 \
+    "$DROVER_TEST_PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 \
+    -h "$DROVER_TEST_PG_HOST" -p "$DROVER_TEST_PG_PORT" -U "$DROVER_TEST_PG_USER" -d "$1" \
+    <<<"$2"
+}
+
+pg_create_db() { pg_sql postgres "CREATE DATABASE \"$1\""; }
+pg_drop_db() { pg_sql postgres "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)"; }
+
+# my_sql DB SQL: runs SQL as drover over TCP (DB may be ""); prints rows, tab-separated.
+my_sql() {
+  _lib_need_servers
+  local db=()
+  [ -z "$1" ] || db=(--database="$1")
+  MYSQL_PWD=$DROVER_TEST_MYSQL_PASSWORD mariadb --no-defaults --protocol=TCP \
+    --default-character-set=utf8mb4 --connect-timeout=10 \
+    -h "$DROVER_TEST_MYSQL_HOST" -P "$DROVER_TEST_MYSQL_PORT" -u "$DROVER_TEST_MYSQL_USER" \
+    -N -B "${db[@]}" -e "$2"
+}
+
+my_create_db() { my_sql "" "CREATE DATABASE \`$1\`"; }
+my_drop_db() { my_sql "" "DROP DATABASE IF EXISTS \`$1\`"; }
+
+# sqlite_sql FILE SQL: prints rows, columns separated by '|'; stops at the first error.
+sqlite_sql() { sqlite3 -bail -batch "$1" <<<"$2"; }
+
+# json_get FILE JQ_EXPR: prints the value raw (strings unquoted, null as "null").
+json_get() { jq -r "$2" "$1"; }
+
+# write_inventory FILE: writes a drover.cfg from stdin, creating its directory.
+write_inventory() {
+  mkdir -p "$(dirname "$1")"
+  cat >"$1"
+}
+
+# unique_name PREFIX: PREFIX_<pid>_<n>, a database name no other test running now uses.
+# The counter lives in a file so that $(unique_name x) subshells still advance it.
+unique_name() {
+  local counter_file=$DROVER_TEST_TMPDIR/.unique-name-counter n=0
+  [ -f "$counter_file" ] && n=$(<"$counter_file")
+  n=$((n + 1))
+  echo "$n" >"$counter_file"
+  echo "${1}_$$_$n"
+}
