@@ -139,10 +139,9 @@ static void print_list(FILE *out, const char *label, const StrList *l)
 {
     if (!l->n)
         return;
-    fprintf(out, "    %s:", label);
+    fprintf(out, "    %s:\n", label);
     for (size_t i = 0; i < l->n; i++)
-        fprintf(out, " %s", l->items[i]);
-    fputc('\n', out);
+        fprintf(out, "      %s\n", l->items[i]);
 }
 
 static void print_error_block(FILE *out, const DrvError *e)

@@ -56,6 +56,12 @@ static DrvConn *lite_connect(const InvUrl *url, const DrvConnectOptions *opts, c
     if (rc != SQLITE_OK) {
         drvi_connect_error(err, DRV_SQLITE, where, NULL, 0, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         err->code = db ? sqlite3_extended_errcode(db) : rc;
+        char *dir = path_dirname(path);
+        if (file_missing(dir))
+            drv_error_set_hint(err, "the directory '%s' does not exist; drover creates database "
+                                    "files, not directories",
+                               dir);
+        free(dir);
         sqlite3_close(db);
         free(where);
         return NULL;
