@@ -201,7 +201,9 @@ bool cli_parse(int argc, char **argv, CliArgs *a, DrvError *err)
     int id;
     opterr = 0;
     optind = 1;
-    while ((id = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
+    /* ':' makes getopt_long return ':' for a missing argument, which it otherwise reports
+     * as '?', the same as an unknown option. */
+    while ((id = getopt_long(argc, argv, "+:", longopts, NULL)) != -1 || optind < argc) {
         if (id == -1) {
             /* "+" stops at the first positional; take it and keep parsing after it, so that
              * options may come before or after the command. */
