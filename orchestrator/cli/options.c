@@ -260,6 +260,10 @@ static void print_general_help(void)
            "usage: drover [--config FILE] COMMAND [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+    printf("\noptions:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].commands & BIT(CMD_NONE))
+            print_option_help(&options[i]);
     printf("\nselectors (plan, migrate, undo, status, check; repeatable, OR within a kind,\n"
            "AND across kinds):\n");
     for (size_t i = 0; i < N_OPTIONS; i++)
