@@ -3,6 +3,8 @@
 # exit 2, one precise message on stderr, nothing on stdout and nothing touched: the SQLite
 # tenant's file is not created and the PostgreSQL tenant gets no SequelizeMeta. Also --help,
 # --version and how the config file is found ($DROVER_CONFIG, --config).
+# ${VAR} in single quotes is for drover to expand, not the shell.
+# shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
