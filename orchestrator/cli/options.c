@@ -201,7 +201,9 @@ bool cli_parse(int argc, char **argv, CliArgs *a, DrvError *err)
     int id;
     opterr = 0;
     optind = 1;
-    while ((id = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
+    /* ':' makes getopt_long return ':' for a missing argument, which it otherwise reports
+     * as '?', the same as an unknown option. */
+    while ((id = getopt_long(argc, argv, "+:", longopts, NULL)) != -1 || optind < argc) {
         if (id == -1) {
             /* "+" stops at the first positional; take it and keep parsing after it, so that
              * options may come before or after the command. */
@@ -258,6 +260,10 @@ static void print_general_help(void)
            "usage: drover [--config FILE] COMMAND [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+    printf("\noptions:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].commands & BIT(CMD_NONE))
+            print_option_help(&options[i]);
     printf("\nselectors (plan, migrate, undo, status, check; repeatable, OR within a kind,\n"
            "AND across kinds):\n");
     for (size_t i = 0; i < N_OPTIONS; i++)

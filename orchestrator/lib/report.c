@@ -106,7 +106,10 @@ static json_t *status_tenant_json(const ExecResult *r)
     json_object_set_new(o, "pending", string_array(&r->pending));
     json_object_set_new(o, "unknown", string_array(&r->unknown));
     json_object_set_new(o, "renamed", renamed_json(r));
-    json_object_set_new(o, "meta_table_exists", json_boolean(!r->meta_missing));
+    /* An unreachable tenant's SequelizeMeta was never read: unknown, not "exists". */
+    json_object_set_new(o, "meta_table_exists", r->state == EXEC_STATE_UNREACHABLE
+                                                     ? json_null()
+                                                     : json_boolean(!r->meta_missing));
     json_object_set_new(o, "error", error_json(&r->error));
     return o;
 }
