@@ -364,6 +364,10 @@ static bool read_config(Loader *ld)
     char *file = display_file(ld, config_error_file(&ld->cfg));
     drv_error_set(ld->err, DRV_ERR_CONFIG, "%s", config_error_text(&ld->cfg));
     drv_error_set_location(ld->err, file, config_error_line(&ld->cfg));
+    /* libconfig 1.5 does not say which file an @include could not open. */
+    if (strstr(config_error_text(&ld->cfg), "include"))
+        drv_error_set_hint(ld->err, "@include paths are relative to the directory of '%s'",
+                           ld->inv->config_path);
     free(file);
     return false;
 }

@@ -104,7 +104,8 @@ expect_bad "drover: $C/absent.cfg: cannot read the inventory: No such file or di
 
 inventory "$C/include.cfg" ',
   @include "absent.inc"'
-expect_bad "drover: $C/include.cfg:8: cannot open include file" \
+expect_bad "drover: $C/include.cfg:8: cannot open include file
+  hint: @include paths are relative to the directory of '$C/include.cfg'" \
   --config "$C/include.cfg" migrate
 
 # --- migration files (the message names the file, and the line where there is one)
