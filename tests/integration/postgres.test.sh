@@ -24,7 +24,8 @@ cli_half_migrate() {
 }
 
 # --- 1. A fresh tenant: migrate creates SequelizeMeta and applies everything, in order.
-pg_new_db fresh_db fresh
+fresh_db=$(unique_name fresh)
+pg_new_db "$fresh_db"
 fresh_cfg=$T/fresh/drover.cfg
 pg_inventory "$fresh_cfg" "path = \"$BASIC_DIR\";" fresh "$(pg_url "$fresh_db")"
 
@@ -59,7 +60,8 @@ assert_eq "$(lines "${BASIC[@]}")" "$(json_list "$OUT_FILE" '.tenants[0].applied
   "fresh: status lists the applied files"
 
 # --- 2. The table drover creates is the table sequelize-cli creates.
-pg_new_db ddl_db ddl_cli
+ddl_db=$(unique_name ddl_cli)
+pg_new_db "$ddl_db"
 pg_sql "$ddl_db" "$PG_CLI_META_DDL"
 cli_dump=$(pg_dump_table "$ddl_db" '"SequelizeMeta"')
 drover_dump=$(pg_dump_table "$fresh_db" '"SequelizeMeta"')
@@ -73,7 +75,8 @@ assert_eq "SequelizeMeta_pkey" \
   "SequelizeMeta: the primary key is its only index, as with the CLI"
 
 # --- 3. A tenant sequelize-cli migrated half-way: drover takes over from its rows.
-pg_new_db cli_db cli
+cli_db=$(unique_name cli)
+pg_new_db "$cli_db"
 cli_half_migrate "$cli_db"
 cli_cfg=$T/cli/drover.cfg
 pg_inventory "$cli_cfg" "path = \"$BASIC_DIR\";" cli "$(pg_url "$cli_db")"
@@ -98,8 +101,10 @@ assert_eq "$BASIC_RELATIONS_ALL" "$(pg_relations "$cli_db")" "cli: the schema ob
 assert_eq "$cli_dump" "$(pg_dump_table "$cli_db" '"SequelizeMeta"')" "cli: the CLI's table kept as is"
 
 # --- 9. A custom table in a custom schema, as migrationStorageTableName/-Schema make it.
-pg_new_db custom_db custom
-pg_new_db custom_cli_db custom_cli
+custom_db=$(unique_name custom)
+pg_new_db "$custom_db"
+custom_cli_db=$(unique_name custom_cli)
+pg_new_db "$custom_cli_db"
 pg_sql "$custom_cli_db" 'CREATE SCHEMA IF NOT EXISTS "custom";
   CREATE TABLE IF NOT EXISTS "custom"."my_meta" ("name" VARCHAR(255) NOT NULL UNIQUE , PRIMARY KEY ("name"));'
 custom_cfg=$T/custom/drover.cfg
@@ -124,7 +129,8 @@ assert_eq "current|true" "$(json_get "$OUT_FILE" '.tenants[0] | [.state, .meta_t
   "custom: status reads the custom table"
 
 # --- 10. Schema-per-tenant: two tenants in one database, each confined to its schema.
-pg_new_db spt_db spt
+spt_db=$(unique_name spt)
+pg_new_db "$spt_db"
 spt_cfg=$T/spt/drover.cfg
 pg_inventory "$spt_cfg" "path = \"$BASIC_DIR\";" \
   t1 "$(pg_url "$spt_db" schema=t1)" t2 "$(pg_url "$spt_db" schema=t2)"
@@ -157,7 +163,8 @@ assert_eq "t1 behind 0 6 t2 current 6 0" \
   "spt: status per schema"
 
 # --- 11. The table db:migrate:schema:timestamps:add leaves: rows get createdAt/updatedAt.
-pg_new_db ts_db ts
+ts_db=$(unique_name ts)
+pg_new_db "$ts_db"
 cli_half_migrate "$ts_db"
 pg_sql "$ts_db" 'ALTER TABLE "SequelizeMeta" RENAME TO "SequelizeMetaBackup";
   CREATE TABLE IF NOT EXISTS "SequelizeMeta" ("name" VARCHAR(255) NOT NULL UNIQUE , "createdAt" TIMESTAMP WITH TIME ZONE NOT NULL, "updatedAt" TIMESTAMP WITH TIME ZONE NOT NULL, PRIMARY KEY ("name"));

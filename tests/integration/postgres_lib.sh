@@ -2,6 +2,7 @@
 # under tests/data/itest/postgres, inventories whose URLs take the password from ${PGPW}, and
 # catalog queries (SequelizeMeta rows, relations, pg_dump of one table).
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the sets and constants are for the tests that source this
 
 PG_DATA=$DROVER_SOURCE_DIR/tests/data/itest/postgres
 
@@ -36,14 +37,10 @@ _pg_drop_test_dbs() {
 # lib.sh's exit trap reports the result; run it after the cleanup, with the test's status.
 trap '_pg_drop_test_dbs; _lib_on_exit' EXIT
 
-# pg_new_db VAR PREFIX: creates a uniquely named database, dropped at exit, and stores its
-# name in VAR (not printed: a $(...) subshell could not register it for the cleanup).
+# pg_new_db NAME: creates the database NAME (from unique_name) and drops it at exit.
 pg_new_db() {
-  local name
-  name=$(unique_name "$2")
-  PG_TEST_DBS+=("$name")
-  pg_create_db "$name"
-  printf -v "$1" '%s' "$name"
+  PG_TEST_DBS+=("$1")
+  pg_create_db "$1"
 }
 
 # pg_url DB [QUERY]: the tenant URL as written in an inventory (${PGPW} left for drover).

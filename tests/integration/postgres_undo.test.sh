@@ -17,7 +17,8 @@ reversed() {
 }
 
 # --- 8. undo --steps, --to, --all and --dry-run.
-pg_new_db undo_db undo
+undo_db=$(unique_name undo)
+pg_new_db "$undo_db"
 undo_cfg=$T/undo/drover.cfg
 pg_inventory "$undo_cfg" "path = \"$BASIC_DIR\";" undo "$(pg_url "$undo_db")"
 assert_exit 0 drover "$undo_cfg" migrate
@@ -78,7 +79,8 @@ assert_exit 0 drover "$undo_cfg" undo --all
 assert_eq "undo (dev, postgres): nothing to revert" "$(head -n 1 <<<"$OUT")" "--all twice"
 
 # --- 4. A row with no migration file: drifted; migrate goes on, undo refuses to pass it.
-pg_new_db drift_db drift
+drift_db=$(unique_name drift)
+pg_new_db "$drift_db"
 drift_cfg=$T/drift/drover.cfg
 pg_inventory "$drift_cfg" "path = \"$BASIC_DIR\";" drift "$(pg_url "$drift_db")"
 assert_exit 0 drover "$drift_cfg" migrate --to 20240101000003-add-users-name.sql
@@ -124,7 +126,8 @@ assert_eq "$(lines 00000000000000-ancient.js "${BASIC[@]:0:5}")" "$(pg_rows "$dr
   "drift: the older unknown row is kept"
 
 # --- 5. A row recorded as X.js for the file X.sql: matched, never re-applied.
-pg_new_db renamed_db renamed
+renamed_db=$(unique_name renamed)
+pg_new_db "$renamed_db"
 RENAMED_ROW=20240101000001-create-users.js
 pg_sql "$renamed_db" "$PG_CLI_META_DDL"
 pg_sql "$renamed_db" "$(pg_up_sql "$BASIC_DIR/${BASIC[0]}")
