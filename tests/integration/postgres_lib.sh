@@ -18,7 +18,7 @@ BASIC=(
   20240101000005-create-active-users.sql
   20240101000006-create-comments.sql
 )
-# The relations each prefix of BASIC leaves in a schema (tables and views, sorted).
+# The tables and views all of BASIC leaves in a schema, sorted as pg_relations prints them.
 BASIC_RELATIONS_ALL="SequelizeMeta active_users comments posts tags users"
 
 # The inventories read the password from the environment, never from the file.
