@@ -80,7 +80,8 @@ assert_eq "SequelizeMeta first_t half_t" "$(tables_of "$f2")" "its first stateme
 
 drover_run 1 --config "$DROVER_TEST_TMPDIR/f2.cfg" migrate --tenant f2t
 assert_eq "f2t (dev, mysql): FAILED after applying 1
-    applied: $OK1
+    applied:
+      $OK1
     error: tenant 'f2t': migration '$BAD3': Table '$f2t.missing_t' doesn't exist — statement 2 failed after 1 statement of this migration had been applied without a transaction; they are not recorded in SequelizeMeta (error 1146)
       statement: INSERT INTO missing_t VALUES (1)
       hint: MariaDB/MySQL commit DDL implicitly; inspect the tenant, then finish or undo those statements by hand before re-running

@@ -122,7 +122,7 @@ assert_eq "SequelizeMeta users" "$(tables_of "$fresh")"
 assert_eq "" "$(users_indexes "$fresh")" "index reverted"
 
 drover_run 0 --config "$CFG" undo --tenant fresh --all
-assert_eq $'fresh (dev, mysql): reverted 1\n    reverted: '"$M1" "$(head -n 2 <<<"$OUT")"
+assert_eq $'fresh (dev, mysql): reverted 1\n    reverted:\n      '"$M1" "$(head -n 3 <<<"$OUT")"
 assert_eq "" "$(meta_rows "$fresh")"
 assert_eq "SequelizeMeta" "$(tables_of "$fresh")" "SequelizeMeta stays, empty, as with the CLI"
 drover_run 0 --config "$CFG" undo --tenant fresh --all

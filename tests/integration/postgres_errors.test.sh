@@ -42,7 +42,9 @@ assert_exit 1 drover "$fail_cfg" migrate
 assert_eq "drover: $broken_error
   statement: $broken_statement" "$ERR" "failing: stderr names tenant, migration, statement, SQLSTATE"
 assert_eq "broken (dev, postgres): FAILED after applying 2
-    applied: ${FAILING[0]} ${FAILING[1]}
+    applied:
+      ${FAILING[0]}
+      ${FAILING[1]}
     error: $broken_error
       statement: $broken_statement
 migrate: 1 tenant, 1 failed" "${OUT% (*}" "failing: the report"

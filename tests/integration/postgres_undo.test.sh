@@ -32,7 +32,8 @@ assert_eq "$(reversed "${BASIC[@]:4:2}")" "$(json_list "$OUT_FILE" '.tenants[0].
   "dry run: --steps 2 would revert the two newest, newest first"
 assert_exit 0 drover "$undo_cfg" undo --all --dry-run
 assert_eq "undo (dev, postgres): 6 applied, would revert 6
-    revert: $(reversed "${BASIC[@]}" | paste -sd ' ')" "$(head -n 2 <<<"$OUT")" \
+    revert:
+$(reversed "${BASIC[@]}" | sed 's/^/      /')" "$(head -n 8 <<<"$OUT")" \
   "dry run: --all in text"
 assert_eq "$(lines "${BASIC[@]}")" "$(pg_rows "$undo_db")" "dry run: rows unchanged"
 assert_eq "$BASIC_RELATIONS_ALL" "$(pg_relations "$undo_db")" "dry run: objects unchanged"
@@ -95,7 +96,8 @@ assert_eq "drifted|$GONE|1" \
 assert_eq "$(lines "${BASIC[@]:0:3}")" "$(json_list "$OUT_FILE" '.tenants[0].applied')" "drift: applied"
 assert_eq "$(lines "${BASIC[@]:3:3}")" "$(json_list "$OUT_FILE" '.tenants[0].pending')" "drift: pending"
 assert_exit 0 drover "$drift_cfg" plan
-assert_contains "$OUT" "    unknown rows (no file): $GONE"
+assert_contains "$OUT" "    unknown rows (no file):
+      $GONE"
 
 assert_exit 0 drover "$drift_cfg" migrate --format json
 assert_eq "$(lines "${BASIC[@]:3:3}")" "$(json_list "$OUT_FILE" '.tenants[0].applied')" \

@@ -107,18 +107,20 @@ assert_eq "pending $M5 $M4" \
 assert_eq "$ALL5" "$(meta_rows "$dbf")" "undo --dry-run changes nothing"
 assert_exit 0 drover --config "$cfg" undo --steps 2
 assert_eq "lite (dev, sqlite): reverted 2
-    reverted: $M5 $M4" "$(head -n 2 <<<"$OUT")"
+    reverted:
+      $M5
+      $M4" "$(head -n 4 <<<"$OUT")"
 assert_eq "$(head -n 3 <<<"$ALL5")" "$(meta_rows "$dbf")" "undo --steps 2: rows"
 assert_eq $'SequelizeMeta\nt1\nt2\nt3' "$(tables "$dbf")" "undo --steps 2: tables"
 assert_exit 0 drover --config "$cfg" undo --to 20240101000002-t2
-assert_eq "    reverted: $M3 $M2" "$(sed -n 2p <<<"$OUT")" "undo --to is inclusive, by stem"
+assert_eq $'    reverted:\n      '"$M3"$'\n      '"$M2" "$(sed -n 2,4p <<<"$OUT")" "undo --to is inclusive, by stem"
 assert_eq "$M1" "$(meta_rows "$dbf")" "undo --to: rows"
 assert_eq $'SequelizeMeta\nt1' "$(tables "$dbf")" "undo --to: tables"
 assert_exit 0 drover --config "$cfg" migrate --to 20240101000003-t3
 assert_eq "lite (dev, sqlite): migrated 2, now at $M3" "$(head -n 1 <<<"$OUT")" "migrate --to by stem"
 assert_eq "$(head -n 3 <<<"$ALL5")" "$(meta_rows "$dbf")"
 assert_exit 0 drover --config "$cfg" undo --all
-assert_eq "    reverted: $M3 $M2 $M1" "$(sed -n 2p <<<"$OUT")"
+assert_eq $'    reverted:\n      '"$M3"$'\n      '"$M2"$'\n      '"$M1" "$(sed -n 2,5p <<<"$OUT")"
 assert_eq "" "$(meta_rows "$dbf")" "undo --all: no rows"
 assert_eq "SequelizeMeta" "$(tables "$dbf")" "undo --all: only SequelizeMeta is left"
 assert_exit 0 drover --config "$cfg" undo --all
@@ -141,7 +143,8 @@ assert_eq "drifted|20231231000000-gone.sql|$M3 $M4 $M5" \
   "$(json_get "$T/drift.json" '.tenants[0] | "\(.state)|\(.unknown | join(" "))|\(.pending | join(" "))"')"
 assert_eq "0 0 1" "$(json_get "$T/drift.json" '"\(.summary.current) \(.summary.behind) \(.summary.drifted)"')"
 assert_exit 0 drover --config "$cfg" plan
-assert_contains "$OUT" "    unknown rows (no file): 20231231000000-gone.sql"
+assert_contains "$OUT" "    unknown rows (no file):
+      20231231000000-gone.sql"
 
 # --- a renamed row (x.js recorded, x.sql on disk) counts as applied and is not run again
 cfg=$T/renamed/drover.cfg
@@ -164,9 +167,11 @@ dbf=$T/failing/lite.db
 inventory "$cfg" "$T/bad"
 assert_exit 1 drover --config "$cfg" migrate
 assert_eq "lite (dev, sqlite): FAILED after applying 2
-    applied: $M1 $M2
+    applied:
+      $M1
+      $M2
     error: tenant 'lite': migration '$M3': no such table: missing_table (error 1)
-      statement: INSERT INTO missing_table VALUES (1)" "$(head -n 4 <<<"$OUT")" "failure report"
+      statement: INSERT INTO missing_table VALUES (1)" "$(head -n 6 <<<"$OUT")" "failure report"
 assert_eq "drover: tenant 'lite': migration '$M3': no such table: missing_table (error 1)
   statement: INSERT INTO missing_table VALUES (1)" "$ERR" "failure on stderr"
 assert_eq "$M1"$'\n'"$M2" "$(meta_rows "$dbf")" "no row for the failed migration or after it"
