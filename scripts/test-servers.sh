@@ -377,7 +377,9 @@ cmd_start() {
 case "${1:-}" in
   start | stop)
     [ $# -eq 2 ] || usage
-    [ -n "$2" ] && [ "$2" != / ] || die "refusing directory '$2'"
+    if [ -z "$2" ] || [ "$2" = / ]; then
+      die "refusing directory '$2'"
+    fi
     "cmd_$1" "$2"
     ;;
   __pg_ctl)
