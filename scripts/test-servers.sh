@@ -44,9 +44,23 @@ pg_run() {
 proc_running() {
   local pid=$1 name=$2 stat
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
   [[ "$stat" == "$pid ($name) "* ]] || return 1
   [[ "$stat" != "$pid ($name) Z"* ]]
+}
+
+# pids_with_arg NAME ARG: pids of live NAME processes with ARG on their command line. Finds
+# a server whose pid file was never written because `start` was killed right after launch.
+pids_with_arg() {
+  local name=$1 arg=$2 cmdline pid
+  for cmdline in /proc/[0-9]*/cmdline; do
+    pid=${cmdline#/proc/}
+    pid=${pid%/cmdline}
+    proc_running "$pid" "$name" || continue
+    if tr '\0' '\n' <"$cmdline" 2>/dev/null | grep -qxF -- "$arg"; then
+      echo "$pid"
+    fi
+  done
 }
 
 wait_proc_gone() {
@@ -182,6 +196,12 @@ pg_stop() {
       fi
     fi
   fi
+  for pid in $(pids_with_arg postgres "$root/data"); do
+    log "postgresql (pid $pid) has no pid file; stopping it"
+    kill -INT "$pid" 2>/dev/null || true
+    wait_proc_gone "$pid" postgres "$STOP_TIMEOUT_S" || kill -KILL "$pid" 2>/dev/null || true
+    wait_proc_gone "$pid" postgres 5 || true
+  done
   if [ -L "$dir/pg" ] && [[ "$(basename "$root")" == "$PG_TMP_PREFIX"* ]]; then
     rm -rf "$root"
   fi
@@ -249,10 +269,9 @@ my_start() {
 }
 
 my_stop() {
-  local dir=$1 pid pidfile socket
-  for pidfile in "$dir/my.pid" "$dir/my.launch-pid"; do
-    [ -f "$pidfile" ] || continue
-    pid=$(cat "$pidfile")
+  local dir=$1 pid socket
+  for pid in $(cat "$dir/my.pid" "$dir/my.launch-pid" 2>/dev/null) \
+             $(pids_with_arg mariadbd "--datadir=$dir/my"); do
     proc_running "$pid" mariadbd || continue
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_proc_gone "$pid" mariadbd "$STOP_TIMEOUT_S"; then
@@ -293,6 +312,7 @@ cmd_stop() {
   local dir=$1
   [ -e "$dir" ] || return 0
   [ -f "$dir/$MARKER" ] || die "'$dir' was not made by test-servers.sh start; not touching it"
+  dir=$(cd "$dir" && pwd -P)
   pg_stop "$dir"
   my_stop "$dir"
   rm -rf "$dir"
@@ -318,7 +338,8 @@ cmd_start() {
     cmd_stop "$dir"
   fi
   mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
+  # The physical path: stop finds unrecorded servers by the paths on their command line.
+  dir=$(cd "$dir" && pwd -P)
   touch "$dir/$MARKER"
   # shellcheck disable=SC2064 # dir is expanded now: it is out of scope when the trap runs
   trap "on_start_exit \$? $(printf '%q' "$dir")" EXIT
@@ -356,7 +377,9 @@ cmd_start() {
 case "${1:-}" in
   start | stop)
     [ $# -eq 2 ] || usage
-    [ -n "$2" ] && [ "$2" != / ] || die "refusing directory '$2'"
+    if [ -z "$2" ] || [ "$2" = / ]; then
+      die "refusing directory '$2'"
+    fi
     "cmd_$1" "$2"
     ;;
   __pg_ctl)

@@ -107,8 +107,9 @@ assert_exit() {
 }
 
 _lib_need_servers() {
-  [ -n "${DROVER_TEST_PG_PORT:-}" ] && [ -n "${DROVER_TEST_MYSQL_PORT:-}" ] ||
+  if [ -z "${DROVER_TEST_PG_PORT:-}" ] || [ -z "${DROVER_TEST_MYSQL_PORT:-}" ]; then
     fail "no test servers: servers.env is not loaded (hint: run the test through ctest)"
+  fi
 }
 
 # pg_sql DB SQL: runs SQL (one or more statements) as drover over TCP; prints the rows,

@@ -15,7 +15,9 @@ listening_addrs() {
   for f in /proc/net/tcp /proc/net/tcp6; do
     [ -r "$f" ] || continue
     while read -r _ local_addr _ st _; do
-      [ "$st" = 0A ] && [ "${local_addr##*:}" = "$port_hex" ] || continue
+      if [ "$st" != 0A ] || [ "${local_addr##*:}" != "$port_hex" ]; then
+        continue
+      fi
       addr=${local_addr%:*}
       if [ "${#addr}" -eq 8 ]; then
         printf '%d.%d.%d.%d\n' "0x${addr:6:2}" "0x${addr:4:2}" "0x${addr:2:2}" "0x${addr:0:2}"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite, as CI runs it: installs what is missing, then builds and
+# runs ctest twice, a normal build in build/ and an ASan+UBSan build in build-asan/. The
+# integration servers are started and stopped by ctest's fixture; a trap stops them when
+# the run is interrupted. Extra arguments go to ctest (e.g. -L unit).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+ctest_pid=
+failed=()
+
+# stop_everything: an interrupted ctest never runs the fixture's cleanup, so stop its
+# process group ourselves and then the servers of both build dirs (a no-op when stopped).
+stop_everything() {
+  if [ -n "$ctest_pid" ] && kill -0 "$ctest_pid" 2>/dev/null; then
+    kill -TERM -- "-$ctest_pid" 2>/dev/null || kill -TERM "$ctest_pid" 2>/dev/null || true
+    wait "$ctest_pid" 2>/dev/null || true
+  fi
+  local dir
+  for dir in build build-asan; do
+    "$repo/scripts/test-servers.sh" stop "$repo/$dir/test-servers" || true
+  done
+}
+trap stop_everything EXIT
+trap 'echo "test.sh: interrupted" >&2; exit 130' INT
+trap 'echo "test.sh: terminated" >&2; exit 143' TERM
+
+# run_suite NAME BUILD_DIR CMAKE_ARGS... -- CTEST_ARGS...: configure, build, ctest.
+run_suite() {
+  local name=$1 dir=$2 cmake_args=() rc=0
+  shift 2
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    cmake_args+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift
+  echo "==== $name: configure and build in $dir/"
+  cmake -S . -B "$dir" -DDROVER_TESTS=ON "${cmake_args[@]}" || return 1
+  cmake --build "$dir" -j"$jobs" || return 1
+  echo "==== $name: ctest"
+  # ctest runs in the background, in its own process group, so that a signal reaches this
+  # script at once (wait returns) and the trap can stop ctest and everything it started.
+  setsid ctest --test-dir "$dir" --output-on-failure -j2 "$@" &
+  ctest_pid=$!
+  wait "$ctest_pid" || rc=$?
+  ctest_pid=
+  return "$rc"
+}
+
+"$repo/scripts/install-deps.sh" --servers
+
+run_suite build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- "$@" || failed+=(build)
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite build-asan build-asan -DCMAKE_BUILD_TYPE=Debug -DDROVER_SANITIZE=ON -- "$@" ||
+  failed+=(build-asan)
+
+if [ "${#failed[@]}" -eq 0 ]; then
+  echo "test.sh: all tests passed (build/, build-asan/)"
+else
+  echo "test.sh: FAILED in: ${failed[*]}" >&2
+  exit 1
+fi
