@@ -59,6 +59,32 @@ bool drv_rollback(DrvConn *c, DrvError *err);
 char *drv_quote_ident(DrvDialect d, const char *ident);
 char *drv_quote_literal(DrvConn *c, const char *s);
 
+/*
+ * Cross-process locks, held by the connection's session so that a crashed holder releases
+ * them. key identifies what is locked inside this database (schema + meta table); the driver
+ * derives the server-side name: PostgreSQL a 64-bit advisory key (pg_try_advisory_lock, polled),
+ * MariaDB a GET_LOCK name "drover:..." of at most 64 characters (long keys hashed; the name
+ * includes the database, since MariaDB lock names are server-wide), SQLite an exclusive flock on
+ * "<database file>-drover.lock" holding a description of the holder.
+ *
+ * drv_lock waits up to wait_ms; *acquired is false when another holder kept the lock all that
+ * time (not an error). holder describes this process for others (written to the SQLite lock
+ * file; PostgreSQL shows application_name). On PostgreSQL drv_lock then checks that the lock
+ * is visible from the next statement: if it is not, the connection goes through a
+ * transaction-pooling proxy (PgBouncer) and drv_lock fails with a hint to connect directly.
+ */
+bool drv_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
+              DrvError *err);
+bool drv_unlock(DrvConn *c, const char *key, DrvError *err);
+/* drv_lock_holder describes who holds key now (PostgreSQL: pid, application_name, client
+ * address and since when; MariaDB: connection id, user and host; SQLite: the lock file's
+ * text), or sets *holder to NULL when nobody does. Caller frees *holder. */
+bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err);
+/* drv_set_lock_timeout bounds how long any later statement waits for a table lock:
+ * PostgreSQL lock_timeout (ms), MariaDB lock_wait_timeout and innodb_lock_wait_timeout
+ * (seconds, at least 1), SQLite the busy timeout. 0 restores the server default. */
+bool drv_set_lock_timeout(DrvConn *c, int ms, DrvError *err);
+
 /* True when err is a transient fault worth retrying (connection lost or refused, too many
  * connections, deadlock, serialization failure, lock timeout, admin shutdown, SQLITE_BUSY). */
 bool drv_error_is_transient(DrvDialect d, const DrvError *err);

@@ -40,6 +40,11 @@ typedef enum ExecOutcome {
     EXEC_OUT_OK,             /* check / status: read fine */
     EXEC_OUT_FAILED,
     EXEC_OUT_UNREACHABLE,
+    EXEC_OUT_ROLLED_BACK, /* failed, and this run's migrations were reverted: back where it was */
+    EXEC_OUT_LOCKED,      /* another process held the tenant's lock for lock_wait seconds */
+    EXEC_OUT_DIRTY,       /* may be half-applied; needs a person (see docs/guarantees.md) */
+    EXEC_OUT_SKIPPED,     /* not attempted: the run halted or was interrupted first */
+    EXEC_OUT_COUNT
 } ExecOutcome;
 
 typedef enum ExecState {
@@ -47,7 +52,19 @@ typedef enum ExecState {
     EXEC_STATE_BEHIND,
     EXEC_STATE_DRIFTED, /* has rows with no migration file, whatever else */
     EXEC_STATE_UNREACHABLE,
+    EXEC_STATE_COUNT
 } ExecState;
+
+/* One migration applied or reverted within a job, with every attempt counted. */
+typedef struct ExecStep {
+    char *migration;   /* file name */
+    bool up;           /* true: applied (up section); false: reverted (down section) */
+    double started_at; /* Unix time in seconds */
+    double ended_at;
+    int attempts;
+    bool ok;
+    char *error;       /* one-line summary of the last attempt's error, NULL when ok */
+} ExecStep;
 
 /* The record of one tenant's job. Lists hold migration file names unless said otherwise. */
 typedef struct ExecResult {
@@ -65,6 +82,13 @@ typedef struct ExecResult {
     bool partial;             /* a non-transactional migration stopped half-way */
     bool meta_missing;        /* SequelizeMeta does not exist yet (read-only commands) */
     DrvError error;
+    DrvError rollback_error;  /* a down that failed while rolling back (outcome dirty) */
+    char *dirty_migration;    /* set with outcome dirty: the migration that may be half-applied */
+    ExecStep *steps;          /* in execution order, rollbacks included */
+    size_t nsteps;
+    int attempts;             /* connection attempts + migration attempts */
+    double started_at;        /* Unix time in seconds */
+    double ended_at;
     double seconds;
 } ExecResult;
 
@@ -82,6 +106,8 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res);
 void exec_result_free(ExecResult *res);
 
 const char *exec_outcome_name(ExecOutcome o); /* "migrated", "up_to_date", ... */
+/* True for outcomes that make a run fail: failed, unreachable, rolled_back, dirty. */
+bool exec_outcome_is_failure(ExecOutcome o);
 const char *exec_state_name(ExecState s);     /* "current", "behind", ... */
 
 #endif

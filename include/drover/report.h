@@ -18,9 +18,9 @@
 /* Counts used by every format, so that all of them show the same numbers. */
 typedef struct ReportCounts {
     size_t tenants;
-    size_t by_outcome[EXEC_OUT_UNREACHABLE + 1];
-    size_t by_state[EXEC_STATE_UNREACHABLE + 1];
-    size_t failed; /* outcome failed or unreachable */
+    size_t by_outcome[EXEC_OUT_COUNT];
+    size_t by_state[EXEC_STATE_COUNT];
+    size_t failed; /* outcomes for which exec_outcome_is_failure holds */
 } ReportCounts;
 
 void report_count(const ExecResult *res, size_t n, ReportCounts *out);

@@ -133,7 +133,7 @@ static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res
 static void print_failures(const ExecResult *res, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (res[i].outcome != EXEC_OUT_FAILED && res[i].outcome != EXEC_OUT_UNREACHABLE)
+        if (!exec_outcome_is_failure(res[i].outcome))
             continue;
         char *text = drv_error_format(&res[i].error);
         fprintf(stderr, "drover: %s\n", text);

@@ -288,7 +288,14 @@ void exec_result_free(ExecResult *res)
                         &res->pending, &res->unknown, &res->renamed_rows, &res->renamed_files};
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
         sl_free(lists[i]);
+    for (size_t i = 0; i < res->nsteps; i++) {
+        free(res->steps[i].migration);
+        free(res->steps[i].error);
+    }
+    free(res->steps);
+    free(res->dirty_migration);
     drv_error_clear(&res->error);
+    drv_error_clear(&res->rollback_error);
 }
 
 const char *exec_outcome_name(ExecOutcome o)
@@ -297,9 +304,17 @@ const char *exec_outcome_name(ExecOutcome o)
         [EXEC_OUT_UP_TO_DATE] = "up_to_date", [EXEC_OUT_PENDING] = "pending",
         [EXEC_OUT_MIGRATED] = "migrated",     [EXEC_OUT_REVERTED] = "reverted",
         [EXEC_OUT_OK] = "ok",                 [EXEC_OUT_FAILED] = "failed",
-        [EXEC_OUT_UNREACHABLE] = "unreachable",
+        [EXEC_OUT_UNREACHABLE] = "unreachable", [EXEC_OUT_ROLLED_BACK] = "rolled_back",
+        [EXEC_OUT_LOCKED] = "locked",           [EXEC_OUT_DIRTY] = "dirty",
+        [EXEC_OUT_SKIPPED] = "skipped",
     };
     return names[o];
+}
+
+bool exec_outcome_is_failure(ExecOutcome o)
+{
+    return o == EXEC_OUT_FAILED || o == EXEC_OUT_UNREACHABLE || o == EXEC_OUT_ROLLED_BACK ||
+           o == EXEC_OUT_DIRTY;
 }
 
 const char *exec_state_name(ExecState s)

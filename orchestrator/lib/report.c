@@ -14,7 +14,7 @@ void report_count(const ExecResult *res, size_t n, ReportCounts *out)
     for (size_t i = 0; i < n; i++) {
         out->by_outcome[res[i].outcome]++;
         out->by_state[res[i].state]++;
-        if (res[i].outcome == EXEC_OUT_FAILED || res[i].outcome == EXEC_OUT_UNREACHABLE)
+        if (exec_outcome_is_failure(res[i].outcome))
             out->failed++;
     }
 }
@@ -80,7 +80,7 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
 static json_t *outcome_summary(const ReportCounts *c)
 {
     json_t *o = json_pack("{s:I}", "tenants", (json_int_t)c->tenants);
-    for (int i = 0; i <= EXEC_OUT_UNREACHABLE; i++)
+    for (int i = 0; i < EXEC_OUT_COUNT; i++)
         json_object_set_new(o, exec_outcome_name((ExecOutcome)i),
                             json_integer((json_int_t)c->by_outcome[i]));
     return o;
@@ -125,7 +125,7 @@ json_t *report_status_json(const MigSet *set, const ExecResult *res, size_t n)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(tenants, status_tenant_json(&res[i]));
     json_t *summary = json_pack("{s:I}", "tenants", (json_int_t)c.tenants);
-    for (int i = 0; i <= EXEC_STATE_UNREACHABLE; i++)
+    for (int i = 0; i < EXEC_STATE_COUNT; i++)
         json_object_set_new(summary, exec_state_name((ExecState)i),
                             json_integer((json_int_t)c.by_state[i]));
     json_object_set_new(summary, "failed", json_integer((json_int_t)c.by_outcome[EXEC_OUT_FAILED]));
@@ -160,6 +160,25 @@ static void print_error_block(FILE *out, const DrvError *e)
     free(text);
 }
 
+static void print_failure(FILE *out, const ExecResult *r)
+{
+    static const char *const labels[EXEC_OUT_COUNT] = {
+        [EXEC_OUT_FAILED] = "FAILED", [EXEC_OUT_UNREACHABLE] = "UNREACHABLE",
+        [EXEC_OUT_ROLLED_BACK] = "FAILED, ROLLED BACK", [EXEC_OUT_DIRTY] = "DIRTY",
+    };
+    fprintf(out, "%s", labels[r->outcome]);
+    if (r->applied.n)
+        fprintf(out, " after applying %zu", r->applied.n);
+    if (r->reverted.n)
+        fprintf(out, " after reverting %zu", r->reverted.n);
+    fputc('\n', out);
+    print_list(out, "applied", &r->applied);
+    print_list(out, "reverted", &r->reverted);
+    print_error_block(out, &r->error);
+    if (drv_error_is_set(&r->rollback_error))
+        print_error_block(out, &r->rollback_error);
+}
+
 static void print_run_line(FILE *out, const char *command, const ExecResult *r)
 {
     const InvTenant *t = r->tenant;
@@ -183,17 +202,20 @@ static void print_run_line(FILE *out, const char *command, const ExecResult *r)
     case EXEC_OUT_OK:
         fprintf(out, "ok (%zu applied, %zu pending)\n", r->have.n, r->pending.n);
         break;
+    case EXEC_OUT_SKIPPED:
+        fprintf(out, "skipped (not attempted)\n");
+        break;
+    case EXEC_OUT_LOCKED:
+        fprintf(out, "locked by another process\n");
+        print_error_block(out, &r->error);
+        break;
     case EXEC_OUT_FAILED:
     case EXEC_OUT_UNREACHABLE:
-        fprintf(out, "%s", r->outcome == EXEC_OUT_FAILED ? "FAILED" : "UNREACHABLE");
-        if (r->applied.n)
-            fprintf(out, " after applying %zu", r->applied.n);
-        if (r->reverted.n)
-            fprintf(out, " after reverting %zu", r->reverted.n);
-        fputc('\n', out);
-        print_list(out, "applied", &r->applied);
-        print_list(out, "reverted", &r->reverted);
-        print_error_block(out, &r->error);
+    case EXEC_OUT_ROLLED_BACK:
+    case EXEC_OUT_DIRTY:
+        print_failure(out, r);
+        break;
+    case EXEC_OUT_COUNT:
         break;
     }
     if (strcmp(command, "plan") == 0 && r->unknown.n)
@@ -217,7 +239,7 @@ void report_run_summary(FILE *out, const char *command, const ExecResult *res, s
     for (size_t i = 0; i < n; i++)
         total += res[i].seconds;
     fprintf(out, "%s: %zu tenant%s", command, n, n == 1 ? "" : "s");
-    for (int i = 0; i <= EXEC_OUT_UNREACHABLE; i++)
+    for (int i = 0; i < EXEC_OUT_COUNT; i++)
         if (c.by_outcome[i])
             fprintf(out, ", %zu %s", c.by_outcome[i], exec_outcome_name((ExecOutcome)i));
     fprintf(out, " (%.2f s of database work)\n", total);

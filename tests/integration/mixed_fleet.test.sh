@@ -200,6 +200,6 @@ assert_eq "{\"id\":\"pg_dev\",\"env\":\"dev\",\"dialect\":\"postgres\",\"url\":\
   "$(jq -c '.tenants[0] | del(.seconds)' "$T/migrate.json")"
 assert_eq "number true" \
   "$(json_get "$T/migrate.json" '.tenants[0].seconds | "\(type) \(. >= 0 and . < 60)"')"
-assert_eq '{"tenants":1,"up_to_date":0,"pending":0,"migrated":1,"reverted":0,"ok":0,"failed":0,"unreachable":0}' \
+assert_eq '{"tenants":1,"up_to_date":0,"pending":0,"migrated":1,"reverted":0,"ok":0,"failed":0,"unreachable":0,"rolled_back":0,"locked":0,"dirty":0,"skipped":0}' \
   "$(jq -c .summary "$T/migrate.json")"
 assert_eq "$ALL3" "$(pg_rows "$PG_DEV")"
