@@ -1,0 +1,62 @@
+/*
+ * journal.h — the run journal: an embedded SQLite file that records every run (who, where,
+ * which command line), each tenant's result and each migration step with its attempts, and
+ * the tenants left dirty until an operator resolves them. Only the coordinator thread writes
+ * it (results come back through the pool), so it needs no locking of its own beyond SQLite's.
+ * Knows nothing of drivers.
+ */
+#ifndef DROVER_JOURNAL_H
+#define DROVER_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "drover/error.h"
+#include "drover/executor.h"
+
+typedef struct Journal Journal;
+
+/* journal_open opens or creates the file (WAL mode, busy timeout, schema created or checked;
+ * a file from a newer drover is refused). DRV_ERR_IO on failure, naming the path. */
+Journal *journal_open(const char *path, DrvError *err);
+void journal_close(Journal *j); /* journal_close(NULL) is a no-op */
+
+typedef struct JournalRunInfo {
+    const char *command; /* "migrate", "undo" */
+    const char *argv;    /* the command line, as typed (never holds secrets: URLs live in the
+                            inventory) */
+    const char *config;  /* inventory path */
+} JournalRunInfo;
+
+/* journal_begin_run records a new run with its start time, user, host name and pid. */
+bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, DrvError *err);
+
+/*
+ * journal_record_tenant stores one tenant's result and its steps in one transaction. It also
+ * keeps the dirty list: outcome dirty marks the tenant dirty with res->dirty_migration (and the
+ * error); a result that applied or reverted that same migration cleanly clears the mark.
+ * Skipped tenants are recorded too, so a halted run lists what it never attempted.
+ */
+bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err);
+
+/* journal_end_run stores the end time and outcome: "succeeded", "failed", "halted",
+ * "interrupted". */
+bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *err);
+
+/* journal_dirty tells whether tenant_id is marked dirty; *migration and *error (caller frees)
+ * are set when it is, NULL otherwise. */
+bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
+                   DrvError *err);
+/* journal_resolve clears tenant_id's dirty mark (an operator fixed the tenant by hand);
+ * *was_dirty tells whether there was one. */
+bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err);
+
+/* The newest runs first, at most limit: [{"id","command","argv","user","host","pid",
+ * "started_at","ended_at","outcome","tenants":{outcome: count}}]. Caller owns the reference. */
+json_t *journal_runs_json(Journal *j, int limit, DrvError *err);
+/* One run with every tenant and step, or NULL with DRV_ERR_USAGE "no run with id N". */
+json_t *journal_run_json(Journal *j, int64_t run_id, DrvError *err);
+
+#endif
