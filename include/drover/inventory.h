@@ -53,9 +53,36 @@ typedef struct InvTenant {
     int line;
 } InvTenant;
 
+/* A count given as a number of tenants ("canary = 2") or a share of them ("10%"). */
+typedef struct InvCount {
+    bool set;
+    bool percent;
+    long value;
+} InvCount;
+
+/* inv_count_resolve turns a count into tenants out of total: a percentage rounds up (10% of
+ * 5 tenants is 1), so a non-zero share never means zero tenants. */
+size_t inv_count_resolve(const InvCount *c, size_t total);
+
 typedef struct InvEnvironment {
     char *name;
+    InvCount canary;       /* tenants that go first; unset: none */
+    InvCount max_failures; /* failures tolerated before the run halts; unset: 0 */
+    bool revert_on_failure; /* on_failure = "revert": a halt reverts what this run did here */
+    long lock_timeout_ms;  /* -1: defaults.lock_timeout */
 } InvEnvironment;
+
+/* The fleet engine's settings (the 'defaults' group), each overridable on the command line. */
+typedef struct InvEngine {
+    long parallel;        /* worker threads, default 8 */
+    long max_per_server;  /* concurrent jobs per host:port, default 4 */
+    long lock_wait_ms;    /* how long a job waits for a tenant's lock, default 30 s */
+    long lock_timeout_ms; /* per statement table-lock wait, 0 = server default (default) */
+    long retries;         /* retries of a transient fault, default 3 */
+    long backoff_ms;      /* first backoff, default 200 ms */
+    long backoff_max_ms;  /* backoff cap, default 10 s */
+    bool rollback_batch;  /* rollback = "batch" (default) or "none" */
+} InvEngine;
 
 typedef struct Inventory {
     char *config_path;     /* as given */
@@ -63,6 +90,8 @@ typedef struct Inventory {
     char *migrations_path; /* absolute or relative to the cwd, resolved against config_dir */
     char *meta_table;      /* migrations.table, default "SequelizeMeta" */
     char *meta_schema;     /* migrations.schema (sequelize-cli's migrationStorageTableSchema), or NULL */
+    char *journal_path;    /* 'journal', default drover-journal.db next to the config */
+    InvEngine engine;
     InvEnvironment *envs;  /* rollout order */
     size_t nenvs;
     InvTenant *tenants;    /* declaration order */

@@ -5,6 +5,7 @@
  */
 #include "drover/inventory.h"
 #include "inventory_url.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -13,12 +14,29 @@
 #include <string.h>
 
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
-static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", NULL};
+static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
+                                       "journal", NULL};
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", NULL};
-static const char *const ENVIRONMENT_KEYS[] = {"name", NULL};
+static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
+                                            "lock_timeout", "retries", "backoff_ms",
+                                            "backoff_max_ms", "rollback", NULL};
+static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
+                                               "lock_timeout", NULL};
 static const char *const TENANT_KEYS[] = {"id", "env", "url", "tags", NULL};
 
 #define DEFAULT_META_TABLE "SequelizeMeta"
+#define DEFAULT_JOURNAL "drover-journal.db"
+
+static const InvEngine ENGINE_DEFAULTS = {
+    .parallel = 8,
+    .max_per_server = 4,
+    .lock_wait_ms = 30000,
+    .lock_timeout_ms = 0,
+    .retries = 3,
+    .backoff_ms = 200,
+    .backoff_max_ms = 10000,
+    .rollback_batch = true,
+};
 
 typedef struct Loader {
     config_t cfg;
@@ -148,6 +166,83 @@ static bool require_non_empty(Loader *ld, const config_setting_t *group, const c
     return fail_at(ld, config_setting_get_member(group, key), "'%s' must not be empty", label);
 }
 
+/* typed reports a settings_* refusal with the key, file and line. */
+static bool typed(Loader *ld, const config_setting_t *s, const char *label, bool ok, char **why)
+{
+    if (!ok) {
+        fail_at(ld, s, "'%s' %s", label, *why);
+        free(*why);
+        *why = NULL;
+    }
+    return ok;
+}
+
+/* ---- defaults (the fleet engine) -------------------------------------------------------- */
+
+static bool load_engine_value(Loader *ld, const config_setting_t *d, const char *key)
+{
+    InvEngine *e = &ld->inv->engine;
+    const config_setting_t *s = config_setting_get_member(d, key);
+    char *why = NULL;
+    char *label = xasprintf("defaults.%s", key);
+    bool ok = true;
+    if (!s)
+        ok = true;
+    else if (strcmp(key, "parallel") == 0)
+        ok = typed(ld, s, label, settings_int(s, 1, 256, &e->parallel, &why), &why);
+    else if (strcmp(key, "max_per_server") == 0)
+        ok = typed(ld, s, label, settings_int(s, 1, 1024, &e->max_per_server, &why), &why);
+    else if (strcmp(key, "retries") == 0)
+        ok = typed(ld, s, label, settings_int(s, 0, 100, &e->retries, &why), &why);
+    else if (strcmp(key, "lock_wait") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1000, &e->lock_wait_ms, &why), &why);
+    else if (strcmp(key, "lock_timeout") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1, &e->lock_timeout_ms, &why), &why);
+    else if (strcmp(key, "backoff_ms") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_ms, &why), &why);
+    else if (strcmp(key, "backoff_max_ms") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_max_ms, &why), &why);
+    else if (strcmp(key, "rollback") == 0) {
+        static const char *const modes[] = {"batch", "none", NULL};
+        size_t i = 0;
+        ok = typed(ld, s, label, settings_choice(s, modes, &i, &why), &why);
+        e->rollback_batch = i == 0;
+    }
+    free(label);
+    return ok;
+}
+
+static bool load_defaults(Loader *ld, const config_setting_t *root)
+{
+    ld->inv->engine = ENGINE_DEFAULTS;
+    const config_setting_t *d = config_setting_get_member(root, "defaults");
+    if (!d)
+        return true;
+    if (config_setting_type(d) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, d, "'defaults' must be a group");
+    if (!check_keys(ld, d, DEFAULTS_KEYS, " in 'defaults'"))
+        return false;
+    for (size_t i = 0; DEFAULTS_KEYS[i]; i++)
+        if (!load_engine_value(ld, d, DEFAULTS_KEYS[i]))
+            return false;
+    if (ld->inv->engine.backoff_max_ms < ld->inv->engine.backoff_ms)
+        return fail_at(ld, d, "'defaults.backoff_max_ms' must not be below 'defaults.backoff_ms'");
+    return true;
+}
+
+static bool load_journal(Loader *ld, const config_setting_t *root)
+{
+    char *path = NULL;
+    if (!read_string(ld, root, "journal", "journal", &path) ||
+        !require_non_empty(ld, root, "journal", "journal", path)) {
+        free(path);
+        return false;
+    }
+    ld->inv->journal_path = resolve_path(ld->inv->config_dir, path ? path : DEFAULT_JOURNAL);
+    free(path);
+    return true;
+}
+
 /* ---- migrations ------------------------------------------------------------------------- */
 
 static bool load_migrations(Loader *ld, const config_setting_t *root)
@@ -181,6 +276,31 @@ static bool load_migrations(Loader *ld, const config_setting_t *root)
 
 /* ---- environments ----------------------------------------------------------------------- */
 
+/* load_environment_policy reads the staged-rollout keys of one environment. */
+static bool load_environment_policy(Loader *ld, const config_setting_t *e, InvEnvironment *env)
+{
+    const config_setting_t *s;
+    char *why = NULL;
+    env->lock_timeout_ms = -1;
+    if ((s = config_setting_get_member(e, "canary")) &&
+        !typed(ld, s, "canary", settings_count(s, &env->canary, &why), &why))
+        return false;
+    if ((s = config_setting_get_member(e, "max_failures")) &&
+        !typed(ld, s, "max_failures", settings_count(s, &env->max_failures, &why), &why))
+        return false;
+    if ((s = config_setting_get_member(e, "lock_timeout")) &&
+        !typed(ld, s, "lock_timeout", settings_duration(s, 1, &env->lock_timeout_ms, &why), &why))
+        return false;
+    if ((s = config_setting_get_member(e, "on_failure"))) {
+        static const char *const actions[] = {"stop", "revert", NULL};
+        size_t i = 0;
+        if (!typed(ld, s, "on_failure", settings_choice(s, actions, &i, &why), &why))
+            return false;
+        env->revert_on_failure = i == 1;
+    }
+    return true;
+}
+
 static bool load_environment(Loader *ld, const config_setting_t *list, size_t i)
 {
     const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
@@ -190,7 +310,8 @@ static bool load_environment(Loader *ld, const config_setting_t *list, size_t i)
         return false;
     char **name = &ld->inv->envs[i].name;
     if (!require_string(ld, e, "name", "name", " in an 'environments' entry", name) ||
-        !require_non_empty(ld, e, "name", "name", *name))
+        !require_non_empty(ld, e, "name", "name", *name) ||
+        !load_environment_policy(ld, e, &ld->inv->envs[i]))
         return false;
     for (size_t j = 0; j < i; j++) {
         if (strcmp(ld->inv->envs[j].name, *name) != 0)
@@ -376,7 +497,8 @@ static bool load_root(Loader *ld)
 {
     const config_setting_t *root = config_root_setting(&ld->cfg);
     return check_keys(ld, root, TOP_KEYS, "") && load_migrations(ld, root) &&
-           load_environments(ld, root) && load_tenants(ld, root);
+           load_defaults(ld, root) && load_journal(ld, root) && load_environments(ld, root) &&
+           load_tenants(ld, root);
 }
 
 Inventory *inv_load(const char *path, DrvError *err)
@@ -423,5 +545,6 @@ void inv_free(Inventory *inv)
     free(inv->migrations_path);
     free(inv->meta_table);
     free(inv->meta_schema);
+    free(inv->journal_path);
     free(inv);
 }

@@ -103,6 +103,51 @@ static void test_minimal_inventory_defaults(void **state)
     inv_free(NULL);
 }
 
+static void test_engine_settings(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(INV_DIR "/engine.cfg", &err);
+    assert_non_null(inv);
+    assert_string_equal(inv->journal_path, INV_DIR "/state/journal.db");
+    const InvEngine *e = &inv->engine;
+    assert_int_equal(e->parallel, 16);
+    assert_int_equal(e->max_per_server, 2);
+    assert_int_equal(e->lock_wait_ms, 90000);
+    assert_int_equal(e->lock_timeout_ms, 1500);
+    assert_int_equal(e->retries, 5);
+    assert_int_equal(e->backoff_ms, 100);
+    assert_int_equal(e->backoff_max_ms, 3000);
+    assert_false(e->rollback_batch);
+    const InvEnvironment *dev = &inv->envs[0], *prod = &inv->envs[1];
+    assert_false(dev->canary.set);
+    assert_int_equal(dev->lock_timeout_ms, -1);
+    assert_false(dev->revert_on_failure);
+    assert_true(prod->canary.set && prod->canary.percent);
+    assert_int_equal(inv_count_resolve(&prod->canary, 25), 3); /* 10% of 25 rounds up */
+    assert_int_equal(inv_count_resolve(&prod->max_failures, 25), 2);
+    assert_int_equal(prod->lock_timeout_ms, 2000);
+    assert_true(prod->revert_on_failure);
+    inv_free(inv);
+}
+
+static void test_engine_defaults(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(INV_DIR "/minimal.cfg", &err);
+    assert_non_null(inv);
+    assert_string_equal(inv->journal_path, INV_DIR "/drover-journal.db");
+    assert_int_equal(inv->engine.parallel, 8);
+    assert_int_equal(inv->engine.max_per_server, 4);
+    assert_int_equal(inv->engine.lock_wait_ms, 30000);
+    assert_int_equal(inv->engine.retries, 3);
+    assert_true(inv->engine.rollback_batch);
+    InvCount none = {0};
+    assert_int_equal(inv_count_resolve(&none, 10), 0);
+    inv_free(inv);
+}
+
 /* The shipped example must stay a valid inventory. */
 static void test_example_config_loads(void **state)
 {
@@ -140,7 +185,7 @@ static const BadCase INCLUDE_SYNTAX_ERROR = {"include_syntax_error.cfg", "broken
                                              "syntax error"};
 static const BadCase UNKNOWN_KEY = {"unknown_key.cfg", "unknown_key.cfg", 3, NULL,
                                     "unknown key 'port' (allowed: migrations, environments, "
-                                    "tenants)"};
+                                    "tenants, defaults, journal)"};
 static const BadCase UNKNOWN_TENANT_KEY = {
     "unknown_tenant_key.cfg", "unknown_tenant_key.cfg", 6, NULL,
     "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, tags)"};
@@ -178,6 +223,14 @@ static const BadCase MISSING_URL = {"missing_url.cfg", "missing_url.cfg", 4, "a"
                                     "missing required key 'url'"};
 static const BadCase EMPTY_TENANTS = {"empty_tenants.cfg", "empty_tenants.cfg", 3, NULL,
                                       "'tenants' must declare at least one tenant"};
+static const BadCase BAD_DURATION = {
+    "bad_duration.cfg", "bad_duration.cfg", 3, NULL,
+    "'defaults.lock_wait' must be a duration such as 500ms, 2s or 1m (at most one day)"};
+static const BadCase BAD_CANARY = {
+    "bad_canary.cfg", "bad_canary.cfg", 3, NULL,
+    "'canary' must be a number of tenants (2) or a percentage (\"10%\")"};
+static const BadCase BAD_PARALLEL = {"bad_rollback.cfg", "bad_rollback.cfg", 2, NULL,
+                                     "'defaults.parallel' must be a whole number from 1 to 256"};
 static const BadCase BAD_ID = {
     "bad_id.cfg", "bad_id.cfg", 4, NULL,
     "tenant id '../etc' may contain only letters, digits, '.', '_' and '-'"};
@@ -281,6 +334,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_inventory),
         cmocka_unit_test(test_minimal_inventory_defaults),
+        cmocka_unit_test(test_engine_settings),
+        cmocka_unit_test(test_engine_defaults),
         cmocka_unit_test(test_example_config_loads),
         BAD(SYNTAX_ERROR),
         BAD(INCLUDE_SYNTAX_ERROR),
@@ -301,6 +356,9 @@ int main(void)
         BAD(MISSING_URL),
         BAD(EMPTY_TENANTS),
         BAD(BAD_ID),
+        BAD(BAD_DURATION),
+        BAD(BAD_CANARY),
+        BAD(BAD_PARALLEL),
         cmocka_unit_test(test_unset_var_formatted),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_expand_env),
