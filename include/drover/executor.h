@@ -6,6 +6,7 @@
 #ifndef DROVER_EXECUTOR_H
 #define DROVER_EXECUTOR_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -29,7 +30,12 @@ typedef struct ExecOptions {
     PlanUndoMode undo_mode;
     size_t steps;            /* undo --steps */
     bool dry_run;            /* migrate/undo: plan only, write nothing */
-    const char *application_name;
+    const char *application_name; /* identifies this process to others (PostgreSQL shows it
+                                     beside the tenant's advisory lock; SQLite's lock file) */
+    const InvEngine *engine; /* retries, backoff, lock_wait, rollback; NULL: built-in defaults */
+    /* Set (from a signal handler) to stop between migrations and in backoff sleeps; a job
+     * never abandons a migration half-way because of it. May be NULL. */
+    const volatile sig_atomic_t *stop;
 } ExecOptions;
 
 typedef enum ExecOutcome {
@@ -97,8 +103,18 @@ typedef struct ExecJob {
     const MigSet *migrations;
     const char *meta_table;
     const char *meta_schema;
+    long lock_timeout_ms;    /* table-lock wait per statement for this tenant's environment */
+    const StrList *revert_only; /* undo exactly these migrations, where still recorded, newest
+                                   first (compensation of a halted environment); else NULL */
     const ExecOptions *options;
 } ExecJob;
+
+/* exec_lock_key names what a job locks: (dialect, host, port, database, schema, meta table).
+ * Two jobs with equal keys must never run at once; the pool enforces it. Caller frees. */
+char *exec_lock_key(const ExecJob *job);
+/* exec_server_key names the server a job loads ("postgres://host:port"), for per-server caps;
+ * NULL for SQLite. Caller frees. */
+char *exec_server_key(const ExecJob *job);
 
 /* exec_run_tenant runs the job and fills res (initialised here; free with exec_result_free).
  * It never aborts the caller: every failure ends up in res->outcome and res->error. */

@@ -1,35 +1,47 @@
 /*
- * executor.c — one tenant's job (see executor.h). The order of operations is the safety
- * argument: read SequelizeMeta, plan, refuse what cannot be done cleanly (JavaScript migrations,
- * names the table cannot store, reverts past rows with no file) before the first statement runs,
- * then apply one migration at a time — on PostgreSQL and SQLite the migration and its
- * SequelizeMeta row commit in one transaction, so a failure leaves neither.
+ * executor.c — one tenant's job from start to end (see executor.h):
+ *
+ *   connect → take the database's own lock → read SequelizeMeta → plan → refuse what cannot be
+ *   done cleanly → apply one migration at a time → release.
+ *
+ * Every attempt starts from a fresh session and re-reads SequelizeMeta after taking the lock,
+ * so a retry after a transient fault, or a job that waited for another process, never redoes
+ * work that was done meanwhile. When a migration fails for good, the migrations this job
+ * applied are reverted (rollback = "batch") from yet another fresh session, so the tenant ends
+ * where it started; a tenant that cannot be brought back is reported dirty.
  */
 #include "drover/executor.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "drover/driver.h"
-#include "drover/meta.h"
+#include "executor_impl.h"
 
-typedef struct TenantRun {
-    const ExecJob *job;
-    ExecResult *res;
-    DrvConn *conn;
-    MetaTable table;
-    MetaState meta;
-    Plan plan;
-    bool planned;
-} TenantRun;
+static const InvEngine BUILTIN_ENGINE = {
+    .parallel = 1, .max_per_server = 1, .lock_wait_ms = 30000, .retries = 3,
+    .backoff_ms = 200, .backoff_max_ms = 10000, .rollback_batch = true,
+};
 
-static double now_seconds(void)
+double exec_wall_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double monotonic_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool exec_stop_requested(const TenantRun *r)
+{
+    return r->job->options->stop && *r->job->options->stop;
 }
 
 static bool writes(const ExecOptions *o)
@@ -37,9 +49,32 @@ static bool writes(const ExecOptions *o)
     return (o->command == EXEC_MIGRATE || o->command == EXEC_UNDO) && !o->dry_run;
 }
 
-static const Migration *mig_at(const TenantRun *r, size_t i)
+static const char *or_empty(const char *s)
 {
-    return &r->job->migrations->items[i];
+    return s ? s : "";
+}
+
+char *exec_lock_key(const ExecJob *job)
+{
+    const InvUrl *u = &job->tenant->url;
+    return xasprintf("%s://%s:%d/%s/%s/%s.%s", drv_dialect_name(u->dialect), or_empty(u->host),
+                     u->port, or_empty(u->database), or_empty(u->schema),
+                     or_empty(job->meta_schema), job->meta_table);
+}
+
+char *exec_server_key(const ExecJob *job)
+{
+    const InvUrl *u = &job->tenant->url;
+    if (u->dialect == DRV_SQLITE)
+        return NULL;
+    return xasprintf("%s://%s:%d", drv_dialect_name(u->dialect), or_empty(u->host), u->port);
+}
+
+/* The lock's name inside the database: the tenant schema and the meta table it guards. */
+static char *database_lock_key(const ExecJob *job)
+{
+    return xasprintf("%s/%s.%s", or_empty(job->tenant->url.schema), or_empty(job->meta_schema),
+                     job->meta_table);
 }
 
 /* A SQLite tenant that was never migrated has no file yet; reading it must not create one. */
@@ -49,20 +84,86 @@ static bool sqlite_file_missing(const TenantRun *r)
     return u->dialect == DRV_SQLITE && !writes(r->job->options) && access(u->database, F_OK) != 0;
 }
 
-static bool connect_tenant(TenantRun *r)
+static void describe_lock_holder(TenantRun *r)
 {
-    DrvConnectOptions opts = {
-        .application_name = r->job->options->application_name,
-        .create = writes(r->job->options) && r->job->options->command == EXEC_MIGRATE,
+    char *holder = NULL;
+    DrvError ignored = DRV_ERROR_INIT;
+    drv_lock_holder(r->conn, r->db_lock_key, &holder, &ignored);
+    drv_error_set(&r->res->error, DRV_ERR_REFUSED,
+                  "another process held the tenant's lock for %.1f s%s%s",
+                  (double)r->engine->lock_wait_ms / 1000.0, holder ? "; holder: " : "",
+                  holder ? holder : "");
+    drv_error_set_hint(&r->res->error, "nothing was changed; run again when the other migration "
+                                       "is done ('drover locks' shows who holds what)");
+    free(holder);
+    drv_error_clear(&ignored);
+}
+
+StepEnd exec_retry_or_fail(const TenantRun *r, DrvDialect d)
+{
+    return r->may_retry && drv_error_is_transient(d, &r->res->error) ? STEP_RETRY : STEP_FAILED;
+}
+
+/* take_lock guards the tenant against other drover processes (writes only: reads are
+ * lock-free). Not getting it in lock_wait is the outcome "locked", not a failure. */
+static StepEnd take_lock(TenantRun *r)
+{
+    bool acquired = false;
+    if (!drv_lock(r->conn, r->db_lock_key, r->job->options->application_name,
+                  (int)r->engine->lock_wait_ms, &acquired, &r->res->error))
+        return exec_retry_or_fail(r, drv_conn_dialect(r->conn));
+    if (!acquired) {
+        describe_lock_holder(r);
+        r->res->outcome = EXEC_OUT_LOCKED;
+        return STEP_FAILED;
+    }
+    r->locked = true;
+    return STEP_OK;
+}
+
+static StepEnd open_session(TenantRun *r)
+{
+    const ExecOptions *o = r->job->options;
+    DrvConnectOptions copts = {
+        .application_name = o->application_name,
+        .create = writes(o) && o->command == EXEC_MIGRATE,
     };
-    r->conn = drv_connect(&r->job->tenant->url, &opts, &r->res->error);
-    return r->conn != NULL;
+    r->res->attempts++;
+    r->conn = drv_connect(&r->job->tenant->url, &copts, &r->res->error);
+    if (!r->conn) {
+        r->res->outcome = EXEC_OUT_UNREACHABLE;
+        r->res->state = EXEC_STATE_UNREACHABLE;
+        return exec_retry_or_fail(r, r->job->tenant->url.dialect);
+    }
+    if (!writes(o))
+        return STEP_OK;
+    if (r->job->lock_timeout_ms > 0 &&
+        !drv_set_lock_timeout(r->conn, (int)r->job->lock_timeout_ms, &r->res->error))
+        return exec_retry_or_fail(r, drv_conn_dialect(r->conn));
+    return take_lock(r);
+}
+
+static void close_session(TenantRun *r)
+{
+    if (r->locked)
+        drv_unlock(r->conn, r->db_lock_key, NULL);
+    r->locked = false;
+    drv_close(r->conn);
+    r->conn = NULL;
+    if (r->planned)
+        plan_free(&r->plan);
+    r->planned = false;
+    meta_state_free(&r->meta);
 }
 
 static void fill_lists(TenantRun *r)
 {
     const MigSet *set = r->job->migrations;
     ExecResult *res = r->res;
+    StrList *lists[] = {&res->have, &res->pending, &res->unknown, &res->renamed_rows,
+                        &res->renamed_files};
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+        sl_free(lists[i]);
     for (size_t i = 0; i < r->plan.napplied; i++) {
         const PlanApplied *a = &r->plan.applied[i];
         sl_push(&res->have, set->items[a->mig].name);
@@ -75,211 +176,152 @@ static void fill_lists(TenantRun *r)
         sl_push(&res->pending, set->items[r->plan.pending[i]].name);
     for (size_t i = 0; i < r->plan.unknown.n; i++)
         sl_push(&res->unknown, r->plan.unknown.items[i]);
-    if (res->unknown.n)
-        res->state = EXEC_STATE_DRIFTED;
-    else if (res->pending.n)
-        res->state = EXEC_STATE_BEHIND;
-    else
-        res->state = EXEC_STATE_CURRENT;
+    res->state = res->unknown.n    ? EXEC_STATE_DRIFTED
+                 : res->pending.n ? EXEC_STATE_BEHIND
+                                  : EXEC_STATE_CURRENT;
 }
 
 /* read_state reads SequelizeMeta (creating it first when migrating, as the CLI does) and
- * builds the plan. */
-static bool read_state(TenantRun *r)
+ * builds the plan. The first successful read is the state "before" reported by status/plan. */
+static StepEnd read_state(TenantRun *r)
 {
-    bool ok;
-    if (r->conn && r->job->options->command == EXEC_MIGRATE && !r->job->options->dry_run)
+    const ExecOptions *o = r->job->options;
+    bool ok = true;
+    if (r->conn && o->command == EXEC_MIGRATE && !o->dry_run)
         ok = meta_ensure(r->conn, &r->table, r->job->tenant->url.schema, &r->meta,
                          &r->res->error);
     else if (r->conn)
         ok = meta_read(r->conn, &r->table, &r->meta, &r->res->error);
-    else
-        ok = true; /* SQLite file not created yet: an empty tenant */
-    if (!ok)
-        return false;
+    if (!ok) {
+        /* SequelizeMeta could not be read: the tenant's state is unknown, not "current". */
+        r->res->state = EXEC_STATE_UNREACHABLE;
+        return exec_retry_or_fail(r, drv_conn_dialect(r->conn));
+    }
     r->res->meta_missing = !r->meta.exists;
     plan_build(r->job->migrations, &r->meta.rows, &r->plan);
     r->planned = true;
-    fill_lists(r);
-    return true;
+    if (!r->state_reported)
+        fill_lists(r);
+    r->state_reported = true;
+    return STEP_OK;
 }
 
-static bool refuse_js(TenantRun *r, const size_t *idx, size_t n, bool via_applied)
+static StepEnd run_attempt(TenantRun *r)
 {
-    for (size_t i = 0; i < n; i++) {
-        size_t m = via_applied ? r->plan.applied[idx[i]].mig : idx[i];
-        if (mig_at(r, m)->kind != MIG_JS)
-            continue;
-        drv_error_set(&r->res->error, DRV_ERR_REFUSED,
-                      "JavaScript migrations cannot run in this version of drover");
-        drv_error_set_context(&r->res->error, NULL, mig_at(r, m)->name, NULL);
-        drv_error_set_hint(&r->res->error, "run it with sequelize-cli, or write it as a .sql "
-                                           "migration; nothing was applied to this tenant");
-        return false;
+    StepEnd end = sqlite_file_missing(r) ? STEP_OK : open_session(r);
+    if (end == STEP_OK)
+        end = read_state(r);
+    if (end == STEP_OK)
+        end = exec_dispatch(r);
+    return end;
+}
+
+/* backoff sleeps with exponential backoff and full jitter, waking early on a stop request. */
+static void backoff(TenantRun *r, int retry, unsigned *seed)
+{
+    long cap = r->engine->backoff_ms;
+    for (int i = 0; i < retry && cap < r->engine->backoff_max_ms; i++)
+        cap *= 2;
+    if (cap > r->engine->backoff_max_ms)
+        cap = r->engine->backoff_max_ms;
+    long ms = cap > 0 ? (long)(rand_r(seed) % (unsigned)(cap + 1)) : 0;
+    for (; ms > 0 && !exec_stop_requested(r); ms -= 50) {
+        struct timespec ts = {0, (ms < 50 ? ms : 50) * 1000000L};
+        nanosleep(&ts, NULL);
     }
-    return true;
 }
 
-/* describe_partial rewrites the error of a migration that stopped after some of its
- * statements were applied outside a transaction, so nobody mistakes it for a clean failure. */
-static void describe_partial(TenantRun *r, size_t completed, bool is_mysql)
+static unsigned job_seed(const ExecJob *job)
 {
-    DrvError *e = &r->res->error;
-    r->res->partial = true;
-    char *msg = xasprintf("%s — statement %zu failed after %zu statement%s of this migration had "
-                          "been applied without a transaction; they are not recorded in "
-                          "SequelizeMeta",
-                          e->message ? e->message : "error", completed + 1, completed,
-                          completed == 1 ? "" : "s");
-    free(e->message);
-    e->message = msg;
-    drv_error_set_hint(e, "%sinspect the tenant, then finish or undo those statements by hand "
-                          "before re-running",
-                       is_mysql ? "MariaDB/MySQL commit DDL implicitly; " : "");
+    unsigned h = (unsigned)time(NULL) ^ (unsigned)getpid();
+    for (const char *p = job->tenant->id; *p; p++)
+        h = h * 31u + (unsigned char)*p;
+    return h;
 }
 
-/*
- * run_section runs one section (up or down) and records the change in SequelizeMeta with
- * `record`. Transactional on PostgreSQL and SQLite unless the section opted out; MariaDB
- * commits DDL implicitly, so there the statements run as they come.
- */
-static bool run_section(TenantRun *r, const Migration *m, const MigSection *s, bool up,
-                        const char *row)
+/* run_with_retries runs attempts until one ends for good or retries are used up. */
+static StepEnd run_with_retries(TenantRun *r)
 {
-    DrvDialect d = drv_conn_dialect(r->conn);
-    DrvError *err = &r->res->error;
-    bool tx = s->transaction && d != DRV_MYSQL;
-    size_t completed = 0;
-    if (tx && !drv_begin(r->conn, err))
-        return false;
-    bool ok = drv_exec_script(r->conn, s->sql ? s->sql : "", &completed, err);
-    if (!ok && !tx && completed > 0)
-        describe_partial(r, completed, d == DRV_MYSQL);
-    if (ok)
-        ok = up ? meta_insert(r->conn, &r->table, &r->meta, m->name, err)
-                : meta_delete(r->conn, &r->table, row, err);
-    if (ok && tx)
-        ok = drv_commit(r->conn, err);
-    if (!ok && tx)
-        drv_rollback(r->conn, NULL);
-    if (!ok)
-        drv_error_set_context(err, NULL, m->name, NULL);
-    return ok;
+    unsigned seed = job_seed(r->job);
+    StepEnd end = STEP_FAILED;
+    for (int retry = 0;; retry++) {
+        r->may_retry = retry < r->engine->retries && !exec_stop_requested(r);
+        end = run_attempt(r);
+        close_session(r);
+        if (end != STEP_RETRY)
+            break;
+        drv_error_clear(&r->res->error);
+        backoff(r, retry, &seed);
+    }
+    return end;
 }
 
-static void names_of(const TenantRun *r, const size_t *idx, size_t n, StrList *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sl_push(out, mig_at(r, idx[i])->name);
-}
-
-static void run_migrate(TenantRun *r)
+/* roll_back brings a tenant whose migration failed for good back to where the job found it,
+ * from a fresh session; a revert that fails leaves it dirty with both errors. */
+static void roll_back(TenantRun *r)
 {
     ExecResult *res = r->res;
-    size_t *idx = NULL;
-    size_t n = plan_up(&r->plan, r->job->options->to, &idx);
-    StrList names = STRLIST_INIT;
-    names_of(r, idx, n, &names);
-    if (!refuse_js(r, idx, n, false) ||
-        (r->conn && !meta_check_storable(r->conn, &r->table, &r->meta, &names, &res->error))) {
-        res->outcome = EXEC_OUT_FAILED;
-        goto out;
+    DrvError first = DRV_ERROR_INIT;
+    drv_error_move(&first, &res->error);
+    r->may_retry = false;
+    StepEnd end = open_session(r);
+    if (end == STEP_OK)
+        end = read_state(r);
+    if (end == STEP_OK)
+        end = exec_revert_list(r, &res->applied);
+    close_session(r);
+    drv_error_move(&res->rollback_error, &res->error);
+    drv_error_move(&res->error, &first);
+    if (end == STEP_OK) {
+        drv_error_clear(&res->rollback_error);
+        res->outcome = EXEC_OUT_ROLLED_BACK;
+        return;
     }
-    if (r->job->options->command == EXEC_PLAN || r->job->options->dry_run) {
-        for (size_t i = 0; i < names.n; i++)
-            sl_push(&res->planned, names.items[i]);
-        res->outcome = n ? EXEC_OUT_PENDING : EXEC_OUT_UP_TO_DATE;
-        goto out;
-    }
-    res->outcome = n ? EXEC_OUT_MIGRATED : EXEC_OUT_UP_TO_DATE;
-    for (size_t i = 0; i < n; i++) {
-        const Migration *m = mig_at(r, idx[i]);
-        if (!run_section(r, m, &m->up, true, NULL)) {
-            res->outcome = EXEC_OUT_FAILED;
-            break;
-        }
-        sl_push(&res->applied, m->name);
-    }
-out:
-    sl_free(&names);
-    free(idx);
+    res->outcome = EXEC_OUT_DIRTY;
+    if (!res->dirty_migration)
+        res->dirty_migration = xstrdup(res->rollback_error.migration
+                                           ? res->rollback_error.migration
+                                           : res->applied.items[res->applied.n - 1]);
 }
 
-static void run_undo(TenantRun *r)
+static void finish_failure(TenantRun *r)
 {
     ExecResult *res = r->res;
-    const ExecOptions *o = r->job->options;
-    size_t *idx = NULL, n = 0;
-    if (!plan_down(&r->plan, r->job->migrations, o->undo_mode, o->steps, o->to, &idx, &n,
-                   &res->error) ||
-        !refuse_js(r, idx, n, true)) {
+    if (res->outcome != EXEC_OUT_UNREACHABLE && res->outcome != EXEC_OUT_LOCKED)
         res->outcome = EXEC_OUT_FAILED;
-        goto out;
+    if (res->partial) {
+        res->outcome = EXEC_OUT_DIRTY;
+        return;
     }
-    if (o->dry_run) {
-        for (size_t i = 0; i < n; i++)
-            sl_push(&res->planned, mig_at(r, r->plan.applied[idx[i]].mig)->name);
-        res->outcome = n ? EXEC_OUT_PENDING : EXEC_OUT_UP_TO_DATE;
-        goto out;
-    }
-    res->outcome = n ? EXEC_OUT_REVERTED : EXEC_OUT_UP_TO_DATE;
-    for (size_t i = 0; i < n; i++) {
-        const PlanApplied *a = &r->plan.applied[idx[i]];
-        const Migration *m = mig_at(r, a->mig);
-        if (!run_section(r, m, &m->down, false, a->row)) {
-            res->outcome = EXEC_OUT_FAILED;
-            break;
-        }
-        sl_push(&res->reverted, m->name);
-    }
-out:
-    free(idx);
-}
-
-static void dispatch(TenantRun *r)
-{
-    switch (r->job->options->command) {
-    case EXEC_PLAN:
-    case EXEC_MIGRATE:
-        run_migrate(r);
-        break;
-    case EXEC_UNDO:
-        run_undo(r);
-        break;
-    case EXEC_STATUS:
-    case EXEC_CHECK:
-        r->res->outcome = EXEC_OUT_OK;
-        break;
-    }
+    if (res->outcome == EXEC_OUT_FAILED && r->job->options->command == EXEC_MIGRATE &&
+        r->engine->rollback_batch && res->applied.n > 0)
+        roll_back(r);
 }
 
 void exec_run_tenant(const ExecJob *job, ExecResult *res)
 {
     memset(res, 0, sizeof *res);
     res->tenant = job->tenant;
-    double start = now_seconds();
+    res->started_at = exec_wall_clock();
+    double start = monotonic_seconds();
     TenantRun r = {
         .job = job,
         .res = res,
+        .engine = job->options->engine ? job->options->engine : &BUILTIN_ENGINE,
+        .db_lock_key = database_lock_key(job),
         .table = {.table = job->meta_table, .schema = job->meta_schema},
     };
-    if (!sqlite_file_missing(&r) && !connect_tenant(&r)) {
-        res->outcome = EXEC_OUT_UNREACHABLE;
-        res->state = EXEC_STATE_UNREACHABLE;
-    } else if (!read_state(&r)) {
-        /* SequelizeMeta could not be read: the tenant's state is unknown, not "current". */
-        res->outcome = EXEC_OUT_FAILED;
-        res->state = EXEC_STATE_UNREACHABLE;
-    } else {
-        dispatch(&r);
-    }
+    if (exec_stop_requested(&r))
+        res->outcome = EXEC_OUT_SKIPPED; /* dispatched just before the stop request */
+    else if (run_with_retries(&r) != STEP_OK)
+        finish_failure(&r);
     if (drv_error_is_set(&res->error))
         drv_error_set_context(&res->error, job->tenant->id, NULL, NULL);
-    if (r.planned)
-        plan_free(&r.plan);
-    meta_state_free(&r.meta);
-    drv_close(r.conn);
-    res->seconds = now_seconds() - start;
+    if (drv_error_is_set(&res->rollback_error))
+        drv_error_set_context(&res->rollback_error, job->tenant->id, NULL, NULL);
+    free(r.db_lock_key);
+    res->ended_at = exec_wall_clock();
+    res->seconds = monotonic_seconds() - start;
 }
 
 void exec_result_free(ExecResult *res)
@@ -301,9 +343,9 @@ void exec_result_free(ExecResult *res)
 const char *exec_outcome_name(ExecOutcome o)
 {
     static const char *const names[] = {
-        [EXEC_OUT_UP_TO_DATE] = "up_to_date", [EXEC_OUT_PENDING] = "pending",
-        [EXEC_OUT_MIGRATED] = "migrated",     [EXEC_OUT_REVERTED] = "reverted",
-        [EXEC_OUT_OK] = "ok",                 [EXEC_OUT_FAILED] = "failed",
+        [EXEC_OUT_UP_TO_DATE] = "up_to_date",   [EXEC_OUT_PENDING] = "pending",
+        [EXEC_OUT_MIGRATED] = "migrated",       [EXEC_OUT_REVERTED] = "reverted",
+        [EXEC_OUT_OK] = "ok",                   [EXEC_OUT_FAILED] = "failed",
         [EXEC_OUT_UNREACHABLE] = "unreachable", [EXEC_OUT_ROLLED_BACK] = "rolled_back",
         [EXEC_OUT_LOCKED] = "locked",           [EXEC_OUT_DIRTY] = "dirty",
         [EXEC_OUT_SKIPPED] = "skipped",

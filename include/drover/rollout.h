@@ -1,0 +1,58 @@
+/*
+ * rollout.h — a run across the fleet: environments in their declared order, canaries first,
+ * a failure budget per environment, halting, compensation (on_failure = "revert"), and the
+ * stop request of a signal. Jobs run on the pool; every policy is checked in this one
+ * coordinator loop, never in a worker. Knows nothing of SQL or output formats: it hands each
+ * finished result to a callback (progress, journal) and returns them all.
+ */
+#ifndef DROVER_ROLLOUT_H
+#define DROVER_ROLLOUT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "drover/executor.h"
+#include "drover/inventory.h"
+#include "drover/migration.h"
+
+typedef enum RolloutOutcome {
+    ROLLOUT_SUCCEEDED = 0, /* every tenant ended fine */
+    ROLLOUT_FAILED,        /* some tenant failed, within budgets (or --continue-on-error) */
+    ROLLOUT_INCOMPLETE,    /* nothing failed, but some tenant was locked by another process */
+    ROLLOUT_HALTED,        /* a canary failed or a failure budget was exceeded */
+    ROLLOUT_INTERRUPTED,   /* a signal stopped dispatching */
+} RolloutOutcome;
+
+const char *rollout_outcome_name(RolloutOutcome o); /* "succeeded", "failed", ... */
+
+typedef struct RolloutHooks {
+    /* Before a tenant is dispatched: return false to not run it, with res filled (e.g.
+     * outcome dirty from the journal). May be NULL. */
+    bool (*admit)(const InvTenant *t, ExecResult *res, void *ctx);
+    /* After each tenant's result is final (coordinator thread). May be NULL. */
+    void (*finished)(const ExecResult *res, size_t done, size_t total, void *ctx);
+    /* When dispatching stops early (halt or signal), once, with the reason. May be NULL. */
+    void (*halted)(const char *reason, void *ctx);
+    void *ctx;
+} RolloutHooks;
+
+typedef struct RolloutOptions {
+    const ExecOptions *exec;
+    size_t parallel;
+    size_t max_per_server;
+    bool continue_on_error; /* ignore failure budgets and canary failures */
+    const volatile sig_atomic_t *stop;
+    RolloutHooks hooks;
+} RolloutOptions;
+
+/*
+ * rollout_run runs the selected tenants (indexes into inv->tenants, in rollout order) and
+ * fills results[i] for selected[i]: every tenant ends with a result, those never attempted
+ * with outcome skipped. *reason (caller frees) explains a halt or interruption, else NULL.
+ */
+RolloutOutcome rollout_run(const Inventory *inv, const MigSet *set, const size_t *selected,
+                           size_t n, const RolloutOptions *opts, ExecResult *results,
+                           char **reason);
+
+#endif

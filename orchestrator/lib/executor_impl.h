@@ -1,0 +1,44 @@
+/*
+ * executor_impl.h — what executor.c (one job's lifecycle: sessions, attempts, retry, rollback)
+ * and executor_steps.c (applying and reverting migrations, one step at a time) share.
+ */
+#ifndef DROVER_EXECUTOR_IMPL_H
+#define DROVER_EXECUTOR_IMPL_H
+
+#include "drover/driver.h"
+#include "drover/executor.h"
+#include "drover/meta.h"
+
+/* How one step (or the whole attempt) ended, from the retry policy's point of view. */
+typedef enum StepEnd {
+    STEP_OK = 0,
+    STEP_RETRY,  /* transient, and known not to have half-applied: the job may try again */
+    STEP_FAILED, /* for good: error in res->error */
+} StepEnd;
+
+typedef struct TenantRun {
+    const ExecJob *job;
+    ExecResult *res;
+    const InvEngine *engine;
+    DrvConn *conn;
+    char *db_lock_key;
+    bool locked;
+    MetaTable table;
+    MetaState meta;
+    Plan plan;
+    bool planned;
+    bool state_reported; /* res lists hold the state as first read ("before") */
+    bool may_retry;      /* this attempt is not the last one */
+} TenantRun;
+
+/* Runs the command's work on an open, locked session with SequelizeMeta read. */
+StepEnd exec_dispatch(TenantRun *r);
+/* Reverts the named migrations that SequelizeMeta still records, newest first (names in the
+ * order they were applied). */
+StepEnd exec_revert_list(TenantRun *r, const StrList *names);
+/* A transient fault may be retried when this attempt is not the last. */
+StepEnd exec_retry_or_fail(const TenantRun *r, DrvDialect d);
+bool exec_stop_requested(const TenantRun *r);
+double exec_wall_clock(void);
+
+#endif

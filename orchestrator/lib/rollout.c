@@ -1,0 +1,292 @@
+/*
+ * rollout.c — the coordinator loop (see rollout.h). One Slot per selected tenant owns the
+ * pool task, the job and a pointer to the tenant's result; the pool hands finished slots back
+ * to this thread, which alone reads and writes results, counts failures against the budget,
+ * halts, and runs compensation. Workers only ever touch their own slot's job and result.
+ */
+#include "drover/rollout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/pool.h"
+
+typedef struct Slot {
+    PoolTask task;
+    ExecJob job;
+    ExecResult *res;
+    char *lock_key;
+    char *server_key;
+} Slot;
+
+typedef struct Run {
+    const Inventory *inv;
+    const RolloutOptions *o;
+    Pool *pool;
+    Slot *slots;
+    size_t n;
+    size_t done;
+    bool halted;
+    bool interrupted;
+    char *reason;
+} Run;
+
+const char *rollout_outcome_name(RolloutOutcome o)
+{
+    static const char *const names[] = {"succeeded", "failed", "incomplete", "halted",
+                                        "interrupted"};
+    return names[o];
+}
+
+static void run_slot(PoolTask *task)
+{
+    Slot *s = task->data;
+    exec_run_tenant(&s->job, s->res);
+}
+
+static bool stop_requested(const Run *run)
+{
+    return run->o->stop && *run->o->stop;
+}
+
+static void halt(Run *run, char *reason)
+{
+    if (run->halted || run->interrupted) {
+        free(reason);
+        return;
+    }
+    run->halted = true;
+    run->reason = reason;
+    pool_cancel_queued(run->pool);
+    if (run->o->hooks.halted)
+        run->o->hooks.halted(reason, run->o->hooks.ctx);
+}
+
+static void interrupt(Run *run)
+{
+    if (run->interrupted || run->halted)
+        return;
+    run->interrupted = true;
+    run->reason = xstrdup("interrupted by a signal: dispatching stopped, running jobs finished");
+    pool_cancel_queued(run->pool);
+    if (run->o->hooks.halted)
+        run->o->hooks.halted(run->reason, run->o->hooks.ctx);
+}
+
+static void mark_skipped(Slot *s)
+{
+    memset(s->res, 0, sizeof *s->res);
+    s->res->tenant = s->job.tenant;
+    s->res->outcome = EXEC_OUT_SKIPPED;
+}
+
+static void report_finished(Run *run, Slot *s)
+{
+    run->done++;
+    if (run->o->hooks.finished)
+        run->o->hooks.finished(s->res, run->done, run->n, run->o->hooks.ctx);
+}
+
+static void submit(Run *run, Slot *s)
+{
+    if (run->halted || run->interrupted || stop_requested(run)) {
+        mark_skipped(s);
+        report_finished(run, s);
+        return;
+    }
+    if (run->o->hooks.admit && !run->o->hooks.admit(s->job.tenant, s->res, run->o->hooks.ctx)) {
+        report_finished(run, s);
+        return;
+    }
+    s->task = (PoolTask){.run = run_slot, .server_key = s->server_key,
+                         .lock_key = s->lock_key, .data = s};
+    pool_submit(run->pool, &s->task);
+}
+
+/* EnvState counts one environment's failures against its budget. */
+typedef struct EnvState {
+    const InvEnvironment *env;
+    size_t total;
+    size_t budget;
+    size_t failures;
+    bool limited;
+} EnvState;
+
+/* drain collects every submitted task, counting failures and halting past the budget. */
+static void drain(Run *run, EnvState *es)
+{
+    PoolTask *t;
+    while ((t = pool_next(run->pool))) {
+        Slot *s = t->data;
+        if (!t->ran)
+            mark_skipped(s);
+        report_finished(run, s);
+        if (exec_outcome_is_failure(s->res->outcome))
+            es->failures++;
+        if (stop_requested(run))
+            interrupt(run);
+        if (es->limited && es->failures > es->budget && !run->o->continue_on_error)
+            halt(run, xasprintf("environment '%s': %zu of %zu tenants failed, more than "
+                                "max_failures allows (%zu)",
+                                es->env->name, es->failures, es->total, es->budget));
+    }
+}
+
+static bool has_tag(const InvTenant *t, const char *tag)
+{
+    for (size_t i = 0; i < t->ntags; i++)
+        if (strcmp(t->tags[i], tag) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * pick_canaries marks which of the environment's slots go first: the tenants tagged "canary"
+ * when there are any, else the first ones in inventory order, at most `count` of them.
+ */
+static size_t pick_canaries(Slot **env_slots, size_t n, size_t count, bool *is_canary)
+{
+    bool tagged = false;
+    for (size_t i = 0; i < n; i++)
+        tagged = tagged || has_tag(env_slots[i]->job.tenant, "canary");
+    size_t picked = 0;
+    for (size_t i = 0; i < n && picked < count; i++) {
+        is_canary[i] = !tagged || has_tag(env_slots[i]->job.tenant, "canary");
+        picked += is_canary[i];
+    }
+    return picked;
+}
+
+static const char *first_failed(Slot **env_slots, size_t n, const bool *is_canary)
+{
+    for (size_t i = 0; i < n; i++)
+        if (is_canary[i] && exec_outcome_is_failure(env_slots[i]->res->outcome))
+            return env_slots[i]->job.tenant->id;
+    return NULL;
+}
+
+/*
+ * compensate reverts, on a halted environment with on_failure = "revert", what this run
+ * migrated there, so the environment is again "all old" instead of half new.
+ */
+static void compensate(Run *run, Slot **env_slots, size_t n)
+{
+    ExecOptions undo = *run->o->exec;
+    undo.command = EXEC_UNDO;
+    undo.stop = NULL; /* compensation must finish even when a signal arrives */
+    size_t count = 0;
+    ExecResult *tmp = xcalloc(n, sizeof *tmp);
+    Slot *comp = xcalloc(n, sizeof *comp);
+    for (size_t i = 0; i < n; i++) {
+        Slot *s = env_slots[i];
+        if (s->res->outcome != EXEC_OUT_MIGRATED)
+            continue;
+        comp[count] = (Slot){.job = s->job, .res = &tmp[i], .lock_key = s->lock_key,
+                             .server_key = s->server_key};
+        comp[count].job.options = &undo;
+        comp[count].job.revert_only = &s->res->applied;
+        comp[count].task = (PoolTask){.run = run_slot, .server_key = s->server_key,
+                                      .lock_key = s->lock_key, .data = &comp[count]};
+        pool_submit(run->pool, &comp[count].task);
+        count++;
+    }
+    PoolTask *t;
+    while ((t = pool_next(run->pool)))
+        ;
+    for (size_t i = 0; i < n; i++) {
+        ExecResult *orig = env_slots[i]->res;
+        if (orig->outcome != EXEC_OUT_MIGRATED)
+            continue;
+        for (size_t k = 0; k < tmp[i].reverted.n; k++)
+            sl_push(&orig->reverted, tmp[i].reverted.items[k]);
+        orig->outcome = drv_error_is_set(&tmp[i].error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
+        drv_error_move(&orig->rollback_error, &tmp[i].error);
+        exec_result_free(&tmp[i]);
+    }
+    free(comp);
+    free(tmp);
+}
+
+static void run_environment(Run *run, const InvEnvironment *env)
+{
+    Slot **env_slots = xcalloc(run->n, sizeof *env_slots);
+    size_t n = 0;
+    for (size_t i = 0; i < run->n; i++)
+        if (strcmp(run->slots[i].job.tenant->env, env->name) == 0)
+            env_slots[n++] = &run->slots[i];
+    EnvState es = {.env = env, .total = n, .limited = env->max_failures.set,
+                   .budget = inv_count_resolve(&env->max_failures, n)};
+    bool *is_canary = xcalloc(n ? n : 1, sizeof *is_canary);
+    size_t canaries = pick_canaries(env_slots, n, inv_count_resolve(&env->canary, n), is_canary);
+    for (size_t i = 0; i < n; i++)
+        if (is_canary[i])
+            submit(run, env_slots[i]);
+    drain(run, &es);
+    const char *bad = canaries ? first_failed(env_slots, n, is_canary) : NULL;
+    if (bad && !run->o->continue_on_error)
+        halt(run, xasprintf("environment '%s': canary '%s' failed; the other tenants were not "
+                            "started",
+                            env->name, bad));
+    for (size_t i = 0; i < n; i++)
+        if (!is_canary[i])
+            submit(run, env_slots[i]);
+    drain(run, &es);
+    if (run->halted && env->revert_on_failure && run->o->exec->command == EXEC_MIGRATE)
+        compensate(run, env_slots, n);
+    free(is_canary);
+    free(env_slots);
+}
+
+static void job_for(const Inventory *inv, const MigSet *set, const RolloutOptions *o,
+                    const InvTenant *t, Slot *s)
+{
+    long lock_timeout = o->exec->engine ? o->exec->engine->lock_timeout_ms : 0;
+    for (size_t e = 0; e < inv->nenvs; e++)
+        if (strcmp(inv->envs[e].name, t->env) == 0 && inv->envs[e].lock_timeout_ms >= 0)
+            lock_timeout = inv->envs[e].lock_timeout_ms;
+    s->job = (ExecJob){.tenant = t, .migrations = set, .meta_table = inv->meta_table,
+                       .meta_schema = inv->meta_schema, .lock_timeout_ms = lock_timeout,
+                       .options = o->exec};
+    s->lock_key = exec_lock_key(&s->job);
+    s->server_key = exec_server_key(&s->job);
+}
+
+static RolloutOutcome outcome_of(const Run *run)
+{
+    if (run->interrupted)
+        return ROLLOUT_INTERRUPTED;
+    if (run->halted)
+        return ROLLOUT_HALTED;
+    bool locked = false;
+    for (size_t i = 0; i < run->n; i++) {
+        if (exec_outcome_is_failure(run->slots[i].res->outcome))
+            return ROLLOUT_FAILED;
+        locked = locked || run->slots[i].res->outcome == EXEC_OUT_LOCKED;
+    }
+    return locked ? ROLLOUT_INCOMPLETE : ROLLOUT_SUCCEEDED;
+}
+
+RolloutOutcome rollout_run(const Inventory *inv, const MigSet *set, const size_t *selected,
+                           size_t n, const RolloutOptions *opts, ExecResult *results,
+                           char **reason)
+{
+    Run run = {.inv = inv, .o = opts, .n = n};
+    run.pool = pool_new(opts->parallel ? opts->parallel : 1,
+                        opts->max_per_server ? opts->max_per_server : 1);
+    run.slots = xcalloc(n ? n : 1, sizeof *run.slots);
+    for (size_t i = 0; i < n; i++) {
+        run.slots[i].res = &results[i];
+        job_for(inv, set, opts, &inv->tenants[selected[i]], &run.slots[i]);
+    }
+    for (size_t e = 0; e < inv->nenvs; e++)
+        run_environment(&run, &inv->envs[e]);
+    RolloutOutcome outcome = outcome_of(&run);
+    pool_free(run.pool);
+    for (size_t i = 0; i < n; i++) {
+        free(run.slots[i].lock_key);
+        free(run.slots[i].server_key);
+    }
+    free(run.slots);
+    *reason = run.reason;
+    return outcome;
+}
