@@ -46,7 +46,8 @@ bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, Dr
 bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *err);
 
 /* journal_dirty tells whether tenant_id is marked dirty; *migration and *error (caller frees)
- * are set when it is, NULL otherwise. */
+ * are set when it is, NULL otherwise. It returns false only on failure (err set): the tenant
+ * is dirty when *migration != NULL ("" when the dirty result named no migration). */
 bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
                    DrvError *err);
 /* journal_resolve clears tenant_id's dirty mark (an operator fixed the tenant by hand);

@@ -1,0 +1,600 @@
+/*
+ * journal.c — the run journal's writing side (see journal.h): opening and versioning the
+ * SQLite file, runs, tenant results with their steps, and the dirty list. The SQL text is
+ * constant; every value goes through a bound parameter.
+ */
+#include "journal_db.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drover/inventory.h"
+
+#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_BUSY_TIMEOUT_MS 5000
+
+/* Times are Unix seconds; a NULL time means "never happened" (a skipped tenant never
+ * started). runs.id is AUTOINCREMENT so that a run id an operator noted is never reused. */
+static const char SCHEMA_SQL[] =
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " command TEXT NOT NULL, argv TEXT, config TEXT, user TEXT, host TEXT, pid INTEGER,"
+    " started_at REAL NOT NULL, ended_at REAL, outcome TEXT);"
+    "CREATE TABLE tenant_results ("
+    " run_id INTEGER NOT NULL REFERENCES runs(id), tenant_id TEXT NOT NULL,"
+    " env TEXT, dialect TEXT, url TEXT, outcome TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " started_at REAL, ended_at REAL, applied TEXT NOT NULL, reverted TEXT NOT NULL,"
+    " error TEXT, error_sqlstate TEXT, error_code INTEGER, error_statement TEXT,"
+    " rollback_error TEXT, dirty_migration TEXT,"
+    " PRIMARY KEY (run_id, tenant_id));"
+    "CREATE INDEX tenant_results_by_tenant ON tenant_results (tenant_id, run_id);"
+    "CREATE TABLE steps ("
+    " run_id INTEGER NOT NULL, tenant_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " migration TEXT NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),"
+    " started_at REAL, ended_at REAL, attempts INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    " error TEXT,"
+    " PRIMARY KEY (run_id, tenant_id, seq),"
+    " FOREIGN KEY (run_id, tenant_id) REFERENCES tenant_results (run_id, tenant_id));"
+    "CREATE TABLE dirty ("
+    " tenant_id TEXT PRIMARY KEY, migration TEXT NOT NULL,"
+    " run_id INTEGER REFERENCES runs(id), error TEXT, marked_at REAL NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+/* ---- helpers shared with journal_json.c -------------------------------------------------- */
+
+bool journal_sql_fail(Journal *j, DrvError *err, const char *what)
+{
+    drv_error_set(err, DRV_ERR_IO, "journal '%s': %s: %s", j->path, what, sqlite3_errmsg(j->db));
+    err->code = sqlite3_extended_errcode(j->db);
+    return false;
+}
+
+sqlite3_stmt *journal_prepare(Journal *j, const char *sql, const char *what, DrvError *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        journal_sql_fail(j, err, what);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+bool journal_no_run(DrvError *err, int64_t run_id)
+{
+    drv_error_set(err, DRV_ERR_USAGE, "no run with id %lld", (long long)run_id);
+    return false;
+}
+
+bool journal_run_exists(Journal *j, int64_t run_id, bool *exists, DrvError *err)
+{
+    const char *what = "cannot read the runs";
+    sqlite3_stmt *st = journal_prepare(j, "SELECT 1 FROM runs WHERE id = ?", what, err);
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = sqlite3_step(st);
+    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+    if (ok)
+        *exists = rc == SQLITE_ROW;
+    else
+        journal_sql_fail(j, err, what);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* ---- binding ----------------------------------------------------------------------------- */
+
+/* Binder fills a statement's parameters left to right and keeps the first failure, so that
+ * a list of bindings reads like the column list it matches. */
+typedef struct Binder {
+    sqlite3_stmt *st;
+    int next;
+    int rc;
+} Binder;
+
+static void bound(Binder *b, int rc)
+{
+    if (b->rc == SQLITE_OK)
+        b->rc = rc;
+    b->next++;
+}
+
+static void bind_text(Binder *b, const char *s)
+{
+    bound(b, s ? sqlite3_bind_text(b->st, b->next, s, -1, SQLITE_TRANSIENT)
+               : sqlite3_bind_null(b->st, b->next));
+}
+
+/* bind_masked binds free text (command lines, error messages, statements) with any URL
+ * password masked: the journal outlives the run and is read by more people than the
+ * inventory, so a secret that slipped into a message must stop here. */
+static void bind_masked(Binder *b, const char *s)
+{
+    char *masked = s ? inv_url_mask_text(s) : NULL;
+    bind_text(b, masked);
+    free(masked);
+}
+
+static void bind_int(Binder *b, int64_t v)
+{
+    bound(b, sqlite3_bind_int64(b->st, b->next, v));
+}
+
+static void bind_time(Binder *b, double t)
+{
+    bound(b, t > 0 ? sqlite3_bind_double(b->st, b->next, t) : sqlite3_bind_null(b->st, b->next));
+}
+
+/* bind_error binds the four error columns: one-line summary, SQLSTATE, code, statement. */
+static void bind_error(Binder *b, const DrvError *e)
+{
+    if (!drv_error_is_set(e)) {
+        for (int i = 0; i < 4; i++)
+            bind_text(b, NULL);
+        return;
+    }
+    char *summary = drv_error_summary(e);
+    bind_masked(b, summary);
+    free(summary);
+    bind_text(b, e->sqlstate[0] ? e->sqlstate : NULL);
+    if (e->code)
+        bind_int(b, e->code);
+    else
+        bind_text(b, NULL);
+    bind_masked(b, e->statement);
+}
+
+static void bind_summary(Binder *b, const DrvError *e)
+{
+    char *summary = drv_error_is_set(e) ? drv_error_summary(e) : NULL;
+    bind_masked(b, summary);
+    free(summary);
+}
+
+/* step_done runs a statement that returns no rows, after its bindings. */
+static bool step_done(Journal *j, const Binder *b, const char *what, DrvError *err)
+{
+    if (b->rc != SQLITE_OK) {
+        drv_error_set(err, DRV_ERR_IO, "journal '%s': %s: %s", j->path, what,
+                      sqlite3_errstr(b->rc));
+        err->code = b->rc;
+        return false;
+    }
+    if (sqlite3_step(b->st) != SQLITE_DONE)
+        return journal_sql_fail(j, err, what);
+    return true;
+}
+
+bool journal_exec(Journal *j, const char *sql, const char *what, DrvError *err)
+{
+    if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return true;
+    return journal_sql_fail(j, err, what);
+}
+
+static void rollback(Journal *j)
+{
+    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void journal_end_read(Journal *j)
+{
+    if (!sqlite3_get_autocommit(j->db))
+        rollback(j);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- open and schema --------------------------------------------------------------------- */
+
+static bool read_int_pragma(Journal *j, const char *sql, int *value, const char *what,
+                            DrvError *err)
+{
+    sqlite3_stmt *st = journal_prepare(j, sql, what, err);
+    if (!st)
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok)
+        *value = sqlite3_column_int(st, 0);
+    else
+        journal_sql_fail(j, err, what);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static bool check_version(Journal *j, DrvError *err)
+{
+    int version = 0;
+    if (!read_int_pragma(j, "PRAGMA user_version", &version, "cannot read the schema version",
+                         err))
+        return false;
+    if (version <= JOURNAL_SCHEMA_VERSION)
+        return true;
+    drv_error_set(err, DRV_ERR_IO,
+                  "journal '%s' has schema version %d; this drover knows only up to version %d",
+                  j->path, version, JOURNAL_SCHEMA_VERSION);
+    drv_error_set_hint(err, "use the newer drover that wrote it, or another journal file");
+    return false;
+}
+
+static bool use_wal(Journal *j, DrvError *err)
+{
+    const char *what = "cannot switch to WAL mode";
+    sqlite3_stmt *st = journal_prepare(j, "PRAGMA journal_mode = WAL", what, err);
+    if (!st)
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    const char *mode = ok ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (!ok) {
+        journal_sql_fail(j, err, what);
+    } else if (!mode || strcmp(mode, "wal") != 0) {
+        drv_error_set(err, DRV_ERR_IO, "journal '%s': %s: the file stays in '%s' mode", j->path,
+                      what, mode ? mode : "unknown");
+        ok = false;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* create_schema runs inside BEGIN IMMEDIATE so that two drovers creating the same new file
+ * do not both create it. A version-0 file that already holds tables is someone else's
+ * database (a mistyped path): it is refused rather than written into. */
+static bool create_schema(Journal *j, DrvError *err)
+{
+    if (!journal_exec(j, "BEGIN IMMEDIATE", "cannot lock the journal", err))
+        return false;
+    int version = 0;
+    int tables = 0;
+    bool ok = read_int_pragma(j, "PRAGMA user_version", &version,
+                              "cannot read the schema version", err);
+    if (ok && version == 0)
+        ok = read_int_pragma(j, "SELECT count(*) FROM sqlite_schema", &tables,
+                             "cannot read the schema", err);
+    if (ok && version == 0 && tables > 0) {
+        drv_error_set(err, DRV_ERR_IO,
+                      "journal '%s' is an sqlite database with tables of its own, not a drover "
+                      "journal",
+                      j->path);
+        ok = false;
+    }
+    if (ok && version == 0)
+        ok = journal_exec(j, SCHEMA_SQL, "cannot create the schema", err);
+    ok = ok && journal_exec(j, "COMMIT", "cannot create the schema", err);
+    if (!ok)
+        rollback(j);
+    return ok;
+}
+
+Journal *journal_open(const char *path, DrvError *err)
+{
+    Journal *j = xcalloc(1, sizeof *j);
+    j->path = xstrdup(path);
+    if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        journal_sql_fail(j, err, "cannot open");
+        drv_error_set_hint(err, "check that the directory exists and is writable");
+        journal_close(j);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(j->db, 1);
+    sqlite3_busy_timeout(j->db, JOURNAL_BUSY_TIMEOUT_MS);
+    /* The version is checked before anything is written, so a newer file is left as it was. */
+    bool ok = check_version(j, err) && use_wal(j, err) &&
+              journal_exec(j, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+                       "cannot configure the connection", err) &&
+              create_schema(j, err);
+    if (!ok) {
+        journal_close(j);
+        return NULL;
+    }
+    return j;
+}
+
+void journal_close(Journal *j)
+{
+    if (!j)
+        return;
+    sqlite3_close(j->db);
+    free(j->path);
+    free(j);
+}
+
+/* ---- runs -------------------------------------------------------------------------------- */
+
+/* current_user is the effective user's login name, or $USER when the password database has
+ * no entry (containers running under an arbitrary uid). NULL when neither is known. */
+static char *current_user(void)
+{
+    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+    size_t len = hint > 0 ? (size_t)hint : 1024;
+    for (;;) {
+        char *buf = xmalloc(len);
+        struct passwd pw;
+        struct passwd *found = NULL;
+        int rc = getpwuid_r(geteuid(), &pw, buf, len, &found);
+        if (rc == ERANGE) {
+            free(buf);
+            len *= 2;
+            continue;
+        }
+        char *name = rc == 0 && found ? xstrdup(pw.pw_name) : xstrdup(getenv("USER"));
+        free(buf);
+        return name;
+    }
+}
+
+static char *host_name(void)
+{
+    char buf[HOST_NAME_MAX + 1]; /* the longest name the system allows */
+    if (gethostname(buf, sizeof buf) != 0)
+        return NULL;
+    buf[sizeof buf - 1] = '\0';
+    return xstrdup(buf);
+}
+
+bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, DrvError *err)
+{
+    const char *what = "cannot record the run";
+    sqlite3_stmt *st = journal_prepare(j,
+                                       "INSERT INTO runs (command, argv, config, user, host, pid,"
+                                       " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                       what, err);
+    if (!st)
+        return false;
+    char *user = current_user();
+    char *host = host_name();
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, info->command);
+    bind_masked(&b, info->argv);
+    bind_text(&b, info->config);
+    bind_text(&b, user);
+    bind_text(&b, host);
+    bind_int(&b, getpid());
+    bind_time(&b, now_seconds());
+    bool ok = step_done(j, &b, what, err);
+    if (ok)
+        *run_id = sqlite3_last_insert_rowid(j->db);
+    sqlite3_finalize(st);
+    free(user);
+    free(host);
+    return ok;
+}
+
+static bool is_run_outcome(const char *outcome)
+{
+    static const char *const known[] = {"succeeded", "failed", "halted", "interrupted"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(outcome, known[i]) == 0)
+            return true;
+    return false;
+}
+
+bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *err)
+{
+    if (!outcome || !is_run_outcome(outcome)) {
+        drv_error_set(err, DRV_ERR_INTERNAL, "unknown run outcome '%s'",
+                      outcome ? outcome : "(null)");
+        return false;
+    }
+    const char *what = "cannot record the end of the run";
+    sqlite3_stmt *st = journal_prepare(
+        j, "UPDATE runs SET ended_at = ?, outcome = ? WHERE id = ?", what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_time(&b, now_seconds());
+    bind_text(&b, outcome);
+    bind_int(&b, run_id);
+    bool ok = step_done(j, &b, what, err);
+    if (ok && sqlite3_changes(j->db) == 0)
+        ok = journal_no_run(err, run_id);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* ---- tenant results ---------------------------------------------------------------------- */
+
+/* list_json_text renders a list of file names as a JSON array (the applied/reverted columns). */
+static char *list_json_text(const StrList *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+static bool insert_result(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
+                          DrvError *err)
+{
+    sqlite3_stmt *st = journal_prepare(
+        j,
+        "INSERT INTO tenant_results (run_id, tenant_id, env, dialect, url, outcome, attempts,"
+        " started_at, ended_at, applied, reverted, error, error_sqlstate, error_code,"
+        " error_statement, rollback_error, dirty_migration)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        what, err);
+    if (!st)
+        return false;
+    const InvTenant *t = res->tenant;
+    char *applied = list_json_text(&res->applied);
+    char *reverted = list_json_text(&res->reverted);
+    Binder b = {st, 1, SQLITE_OK};
+    bind_int(&b, run_id);
+    bind_text(&b, t->id);
+    bind_text(&b, t->env);
+    bind_text(&b, drv_dialect_name(t->url.dialect));
+    bind_text(&b, t->url.masked); /* never the password: only the masked form is stored */
+    bind_text(&b, exec_outcome_name(res->outcome));
+    bind_int(&b, res->attempts);
+    bind_time(&b, res->started_at);
+    bind_time(&b, res->ended_at);
+    bind_text(&b, applied);
+    bind_text(&b, reverted);
+    bind_error(&b, &res->error);
+    bind_summary(&b, &res->rollback_error);
+    bind_text(&b, res->dirty_migration);
+    bool ok = step_done(j, &b, what, err);
+    sqlite3_finalize(st);
+    free(applied);
+    free(reverted);
+    return ok;
+}
+
+static bool insert_steps(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
+                         DrvError *err)
+{
+    if (res->nsteps == 0)
+        return true;
+    sqlite3_stmt *st = journal_prepare(
+        j,
+        "INSERT INTO steps (run_id, tenant_id, seq, migration, direction, started_at,"
+        " ended_at, attempts, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        what, err);
+    if (!st)
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < res->nsteps; i++) {
+        const ExecStep *s = &res->steps[i];
+        sqlite3_reset(st);
+        Binder b = {st, 1, SQLITE_OK};
+        bind_int(&b, run_id);
+        bind_text(&b, res->tenant->id);
+        bind_int(&b, (int64_t)i + 1);
+        bind_text(&b, s->migration);
+        bind_text(&b, s->up ? "up" : "down");
+        bind_time(&b, s->started_at);
+        bind_time(&b, s->ended_at);
+        bind_int(&b, s->attempts);
+        bind_int(&b, s->ok);
+        bind_masked(&b, s->error);
+        ok = step_done(j, &b, what, err);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* fixed_migration tells whether res applied or reverted migration cleanly: a successful step,
+ * or the applied/reverted lists for results that carry no steps. */
+static bool fixed_migration(const ExecResult *res, const char *migration)
+{
+    for (size_t i = 0; i < res->nsteps; i++)
+        if (res->steps[i].ok && res->steps[i].migration &&
+            strcmp(res->steps[i].migration, migration) == 0)
+            return true;
+    return sl_contains(&res->applied, migration) || sl_contains(&res->reverted, migration);
+}
+
+static bool mark_dirty(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
+                       DrvError *err)
+{
+    sqlite3_stmt *st = journal_prepare(j,
+                                       "INSERT OR REPLACE INTO dirty (tenant_id, migration,"
+                                       " run_id, error, marked_at) VALUES (?, ?, ?, ?, ?)",
+                                       what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, res->tenant->id);
+    bind_text(&b, res->dirty_migration ? res->dirty_migration : "");
+    bind_int(&b, run_id);
+    bind_summary(&b, drv_error_is_set(&res->error) ? &res->error : &res->rollback_error);
+    bind_time(&b, now_seconds());
+    bool ok = step_done(j, &b, what, err);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* update_dirty clears the mark before setting it, so that a result which fixed the old dirty
+ * migration and left another one half-done ends with the new mark. */
+static bool update_dirty(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
+                         DrvError *err)
+{
+    char *migration = NULL;
+    char *error = NULL;
+    bool ok = journal_dirty(j, res->tenant->id, &migration, &error, err);
+    if (ok && migration && fixed_migration(res, migration)) {
+        bool was_dirty = false;
+        ok = journal_resolve(j, res->tenant->id, &was_dirty, err);
+    }
+    if (ok && res->outcome == EXEC_OUT_DIRTY)
+        ok = mark_dirty(j, run_id, res, what, err);
+    free(migration);
+    free(error);
+    return ok;
+}
+
+bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err)
+{
+    if (!res->tenant || !res->tenant->id) {
+        drv_error_set(err, DRV_ERR_INTERNAL, "a result without a tenant cannot be journaled");
+        return false;
+    }
+    const char *what = "cannot record the tenant's result";
+    if (!journal_exec(j, "BEGIN IMMEDIATE", what, err))
+        return false;
+    bool exists = false;
+    bool ok = journal_run_exists(j, run_id, &exists, err) &&
+              (exists || journal_no_run(err, run_id)) &&
+              insert_result(j, run_id, res, what, err) &&
+              insert_steps(j, run_id, res, what, err) &&
+              update_dirty(j, run_id, res, what, err) && journal_exec(j, "COMMIT", what, err);
+    if (!ok) {
+        rollback(j);
+        drv_error_set_context(err, res->tenant->id, NULL, NULL);
+    }
+    return ok;
+}
+
+/* ---- the dirty list ---------------------------------------------------------------------- */
+
+bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
+                   DrvError *err)
+{
+    *migration = NULL;
+    *error = NULL;
+    const char *what = "cannot read the dirty list";
+    sqlite3_stmt *st =
+        journal_prepare(j, "SELECT migration, error FROM dirty WHERE tenant_id = ?", what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+    if (rc == SQLITE_ROW) {
+        *migration = xstrdup((const char *)sqlite3_column_text(st, 0));
+        *error = xstrdup((const char *)sqlite3_column_text(st, 1));
+    } else if (!ok) {
+        journal_sql_fail(j, err, what);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err)
+{
+    const char *what = "cannot clear the dirty mark";
+    sqlite3_stmt *st = journal_prepare(j, "DELETE FROM dirty WHERE tenant_id = ?", what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    bool ok = step_done(j, &b, what, err);
+    if (ok)
+        *was_dirty = sqlite3_changes(j->db) > 0;
+    sqlite3_finalize(st);
+    return ok;
+}
