@@ -57,6 +57,7 @@ typedef enum ExecState {
     EXEC_STATE_CURRENT = 0,
     EXEC_STATE_BEHIND,
     EXEC_STATE_DRIFTED, /* has rows with no migration file, whatever else */
+    EXEC_STATE_DIRTY,   /* the journal marks a migration that may be half-applied */
     EXEC_STATE_UNREACHABLE,
     EXEC_STATE_COUNT
 } ExecState;
@@ -112,6 +113,9 @@ typedef struct ExecJob {
 /* exec_lock_key names what a job locks: (dialect, host, port, database, schema, meta table).
  * Two jobs with equal keys must never run at once; the pool enforces it. Caller frees. */
 char *exec_lock_key(const ExecJob *job);
+/* exec_database_lock_key names the lock inside the tenant's database (what drv_lock takes):
+ * the tenant schema and the meta table it guards. Caller frees. */
+char *exec_database_lock_key(const ExecJob *job);
 /* exec_server_key names the server a job loads ("postgres://host:port"), for per-server caps;
  * NULL for SQLite. Caller frees. */
 char *exec_server_key(const ExecJob *job);

@@ -134,13 +134,20 @@ typedef struct InvSelector {
     StrList envs;
     StrList tenants;
     StrList tags;
+    size_t shard_index; /* --shard I/N: keep tenants whose id hashes to I modulo N */
+    size_t shard_count; /* 0: no sharding */
 } InvSelector;
+
+/* inv_shard_of is the stable shard of a tenant id among count shards (FNV-1a 32 of the id),
+ * the same on every machine and every run. */
+size_t inv_shard_of(const char *tenant_id, size_t count);
 
 /*
  * inv_select returns the indexes of the selected tenants in rollout order: environments in
  * declared order, tenants in declaration order within each. An --env or --tenant value that
  * names nothing in the inventory is an error (DRV_ERR_USAGE), and so is a selection that
- * matches no tenant. *out is malloc'd; the caller frees it.
+ * matches no tenant before sharding; a shard may be empty (more shards than tenants). *out is
+ * malloc'd; the caller frees it.
  */
 bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size_t *nout,
                 DrvError *err);

@@ -26,12 +26,19 @@ typedef enum RolloutOutcome {
 
 const char *rollout_outcome_name(RolloutOutcome o); /* "succeeded", "failed", ... */
 
+typedef struct RolloutProgress {
+    size_t done;
+    size_t total;
+    size_t running;
+    size_t failed;
+} RolloutProgress;
+
 typedef struct RolloutHooks {
     /* Before a tenant is dispatched: return false to not run it, with res filled (e.g.
      * outcome dirty from the journal). May be NULL. */
     bool (*admit)(const InvTenant *t, ExecResult *res, void *ctx);
     /* After each tenant's result is final (coordinator thread). May be NULL. */
-    void (*finished)(const ExecResult *res, size_t done, size_t total, void *ctx);
+    void (*finished)(const ExecResult *res, const RolloutProgress *progress, void *ctx);
     /* When dispatching stops early (halt or signal), once, with the reason. May be NULL. */
     void (*halted)(const char *reason, void *ctx);
     void *ctx;

@@ -13,8 +13,11 @@
 #include "drover/util.h"
 
 #define BIT(c) (1u << (c))
-#define FLEET (BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO) | BIT(CMD_STATUS) | BIT(CMD_CHECK))
-#define EVERY (FLEET | BIT(CMD_NEW) | BIT(CMD_NONE))
+#define FLEET                                                                                  \
+    (BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO) | BIT(CMD_STATUS) | BIT(CMD_CHECK) |     \
+     BIT(CMD_LOCKS))
+#define WRITES (BIT(CMD_MIGRATE) | BIT(CMD_UNDO))
+#define EVERY (FLEET | BIT(CMD_NEW) | BIT(CMD_RUNS) | BIT(CMD_RESOLVE) | BIT(CMD_NONE))
 
 typedef struct CliCommand {
     CliCommandId id;
@@ -36,11 +39,18 @@ static const CliCommand commands[] = {
      "validate the config and migration files, and connect to every selected tenant"},
     {CMD_NEW, "new", "new NAME [--js]",
      "write migrations/YYYYMMDDHHMMSS-NAME.sql with up and down sections"},
+    {CMD_LOCKS, "locks", "locks [selectors]",
+     "show which process holds each selected tenant's lock"},
+    {CMD_RUNS, "runs", "runs [--limit N] | runs show ID  [--format json]",
+     "list recorded runs, or show one run with every tenant and migration step"},
+    {CMD_RESOLVE, "resolve", "resolve --tenant ID ...",
+     "clear the dirty mark of tenants an operator has repaired by hand"},
 };
 
 enum {
     OPT_CONFIG = 1000, OPT_ENV, OPT_TENANT, OPT_TAG, OPT_FORMAT, OPT_OUT, OPT_TO, OPT_STEPS,
-    OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION,
+    OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION, OPT_PARALLEL, OPT_SHARD,
+    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT,
 };
 
 typedef struct CliOption {
@@ -56,9 +66,13 @@ static const CliOption options[] = {
     {OPT_CONFIG, "config", "FILE", EVERY, "DROVER_CONFIG",
      "inventory file (default ./drover.cfg)"},
     {OPT_ENV, "env", "NAME", FLEET, NULL, "select tenants of an environment (repeatable)"},
-    {OPT_TENANT, "tenant", "ID", FLEET, NULL, "select a tenant (repeatable)"},
+    {OPT_TENANT, "tenant", "ID", FLEET | BIT(CMD_RESOLVE), NULL, "select a tenant (repeatable)"},
     {OPT_TAG, "tag", "TAG", FLEET, NULL, "select tenants carrying a tag (repeatable)"},
-    {OPT_FORMAT, "format", "FMT", FLEET, NULL, "output: text (table for status) or json"},
+    {OPT_SHARD, "shard", "I/N", FLEET, NULL,
+     "keep the tenants of shard I of N (stable hash of the id), e.g. $JOB_COMPLETION_INDEX/4"},
+    {OPT_PARALLEL, "parallel", "N", FLEET, NULL, "tenants at once (default: defaults.parallel)"},
+    {OPT_FORMAT, "format", "FMT", FLEET | BIT(CMD_RUNS), NULL,
+     "output: text (table for status) or json"},
     {OPT_OUT, "out", "FILE", FLEET, NULL, "write the report to FILE instead of stdout"},
     {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "migrate: up to and including NAME; undo: back to and including NAME"},
@@ -67,6 +81,11 @@ static const CliOption options[] = {
     {OPT_DRY_RUN, "dry-run", NULL, BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "show what would be done; change nothing"},
     {OPT_JS, "js", NULL, BIT(CMD_NEW), NULL, "new: write a sequelize-cli style .js skeleton"},
+    {OPT_LOG_FORMAT, "log-format", "FMT", WRITES, NULL,
+     "progress: text (a live line on a terminal, else a line per tenant) or json lines on stderr"},
+    {OPT_CONTINUE, "continue-on-error", NULL, WRITES, NULL,
+     "ignore canary failures and failure budgets"},
+    {OPT_LIMIT, "limit", "N", BIT(CMD_RUNS), NULL, "runs: how many of the newest (default 20)"},
     {OPT_HELP, "help", NULL, EVERY, NULL, "show help"},
     {OPT_VERSION, "version", NULL, BIT(CMD_NONE), NULL, "show the version"},
 };
@@ -111,6 +130,49 @@ static bool parse_steps(const char *text, long *out, DrvError *err)
     return true;
 }
 
+static bool parse_positive(const char *flag, const char *text, long max, long *out,
+                           DrvError *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || !end || *end || end == text || v < 1 || v > max) {
+        drv_error_set(err, DRV_ERR_USAGE, "%s needs a number from 1 to %ld, not '%s'", flag, max,
+                      text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* parse_shard reads "I/N" with 0 <= I < N. */
+static bool parse_shard(const char *text, InvSelector *sel, DrvError *err)
+{
+    char *slash = strchr(text, '/');
+    long index = -1, count = 0;
+    if (slash) {
+        char *head = xstrndup(text, (size_t)(slash - text));
+        char *end = NULL;
+        errno = 0;
+        index = strtol(head, &end, 10);
+        bool head_ok = !errno && end && !*end && end != head;
+        free(head);
+        if (!head_ok)
+            index = -1;
+        DrvError ignored = DRV_ERROR_INIT;
+        if (!parse_positive("--shard", slash + 1, 100000, &count, &ignored))
+            count = 0;
+        drv_error_clear(&ignored);
+    }
+    if (index < 0 || count < 1 || index >= count) {
+        drv_error_set(err, DRV_ERR_USAGE, "--shard needs I/N with 0 <= I < N, not '%s'", text);
+        return false;
+    }
+    sel->shard_index = (size_t)index;
+    sel->shard_count = (size_t)count;
+    return true;
+}
+
 static bool parse_format(const char *text, CliFormat *out, DrvError *err)
 {
     if (strcmp(text, "json") == 0)
@@ -141,6 +203,11 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
     case OPT_JS: a->js = true; break;
     case OPT_HELP: a->help = true; break;
     case OPT_VERSION: a->version = true; break;
+    case OPT_PARALLEL: return parse_positive("--parallel", arg, 256, &a->parallel, err);
+    case OPT_SHARD: return parse_shard(arg, &a->selector, err);
+    case OPT_LOG_FORMAT: return parse_format(arg, &a->log_format, err);
+    case OPT_CONTINUE: a->continue_on_error = true; break;
+    case OPT_LIMIT: return parse_positive("--limit", arg, 100000, &a->limit, err);
     }
     return true;
 }
@@ -155,6 +222,21 @@ static bool parse_command_word(const char *word, CliArgs *a, DrvError *err)
     a->command = c->id;
     a->command_name = c->name;
     return true;
+}
+
+/* parse_runs_word takes "show" and then the run id after 'runs'. */
+static bool parse_runs_word(const char *word, CliArgs *a, DrvError *err)
+{
+    if (a->command == CMD_RUNS && !a->runs_show && strcmp(word, "show") == 0) {
+        a->runs_show = true;
+        return true;
+    }
+    if (a->command == CMD_RUNS && a->runs_show && !a->show_id) {
+        a->show_id = word;
+        return true;
+    }
+    drv_error_set(err, DRV_ERR_USAGE, "unexpected argument '%s'", word);
+    return false;
 }
 
 static bool check_applicable(const CliArgs *a, const int *seen, size_t nseen, DrvError *err)
@@ -188,12 +270,22 @@ static bool check_command_rules(CliArgs *a, DrvError *err)
         drv_error_set(err, DRV_ERR_USAGE, "new needs a NAME, e.g. 'drover new add-users-email'");
         return false;
     }
+    if (a->command == CMD_RUNS && a->runs_show && !a->show_id) {
+        drv_error_set(err, DRV_ERR_USAGE, "runs show needs a run id, e.g. 'drover runs show 12'");
+        return false;
+    }
+    if (a->command == CMD_RESOLVE && a->selector.tenants.n == 0) {
+        drv_error_set(err, DRV_ERR_USAGE, "resolve needs --tenant ID (repeatable)");
+        return false;
+    }
     return true;
 }
 
 bool cli_parse(int argc, char **argv, CliArgs *a, DrvError *err)
 {
     memset(a, 0, sizeof *a);
+    a->argc = argc;
+    a->argv = argv;
     struct option longopts[N_OPTIONS + 1];
     build_long_options(longopts);
     int seen[64];
@@ -213,8 +305,7 @@ bool cli_parse(int argc, char **argv, CliArgs *a, DrvError *err)
                     return false;
             } else if (a->command == CMD_NEW && !a->new_name) {
                 a->new_name = argv[optind];
-            } else {
-                drv_error_set(err, DRV_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
+            } else if (!parse_runs_word(argv[optind], a, err)) {
                 return false;
             }
             optind = before + 1;

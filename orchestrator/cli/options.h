@@ -20,6 +20,9 @@ typedef enum CliCommandId {
     CMD_STATUS,
     CMD_CHECK,
     CMD_NEW,
+    CMD_LOCKS,
+    CMD_RUNS,
+    CMD_RESOLVE,
 } CliCommandId;
 
 typedef enum CliFormat {
@@ -28,6 +31,8 @@ typedef enum CliFormat {
 } CliFormat;
 
 typedef struct CliArgs {
+    int argc;             /* the command line as typed, for the journal */
+    char **argv;
     CliCommandId command;
     const char *command_name;
     const char *config;  /* --config, else $DROVER_CONFIG, else ./drover.cfg */
@@ -40,6 +45,12 @@ typedef struct CliArgs {
     bool dry_run;
     bool js;             /* new --js */
     const char *new_name;
+    long parallel;          /* --parallel N, 0: defaults.parallel */
+    CliFormat log_format;   /* --log-format text|json */
+    bool continue_on_error;
+    long limit;             /* runs --limit N */
+    bool runs_show;         /* runs show ... */
+    const char *show_id;    /* runs show ID */
     bool help;
     bool version;
 } CliArgs;

@@ -70,8 +70,7 @@ char *exec_server_key(const ExecJob *job)
     return xasprintf("%s://%s:%d", drv_dialect_name(u->dialect), or_empty(u->host), u->port);
 }
 
-/* The lock's name inside the database: the tenant schema and the meta table it guards. */
-static char *database_lock_key(const ExecJob *job)
+char *exec_database_lock_key(const ExecJob *job)
 {
     return xasprintf("%s/%s.%s", or_empty(job->tenant->url.schema), or_empty(job->meta_schema),
                      job->meta_table);
@@ -308,7 +307,7 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
         .job = job,
         .res = res,
         .engine = job->options->engine ? job->options->engine : &BUILTIN_ENGINE,
-        .db_lock_key = database_lock_key(job),
+        .db_lock_key = exec_database_lock_key(job),
         .table = {.table = job->meta_table, .schema = job->meta_schema},
     };
     if (exec_stop_requested(&r))
@@ -365,6 +364,7 @@ const char *exec_state_name(ExecState s)
         [EXEC_STATE_CURRENT] = "current",
         [EXEC_STATE_BEHIND] = "behind",
         [EXEC_STATE_DRIFTED] = "drifted",
+        [EXEC_STATE_DIRTY] = "dirty",
         [EXEC_STATE_UNREACHABLE] = "unreachable",
     };
     return names[s];

@@ -271,9 +271,10 @@ void report_status_table(FILE *out, const ExecResult *res, size_t n)
     }
     ReportCounts c;
     report_count(res, n, &c);
-    fprintf(out, "%zu tenant%s: %zu current, %zu behind, %zu drifted, %zu unreachable\n", n,
-            n == 1 ? "" : "s", c.by_state[EXEC_STATE_CURRENT], c.by_state[EXEC_STATE_BEHIND],
-            c.by_state[EXEC_STATE_DRIFTED], c.by_state[EXEC_STATE_UNREACHABLE]);
+    fprintf(out, "%zu tenant%s: %zu current, %zu behind, %zu drifted, %zu dirty, %zu unreachable\n",
+            n, n == 1 ? "" : "s", c.by_state[EXEC_STATE_CURRENT], c.by_state[EXEC_STATE_BEHIND],
+            c.by_state[EXEC_STATE_DRIFTED], c.by_state[EXEC_STATE_DIRTY],
+            c.by_state[EXEC_STATE_UNREACHABLE]);
 }
 
 bool report_write_json(json_t *json, const char *path, DrvError *err)

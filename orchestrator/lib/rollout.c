@@ -26,6 +26,7 @@ typedef struct Run {
     Slot *slots;
     size_t n;
     size_t done;
+    size_t failed;
     bool halted;
     bool interrupted;
     char *reason;
@@ -83,8 +84,11 @@ static void mark_skipped(Slot *s)
 static void report_finished(Run *run, Slot *s)
 {
     run->done++;
+    run->failed += exec_outcome_is_failure(s->res->outcome);
+    RolloutProgress p = {.done = run->done, .total = run->n, .failed = run->failed,
+                         .running = pool_running(run->pool)};
     if (run->o->hooks.finished)
-        run->o->hooks.finished(s->res, run->done, run->n, run->o->hooks.ctx);
+        run->o->hooks.finished(s->res, &p, run->o->hooks.ctx);
 }
 
 static void submit(Run *run, Slot *s)

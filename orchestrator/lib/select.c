@@ -4,6 +4,7 @@
  */
 #include "drover/inventory.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,27 @@ static bool tenant_matches(const InvTenant *t, const InvSelector *sel)
            (sel->tags.n == 0 || has_any_tag(t, &sel->tags));
 }
 
+size_t inv_shard_of(const char *tenant_id, size_t count)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)tenant_id; *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return count ? h % count : 0;
+}
+
+static size_t keep_shard(const Inventory *inv, const InvSelector *sel, size_t *picked, size_t n)
+{
+    if (sel->shard_count == 0)
+        return n;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (inv_shard_of(inv->tenants[picked[i]].id, sel->shard_count) == sel->shard_index)
+            picked[kept++] = picked[i];
+    return kept;
+}
+
 bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size_t *nout,
                 DrvError *err)
 {
@@ -74,6 +96,6 @@ bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size
         return false;
     }
     *out = picked;
-    *nout = n;
+    *nout = keep_shard(inv, sel, picked, n);
     return true;
 }

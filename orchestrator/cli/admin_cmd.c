@@ -1,0 +1,228 @@
+/*
+ * admin_cmd.c — the commands around runs rather than in them: new (a migration file), locks
+ * (who holds which tenant), runs (the journal), resolve (clear a dirty mark).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "drover/driver.h"
+#include "drover/journal.h"
+#include "drover/report.h"
+#include "exitcodes.h"
+#include "fleet.h"
+
+int cmd_new(const CliArgs *a)
+{
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(a->config, &err);
+    char *path = NULL;
+    int rc = DROVER_EXIT_OK;
+    if (!inv || !mig_new(inv->migrations_path, a->new_name, a->js, &path, &err))
+        rc = cli_fail_usage(&err);
+    else
+        printf("%s\n", path);
+    free(path);
+    inv_free(inv);
+    drv_error_clear(&err);
+    return rc;
+}
+
+/* lock_holder_of connects to one tenant and asks who holds its lock. */
+static bool lock_holder_of(const Fleet *f, const InvTenant *t, char **holder, DrvError *err)
+{
+    ExecJob job = {.tenant = t, .migrations = &f->migs, .meta_table = f->inv->meta_table,
+                   .meta_schema = f->inv->meta_schema};
+    *holder = NULL;
+    if (t->url.dialect == DRV_SQLITE && access(t->url.database, F_OK) != 0)
+        return true; /* never migrated: nothing to hold */
+    DrvConnectOptions copts = {.application_name = "drover locks"};
+    DrvConn *c = drv_connect(&t->url, &copts, err);
+    if (!c)
+        return false;
+    char *key = exec_database_lock_key(&job);
+    bool ok = drv_lock_holder(c, key, holder, err);
+    free(key);
+    drv_close(c);
+    return ok;
+}
+
+int cmd_locks(const CliArgs *a)
+{
+    Fleet f = {0};
+    DrvError err = DRV_ERROR_INIT;
+    if (!fleet_load(a, &f, &err)) {
+        int rc = cli_fail_usage(&err);
+        drv_error_clear(&err);
+        fleet_free(&f);
+        return rc;
+    }
+    json_t *tenants = json_array();
+    int rc = DROVER_EXIT_OK;
+    for (size_t i = 0; i < f.nselected; i++) {
+        const InvTenant *t = &f.inv->tenants[f.selected[i]];
+        char *holder = NULL;
+        bool ok = lock_holder_of(&f, t, &holder, &err);
+        char *error = ok ? NULL : drv_error_summary(&err);
+        if (a->format == FMT_TEXT)
+            printf("%s (%s): %s\n", t->id, t->env,
+                   !ok ? error : holder ? holder : "free");
+        json_array_append_new(tenants,
+                              json_pack("{s:s,s:s,s:o,s:o}", "id", t->id, "env", t->env, "holder",
+                                        holder ? json_string(holder) : json_null(), "error",
+                                        error ? json_string(error) : json_null()));
+        rc = ok ? rc : DROVER_EXIT_FAILED;
+        free(holder);
+        free(error);
+        drv_error_clear(&err);
+    }
+    if (a->format == FMT_JSON) {
+        json_t *doc = json_pack("{s:i,s:o}", "schema_version", REPORT_SCHEMA_VERSION, "tenants",
+                                tenants);
+        report_write_json(doc, a->out, &err);
+        json_decref(doc);
+    } else {
+        json_decref(tenants);
+    }
+    drv_error_clear(&err);
+    fleet_free(&f);
+    return rc;
+}
+
+/* open_existing_journal refuses to create a journal just to read it. */
+static Journal *open_existing_journal(const Inventory *inv, DrvError *err)
+{
+    if (access(inv->journal_path, F_OK) != 0) {
+        drv_error_set(err, DRV_ERR_USAGE, "no journal at '%s' yet", inv->journal_path);
+        drv_error_set_hint(err, "the journal is written by 'drover migrate' and 'drover undo'");
+        return NULL;
+    }
+    return journal_open(inv->journal_path, err);
+}
+
+static const char *str_field(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "-";
+}
+
+static void print_runs(json_t *runs)
+{
+    size_t i;
+    json_t *run;
+    printf("%-6s  %-20s  %-8s  %-11s  %-16s  %s\n", "ID", "STARTED", "COMMAND", "OUTCOME",
+           "WHO", "TENANTS");
+    json_array_foreach(runs, i, run) {
+        char *who = xasprintf("%s@%s", str_field(run, "user"), str_field(run, "host"));
+        printf("%-6lld  %-20s  %-8s  %-11s  %-16s  ",
+               (long long)json_integer_value(json_object_get(run, "id")),
+               str_field(run, "started"), str_field(run, "command"), str_field(run, "outcome"),
+               who);
+        const char *key;
+        json_t *count;
+        int first = 1;
+        json_object_foreach(json_object_get(run, "tenants"), key, count) {
+            printf("%s%lld %s", first ? "" : ", ", (long long)json_integer_value(count), key);
+            first = 0;
+        }
+        putchar('\n');
+        free(who);
+    }
+}
+
+static void print_run(json_t *run)
+{
+    printf("run %lld: %s, %s, started %s by %s@%s (pid %lld)\n  %s\n",
+           (long long)json_integer_value(json_object_get(run, "id")), str_field(run, "command"),
+           str_field(run, "outcome"), str_field(run, "started"), str_field(run, "user"),
+           str_field(run, "host"), (long long)json_integer_value(json_object_get(run, "pid")),
+           str_field(run, "argv"));
+    size_t i, k;
+    json_t *t, *step;
+    json_array_foreach(json_object_get(run, "tenants"), i, t) {
+        printf("%s (%s): %s\n", str_field(t, "tenant_id"), str_field(t, "env"),
+               str_field(t, "outcome"));
+        json_array_foreach(json_object_get(t, "steps"), k, step) {
+            printf("    %s %s: %s, %lld attempt(s)\n", str_field(step, "direction"),
+                   str_field(step, "migration"),
+                   json_is_true(json_object_get(step, "ok")) ? "ok" : "failed",
+                   (long long)json_integer_value(json_object_get(step, "attempts")));
+        }
+        json_t *error = json_object_get(t, "error");
+        if (json_is_object(error))
+            printf("    error: %s\n", str_field(error, "message"));
+    }
+}
+
+static bool parse_run_id(const char *text, int64_t *id, DrvError *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || !end || *end || end == text || v < 1) {
+        drv_error_set(err, DRV_ERR_USAGE, "a run id is a positive number, not '%s'", text);
+        return false;
+    }
+    *id = v;
+    return true;
+}
+
+int cmd_runs(const CliArgs *a)
+{
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(a->config, &err);
+    Journal *j = inv ? open_existing_journal(inv, &err) : NULL;
+    int64_t id = 0;
+    json_t *doc = NULL;
+    if (j && a->show_id && parse_run_id(a->show_id, &id, &err))
+        doc = journal_run_json(j, id, &err);
+    else if (j && !a->show_id)
+        doc = journal_runs_json(j, a->limit ? (int)a->limit : 20, &err);
+    int rc = DROVER_EXIT_OK;
+    if (!doc)
+        rc = cli_fail_usage(&err);
+    else if (a->format == FMT_JSON)
+        report_write_json(doc, a->out, &err);
+    else if (a->show_id)
+        print_run(doc);
+    else
+        print_runs(doc);
+    json_decref(doc);
+    journal_close(j);
+    inv_free(inv);
+    drv_error_clear(&err);
+    return rc;
+}
+
+int cmd_resolve(const CliArgs *a)
+{
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(a->config, &err);
+    size_t *sel = NULL, n = 0;
+    Journal *j = NULL;
+    int rc = DROVER_EXIT_OK;
+    if (!inv || !inv_select(inv, &a->selector, &sel, &n, &err) ||
+        !(j = open_existing_journal(inv, &err))) {
+        rc = cli_fail_usage(&err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *id = inv->tenants[sel[i]].id;
+        bool was_dirty = false;
+        if (!journal_resolve(j, id, &was_dirty, &err)) {
+            cli_print_error(&err);
+            rc = DROVER_EXIT_FAILED;
+            continue;
+        }
+        printf("%s: %s\n", id, was_dirty ? "dirty mark cleared" : "was not dirty");
+    }
+out:
+    journal_close(j);
+    free(sel);
+    inv_free(inv);
+    drv_error_clear(&err);
+    return rc;
+}

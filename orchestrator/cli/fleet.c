@@ -1,0 +1,60 @@
+/*
+ * fleet.c — loading a fleet for a command (see fleet.h).
+ */
+#include "fleet.h"
+
+#include <stdlib.h>
+
+static bool check_to(const CliArgs *a, const MigSet *set, DrvError *err)
+{
+    if (!a->to || mig_find(set, a->to) >= 0)
+        return true;
+    /* sequelize-cli silently does nothing here; a typo must not look like success. */
+    drv_error_set(err, DRV_ERR_USAGE, "--to '%s' names no migration in '%s'", a->to, set->dir);
+    drv_error_set_hint(err, "give a file name as listed by 'drover plan', with or without its "
+                            "extension");
+    return false;
+}
+
+bool fleet_load(const CliArgs *a, Fleet *f, DrvError *err)
+{
+    f->inv = inv_load(a->config, err);
+    if (!f->inv)
+        return false;
+    if (!mig_discover(f->inv->migrations_path, &f->migs, err))
+        return false;
+    if (!check_to(a, &f->migs, err))
+        return false;
+    return inv_select(f->inv, &a->selector, &f->selected, &f->nselected, err);
+}
+
+void fleet_free(Fleet *f)
+{
+    free(f->selected);
+    mig_set_free(&f->migs);
+    inv_free(f->inv);
+}
+
+static ExecCommand exec_command_of(CliCommandId id)
+{
+    switch (id) {
+    case CMD_MIGRATE: return EXEC_MIGRATE;
+    case CMD_UNDO: return EXEC_UNDO;
+    case CMD_STATUS: return EXEC_STATUS;
+    case CMD_CHECK: return EXEC_CHECK;
+    default: return EXEC_PLAN;
+    }
+}
+
+ExecOptions fleet_exec_options(const CliArgs *a, const Fleet *f, const char *application_name)
+{
+    return (ExecOptions){
+        .command = exec_command_of(a->command),
+        .to = a->to ? mig_find(&f->migs, a->to) : -1,
+        .undo_mode = a->all ? PLAN_UNDO_ALL : a->to ? PLAN_UNDO_TO : PLAN_UNDO_STEPS,
+        .steps = (size_t)a->steps,
+        .dry_run = a->dry_run,
+        .application_name = application_name,
+        .engine = &f->inv->engine,
+    };
+}

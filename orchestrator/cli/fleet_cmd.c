@@ -1,0 +1,270 @@
+/*
+ * fleet_cmd.c — plan, migrate, undo, status and check: load everything before any tenant is
+ * touched (bad input ends with exit 2 and no side effect), run the tenants through the
+ * rollout, record migrate/undo in the journal, report, and choose the exit code.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "drover/journal.h"
+#include "drover/report.h"
+#include "drover/rollout.h"
+#include "exitcodes.h"
+#include "fleet.h"
+#include "progress.h"
+
+static volatile sig_atomic_t stop_requested;
+
+/* on_signal: the first SIGINT/SIGTERM stops dispatching; running jobs finish their current
+ * migration (or roll it back) and release their locks. A second one restores the default
+ * action, so a third ends the process at once (the servers roll back open transactions). */
+static void on_signal(int sig)
+{
+    if (stop_requested)
+        signal(sig, SIG_DFL);
+    stop_requested = 1;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static bool is_write(const CliArgs *a)
+{
+    return (a->command == CMD_MIGRATE || a->command == CMD_UNDO) && !a->dry_run;
+}
+
+typedef struct FleetRun {
+    const CliArgs *a;
+    Fleet *f;
+    Journal *journal;
+    int64_t run_id;
+    Progress progress;
+    bool journal_failed;
+} FleetRun;
+
+/* admit keeps a dirty tenant out of migrate/undo until an operator resolves it. */
+static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
+{
+    FleetRun *fr = ctx;
+    char *migration = NULL, *why = NULL;
+    DrvError err = DRV_ERROR_INIT;
+    if (!fr->journal || !journal_dirty(fr->journal, t->id, &migration, &why, &err) || !migration) {
+        drv_error_clear(&err);
+        return true;
+    }
+    memset(res, 0, sizeof *res);
+    res->tenant = t;
+    res->outcome = EXEC_OUT_DIRTY;
+    res->dirty_migration = migration;
+    drv_error_set(&res->error, DRV_ERR_REFUSED,
+                  "the tenant is dirty: migration '%s' may be half-applied (%s)", migration,
+                  why ? why : "no detail recorded");
+    drv_error_set_context(&res->error, t->id, NULL, NULL);
+    drv_error_set_hint(&res->error, "repair the tenant by hand, then run 'drover resolve --tenant "
+                                    "%s'; nothing was run",
+                       t->id);
+    free(why);
+    return false;
+}
+
+static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
+{
+    FleetRun *fr = ctx;
+    DrvError err = DRV_ERROR_INIT;
+    if (fr->journal && !journal_record_tenant(fr->journal, fr->run_id, res, &err)) {
+        cli_print_error(&err);
+        fr->journal_failed = true;
+    }
+    drv_error_clear(&err);
+    progress_tenant(&fr->progress, res, p);
+}
+
+static void halted(const char *reason, void *ctx)
+{
+    FleetRun *fr = ctx;
+    progress_halted(&fr->progress, reason);
+}
+
+static char *joined_argv(const CliArgs *a)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    for (int i = 0; i < a->argc; i++)
+        sb_appendf(&sb, "%s%s", i ? " " : "", a->argv[i]);
+    return sb_detach(&sb);
+}
+
+static bool open_journal(FleetRun *fr, DrvError *err)
+{
+    fr->journal = journal_open(fr->f->inv->journal_path, err);
+    if (!fr->journal)
+        return false;
+    char *argv = joined_argv(fr->a);
+    JournalRunInfo info = {.command = fr->a->command_name, .argv = argv,
+                           .config = fr->a->config};
+    bool ok = journal_begin_run(fr->journal, &info, &fr->run_id, err);
+    free(argv);
+    return ok;
+}
+
+/* mark_dirty_states shows, in status, the tenants the journal marks dirty. */
+static void mark_dirty_states(const Fleet *f, ExecResult *res)
+{
+    if (access(f->inv->journal_path, F_OK) != 0)
+        return;
+    DrvError err = DRV_ERROR_INIT;
+    Journal *j = journal_open(f->inv->journal_path, &err);
+    for (size_t i = 0; j && i < f->nselected; i++) {
+        char *migration = NULL, *why = NULL;
+        if (res[i].state != EXEC_STATE_UNREACHABLE &&
+            journal_dirty(j, res[i].tenant->id, &migration, &why, &err) && migration) {
+            res[i].state = EXEC_STATE_DIRTY;
+            free(res[i].dirty_migration);
+            res[i].dirty_migration = xstrdup(migration);
+        }
+        free(migration);
+        free(why);
+    }
+    if (!j)
+        cli_print_error(&err);
+    journal_close(j);
+    drv_error_clear(&err);
+}
+
+static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res,
+                         const char *outcome, DrvError *err)
+{
+    if (a->format == FMT_JSON) {
+        json_t *j = a->command == CMD_STATUS
+                        ? report_status_json(&f->migs, res, f->nselected)
+                        : report_run_json(a->command_name, res, f->nselected);
+        if (a->command != CMD_STATUS)
+            json_object_set_new(j, "outcome", json_string(outcome));
+        bool ok = report_write_json(j, a->out, err);
+        json_decref(j);
+        return ok;
+    }
+    FILE *out = stdout;
+    if (a->out && !(out = fopen(a->out, "w"))) {
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s'", a->out);
+        return false;
+    }
+    bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
+    if (a->command == CMD_STATUS)
+        report_status_table(out, res, f->nselected);
+    else
+        report_run_text(out, a->command_name, res, f->nselected, !streamed);
+    if (streamed)
+        report_run_summary(out, a->command_name, res, f->nselected);
+    if (out != stdout)
+        fclose(out);
+    return true;
+}
+
+/* print_failures repeats each failure on stderr, so a CI log that only keeps stderr names the
+ * tenant, migration, statement and server error. */
+static void print_failures(const ExecResult *res, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (exec_outcome_is_failure(res[i].outcome))
+            cli_print_error(&res[i].error);
+}
+
+static int exit_code_of(const CliArgs *a, RolloutOutcome outcome, const ExecResult *res,
+                        size_t n)
+{
+    if (outcome == ROLLOUT_INTERRUPTED)
+        return DROVER_EXIT_INTERRUPTED;
+    if (!is_write(a)) {
+        ReportCounts c;
+        report_count(res, n, &c);
+        return c.failed ? DROVER_EXIT_FAILED : DROVER_EXIT_OK;
+    }
+    return outcome == ROLLOUT_SUCCEEDED ? DROVER_EXIT_OK : DROVER_EXIT_FAILED;
+}
+
+static RolloutOutcome run_rollout(FleetRun *fr, ExecResult *res, ExecOptions *o)
+{
+    const CliArgs *a = fr->a;
+    Fleet *f = fr->f;
+    RolloutOptions ro = {
+        .exec = o,
+        .parallel = (size_t)(a->parallel ? a->parallel : f->inv->engine.parallel),
+        .max_per_server = (size_t)f->inv->engine.max_per_server,
+        /* Reads have no budget to exceed and nothing to halt. */
+        .continue_on_error = a->continue_on_error || !is_write(a),
+        .stop = &stop_requested,
+        .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished, .halted = halted,
+                  .ctx = fr},
+    };
+    char *reason = NULL;
+    RolloutOutcome outcome = rollout_run(f->inv, &f->migs, f->selected, f->nselected, &ro, res,
+                                         &reason);
+    free(reason);
+    return outcome;
+}
+
+static char *application_name(const CliArgs *a)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    return xasprintf("drover %s pid %ld on %s", a->command_name, (long)getpid(), host);
+}
+
+int cmd_fleet(const CliArgs *a)
+{
+    Fleet f = {0};
+    DrvError err = DRV_ERROR_INIT;
+    int rc = DROVER_EXIT_USAGE;
+    if (!fleet_load(a, &f, &err)) {
+        rc = cli_fail_usage(&err);
+        goto out;
+    }
+    char *app = application_name(a);
+    ExecOptions o = fleet_exec_options(a, &f, app);
+    o.stop = &stop_requested;
+    FleetRun fr = {.a = a, .f = &f};
+    progress_init(&fr.progress, a->command_name, a->log_format, is_write(a) && !a->out);
+    if (is_write(a)) {
+        install_signal_handlers();
+        if (!open_journal(&fr, &err)) {
+            rc = cli_fail_usage(&err);
+            free(app);
+            goto out;
+        }
+    }
+    ExecResult *res = xcalloc(f.nselected ? f.nselected : 1, sizeof *res);
+    RolloutOutcome outcome = run_rollout(&fr, res, &o);
+    progress_end(&fr.progress);
+    if (a->command == CMD_STATUS)
+        mark_dirty_states(&f, res);
+    rc = exit_code_of(a, outcome, res, f.nselected);
+    if (fr.journal && !journal_end_run(fr.journal, fr.run_id, rollout_outcome_name(outcome), &err))
+        cli_print_error(&err);
+    if (!write_report(a, &f, res, rollout_outcome_name(outcome), &err)) {
+        cli_print_error(&err);
+        rc = DROVER_EXIT_FAILED;
+    }
+    print_failures(res, f.nselected);
+    if (fr.journal_failed && rc == DROVER_EXIT_OK)
+        rc = DROVER_EXIT_FAILED;
+    for (size_t i = 0; i < f.nselected; i++)
+        exec_result_free(&res[i]);
+    free(res);
+    journal_close(fr.journal);
+    free(app);
+out:
+    drv_error_clear(&err);
+    fleet_free(&f);
+    return rc;
+}
