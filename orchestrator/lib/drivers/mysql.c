@@ -311,7 +311,8 @@ static bool mdb_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
         return mdb_exec(c, "SET SESSION lock_wait_timeout = DEFAULT, "
                            "SESSION innodb_lock_wait_timeout = DEFAULT", err);
     int s = whole_seconds(ms);
-    char *sql = xasprintf("SET SESSION lock_wait_timeout = %d, SESSION innodb_lock_wait_timeout = %d",
+    char *sql = xasprintf("SET SESSION lock_wait_timeout = %d, "
+                          "SESSION innodb_lock_wait_timeout = %d",
                           s, s);
     bool ok = mdb_exec(c, sql, err);
     free(sql);
