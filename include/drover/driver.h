@@ -65,7 +65,9 @@ char *drv_quote_literal(DrvConn *c, const char *s);
  * derives the server-side name: PostgreSQL a 64-bit advisory key (pg_try_advisory_lock, polled),
  * MariaDB a GET_LOCK name "drover:..." of at most 64 characters (long keys hashed; the name
  * includes the database, since MariaDB lock names are server-wide), SQLite an exclusive flock on
- * "<database file>-drover.lock" holding a description of the holder.
+ * "<database file>-drover.lock" holding a description of the holder (one lock per file, whatever
+ * the key). docs/locks.md gives the exact derivations, so that other tools can take the same
+ * locks.
  *
  * drv_lock waits up to wait_ms; *acquired is false when another holder kept the lock all that
  * time (not an error). holder describes this process for others (written to the SQLite lock
@@ -75,10 +77,12 @@ char *drv_quote_literal(DrvConn *c, const char *s);
  */
 bool drv_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
               DrvError *err);
+/* drv_unlock releases key; it fails (DRV_ERR_INTERNAL) when this connection does not hold it.
+ * drv_close releases every lock the connection holds. */
 bool drv_unlock(DrvConn *c, const char *key, DrvError *err);
 /* drv_lock_holder describes who holds key now (PostgreSQL: pid, application_name, client
- * address and since when; MariaDB: connection id, user and host; SQLite: the lock file's
- * text), or sets *holder to NULL when nobody does. Caller frees *holder. */
+ * address and since when its session started; MariaDB: connection id, user and host; SQLite:
+ * the lock file's text), or sets *holder to NULL when nobody does. Caller frees *holder. */
 bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err);
 /* drv_set_lock_timeout bounds how long any later statement waits for a table lock:
  * PostgreSQL lock_timeout (ms), MariaDB lock_wait_timeout and innodb_lock_wait_timeout

@@ -1,14 +1,16 @@
 /*
  * driver.c — the public driver API: dispatch to the dialect's vtable, the pure helpers
- * (identifier quoting, transient-error classification) and the error helpers the three
- * client-library files share.
+ * (identifier quoting, transient-error classification) and the error and lock-polling
+ * helpers the three client-library files share.
  */
 #include "driver_impl.h"
 
 #include "sqlsplit.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* MySQL/MariaDB errnos worth a retry: too many connections, lock wait timeout, deadlock,
  * can't connect (socket, TCP), server gone away, lost connection during query. */
@@ -141,6 +143,37 @@ char *drv_quote_literal(DrvConn *c, const char *s)
     return c->ops->quote_literal(c, s);
 }
 
+bool drv_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
+              DrvError *err)
+{
+    *acquired = false;
+    if (wait_ms < 0) {
+        drv_error_set(err, DRV_ERR_INTERNAL, "negative lock wait %d ms for '%s'", wait_ms, key);
+        return false;
+    }
+    return c->ops->lock(c, key, holder ? holder : "", wait_ms, acquired, err);
+}
+
+bool drv_unlock(DrvConn *c, const char *key, DrvError *err)
+{
+    return c->ops->unlock(c, key, err);
+}
+
+bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+{
+    *holder = NULL;
+    return c->ops->lock_holder(c, key, holder, err);
+}
+
+bool drv_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+{
+    if (ms < 0) {
+        drv_error_set(err, DRV_ERR_INTERNAL, "negative lock timeout %d ms", ms);
+        return false;
+    }
+    return c->ops->set_lock_timeout(c, ms, err);
+}
+
 static bool pg_sqlstate_is_transient(const char *sqlstate)
 {
     if (strncmp(sqlstate, "08", 2) == 0)
@@ -257,5 +290,51 @@ void drvi_sql_error(DrvError *err, DrvDialect d, const char *message, const char
         char *text = drvi_statement_text(d, sql, len);
         drv_error_set_context(err, NULL, NULL, text);
         free(text);
+    }
+}
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* poll_pause_ms is 50 to 100 ms. The jitter comes from the clock's nanoseconds, which differ
+ * between processes and threads without any shared random state. */
+static long long poll_pause_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 50 + ts.tv_nsec % 51;
+}
+
+bool drvi_poll_lock(DrvConn *c, const void *arg,
+                    DrviTry (*try_once)(DrvConn *c, const void *arg, DrvError *err), int wait_ms,
+                    bool *acquired, DrvError *err)
+{
+    long long deadline = monotonic_ms() + wait_ms;
+    for (;;) {
+        switch (try_once(c, arg, err)) {
+        case DRVI_TRY_TAKEN:
+            *acquired = true;
+            return true;
+        case DRVI_TRY_FAILED:
+            return false;
+        case DRVI_TRY_BUSY:
+            break;
+        }
+        long long left = deadline - monotonic_ms();
+        if (left <= 0)
+            return true;
+        long long pause = poll_pause_ms();
+        sleep_ms(pause < left ? pause : left);
     }
 }

@@ -19,6 +19,13 @@ typedef struct DrvOps {
     bool (*exec_script)(DrvConn *c, const char *script, size_t *completed, DrvError *err);
     bool (*query_strings)(DrvConn *c, const char *sql, StrList *out, DrvError *err);
     char *(*quote_literal)(DrvConn *c, const char *s);
+    /* The lock operations of driver.h; driver.c has checked the arguments (wait_ms >= 0,
+     * ms >= 0) and set *acquired to false and *holder to NULL before the call. */
+    bool (*lock)(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
+                 DrvError *err);
+    bool (*unlock)(DrvConn *c, const char *key, DrvError *err);
+    bool (*lock_holder)(DrvConn *c, const char *key, char **holder, DrvError *err);
+    bool (*set_lock_timeout)(DrvConn *c, int ms, DrvError *err);
 } DrvOps;
 
 /* The common head of every driver's connection struct (each embeds it first). */
@@ -52,6 +59,18 @@ void drvi_connect_error(DrvError *err, DrvDialect d, const char *where,
  */
 void drvi_sql_error(DrvError *err, DrvDialect d, const char *message, const char *sqlstate,
                     int code, const char *sql, size_t len);
+
+/* What one attempt at a lock found: taken, held by someone else, or an error (err is set). */
+typedef enum DrviTry { DRVI_TRY_TAKEN, DRVI_TRY_BUSY, DRVI_TRY_FAILED } DrviTry;
+
+/*
+ * drvi_poll_lock calls try_once(c, arg, err) until it takes the lock or fails, sleeping 50 to
+ * 100 ms between attempts (jittered, so that waiting processes do not poll in step), and gives
+ * up after wait_ms with *acquired false. wait_ms 0 is exactly one attempt.
+ */
+bool drvi_poll_lock(DrvConn *c, const void *arg,
+                    DrviTry (*try_once)(DrvConn *c, const void *arg, DrvError *err), int wait_ms,
+                    bool *acquired, DrvError *err);
 
 /* Copies the first statement of sql[0..len) without surrounding blanks and comments. */
 char *drvi_statement_text(DrvDialect d, const char *sql, size_t len);

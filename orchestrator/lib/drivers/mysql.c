@@ -15,7 +15,10 @@
 typedef struct MyConn {
     DrvConn base;
     MYSQL *my;
+    char *database; /* the URL's database, "" when none: lock names are server-wide */
 } MyConn;
+
+enum { LOCK_NAME_MAX = 64 }; /* bytes: never more characters than the server allows */
 
 static MYSQL *mdb_of(DrvConn *c)
 {
@@ -58,12 +61,14 @@ static DrvConn *mdb_connect(const InvUrl *url, const DrvConnectOptions *opts, ch
     MyConn *c = xcalloc(1, sizeof *c);
     drvi_conn_init(&c->base, &drvi_mysql_ops, where);
     c->my = my;
+    c->database = xstrdup(url->database ? url->database : "");
     return &c->base;
 }
 
 static void mdb_close(DrvConn *c)
 {
     mysql_close(mdb_of(c));
+    free(((MyConn *)c)->database);
     drvi_conn_release(c);
     free(c);
 }
@@ -189,6 +194,131 @@ static char *mdb_quote_literal(DrvConn *c, const char *s)
     return buf;
 }
 
+/* ---- named locks ------------------------------------------------------------------------ */
+
+/* whole_seconds rounds up: a wait of 1 ms must still wait, and ms + 999 could overflow. */
+static int whole_seconds(int ms)
+{
+    return ms / 1000 + (ms % 1000 != 0);
+}
+
+/* query_value runs sql and hands back the first column of its first row ("" for NULL), or
+ * NULL when there is no row. Caller frees *value. */
+static bool query_value(DrvConn *c, const char *sql, char **value, DrvError *err)
+{
+    StrList rows = STRLIST_INIT;
+    *value = NULL;
+    if (!mdb_query_strings(c, sql, &rows, err))
+        return false;
+    if (rows.n > 0)
+        *value = xstrdup(rows.items[0]);
+    sl_free(&rows);
+    return true;
+}
+
+/*
+ * lock_name_sql is the SQL expression of key's GET_LOCK name (docs/locks.md):
+ * "drover:DATABASE:KEY" when that is at most 64 bytes, else "drover:" followed by the SHA-1
+ * of "DATABASE:KEY" in 40 lowercase hex digits, computed by the server's SHA1(). Returns
+ * NULL (err set) when the client library cannot quote the name.
+ */
+static char *lock_name_sql(DrvConn *c, const char *key, DrvError *err)
+{
+    const char *db = ((MyConn *)c)->database;
+    char *plain = xasprintf("drover:%s:%s", db, key);
+    char *scoped = xasprintf("%s:%s", db, key);
+    bool fits = strlen(plain) <= LOCK_NAME_MAX;
+    char *quoted = mdb_quote_literal(c, fits ? plain : scoped);
+    char *sql = NULL;
+    if (!quoted)
+        drv_error_set(err, DRV_ERR_INTERNAL, "cannot quote the lock name for '%s'", key);
+    else if (fits)
+        sql = xstrdup(quoted);
+    else
+        sql = xasprintf("CONCAT('drover:', SHA1(%s))", quoted);
+    free(quoted);
+    free(scoped);
+    free(plain);
+    return sql;
+}
+
+/* mdb_lock: GET_LOCK waits on the server, in whole seconds. The holder is not stored: the
+ * connection id names the process (drv_lock_holder). */
+static bool mdb_lock(DrvConn *c, const char *key, const char *holder, int wait_ms,
+                     bool *acquired, DrvError *err)
+{
+    (void)holder;
+    char *name = lock_name_sql(c, key, err);
+    if (!name)
+        return false;
+    char *sql = xasprintf("SELECT GET_LOCK(%s, %d)", name, whole_seconds(wait_ms));
+    char *result = NULL;
+    bool ok = query_value(c, sql, &result, err);
+    if (ok && (!result || (strcmp(result, "1") != 0 && strcmp(result, "0") != 0))) {
+        drv_error_set(err, DRV_ERR_SQL, "GET_LOCK for '%s' returned NULL", key);
+        drv_error_set_context(err, NULL, NULL, sql);
+        ok = false;
+    }
+    *acquired = ok && strcmp(result, "1") == 0;
+    free(result);
+    free(sql);
+    free(name);
+    return ok;
+}
+
+static bool mdb_unlock(DrvConn *c, const char *key, DrvError *err)
+{
+    char *name = lock_name_sql(c, key, err);
+    if (!name)
+        return false;
+    char *sql = xasprintf("SELECT RELEASE_LOCK(%s)", name);
+    char *result = NULL;
+    bool ok = query_value(c, sql, &result, err);
+    if (ok && (!result || strcmp(result, "1") != 0)) {
+        drv_error_set(err, DRV_ERR_INTERNAL,
+                      "cannot release the lock for '%s': this connection does not hold it", key);
+        ok = false;
+    }
+    free(result);
+    free(sql);
+    free(name);
+    return ok;
+}
+
+/* mdb_lock_holder names the holding connection, with its account when PROCESSLIST shows it
+ * to us; the client's port is dropped so that the account reads as in GRANT. */
+static bool mdb_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+{
+    char *name = lock_name_sql(c, key, err);
+    if (!name)
+        return false;
+    char *sql = xasprintf(
+        "SELECT CONCAT('connection ', h.id, COALESCE(CONCAT(', user ', QUOTE(p.USER), '@',"
+        " QUOTE(REGEXP_REPLACE(p.HOST, ':[0-9]+$', ''))), ''))"
+        " FROM (SELECT IS_USED_LOCK(%s) AS id) h"
+        " LEFT JOIN information_schema.PROCESSLIST p ON p.ID = h.id WHERE h.id IS NOT NULL",
+        name);
+    bool ok = query_value(c, sql, holder, err);
+    free(sql);
+    free(name);
+    return ok;
+}
+
+/* mdb_set_lock_timeout bounds metadata-lock waits (DDL) and InnoDB row-lock waits alike. */
+static bool mdb_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+{
+    if (ms == 0)
+        return mdb_exec(c, "SET SESSION lock_wait_timeout = DEFAULT, "
+                           "SESSION innodb_lock_wait_timeout = DEFAULT", err);
+    int s = whole_seconds(ms);
+    char *sql = xasprintf("SET SESSION lock_wait_timeout = %d, "
+                          "SESSION innodb_lock_wait_timeout = %d",
+                          s, s);
+    bool ok = mdb_exec(c, sql, err);
+    free(sql);
+    return ok;
+}
+
 const DrvOps drvi_mysql_ops = {
     .dialect = DRV_MYSQL,
     .begin_sql = "START TRANSACTION",
@@ -198,4 +328,8 @@ const DrvOps drvi_mysql_ops = {
     .exec_script = mdb_exec_script,
     .query_strings = mdb_query_strings,
     .quote_literal = mdb_quote_literal,
+    .lock = mdb_lock,
+    .unlock = mdb_unlock,
+    .lock_holder = mdb_lock_holder,
+    .set_lock_timeout = mdb_set_lock_timeout,
 };

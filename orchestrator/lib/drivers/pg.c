@@ -7,7 +7,9 @@
 
 #include "sqlsplit.h"
 
+#include <inttypes.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,189 @@ static char *pg_quote_literal(DrvConn *c, const char *s)
     return copy;
 }
 
+/* query_value runs sql and hands back the first column of its first row, or NULL when there
+ * is no row or the value is NULL. Caller frees *value. */
+static bool query_value(DrvConn *c, const char *sql, char **value, DrvError *err)
+{
+    *value = NULL;
+    PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
+    if (!res)
+        return false;
+    if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+        *value = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+/* ---- advisory locks --------------------------------------------------------------------- */
+
+/*
+ * An advisory key as PostgreSQL stores it. The key is FNV-1a 64 of the key string's bytes
+ * (offset basis 0xcbf29ce484222325, prime 0x100000001b3), its 64 bits read as a signed bigint
+ * (docs/locks.md); pg_locks shows the high 32 bits as classid, the low 32 as objid, and
+ * objsubid 1 for a bigint key.
+ */
+typedef struct AdvisoryKey {
+    const char *key;
+    int64_t id;
+    uint32_t classid;
+    uint32_t objid;
+} AdvisoryKey;
+
+static uint64_t fnv1a_64(const char *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static AdvisoryKey advisory_key(const char *key)
+{
+    uint64_t h = fnv1a_64(key);
+    /* two's complement without relying on the implementation-defined unsigned→signed cast */
+    int64_t id = h <= INT64_MAX ? (int64_t)h : -(int64_t)(~h) - 1;
+    return (AdvisoryKey){.key = key, .id = id, .classid = (uint32_t)(h >> 32),
+                         .objid = (uint32_t)(h & UINT32_C(0xffffffff))};
+}
+
+/* The pg_locks condition for a granted advisory lock on k in the current database. */
+static char *advisory_lock_filter(const AdvisoryKey *k)
+{
+    return xasprintf("l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                     " AND l.classid = %" PRIu32 " AND l.objid = %" PRIu32
+                     " AND l.database = (SELECT oid FROM pg_database"
+                     " WHERE datname = current_database())",
+                     k->classid, k->objid);
+}
+
+/* run_bool runs a query that yields one boolean and reports whether it was true. */
+static bool run_bool(DrvConn *c, const char *sql, bool *truth, DrvError *err)
+{
+    char *value = NULL;
+    if (!query_value(c, sql, &value, err))
+        return false;
+    *truth = value && strcmp(value, "t") == 0;
+    free(value);
+    return true;
+}
+
+static DrviTry pg_try_lock(DrvConn *c, const void *arg, DrvError *err)
+{
+    const AdvisoryKey *k = arg;
+    char *sql = xasprintf("SELECT pg_try_advisory_lock(%" PRId64 ")", k->id);
+    bool taken = false;
+    bool ok = run_bool(c, sql, &taken, err);
+    free(sql);
+    return !ok ? DRVI_TRY_FAILED : taken ? DRVI_TRY_TAKEN : DRVI_TRY_BUSY;
+}
+
+/*
+ * lock_is_ours asks, in a second statement, whether this backend holds the lock. Behind a
+ * transaction-pooling proxy (PgBouncer pool_mode=transaction) the next statement may run in
+ * another backend, where a session lock is worthless: it neither excludes nor survives.
+ */
+static bool lock_is_ours(DrvConn *c, const AdvisoryKey *k, bool *ours, DrvError *err)
+{
+    char *filter = advisory_lock_filter(k);
+    char *sql = xasprintf("SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE %s"
+                          " AND l.pid = pg_backend_pid())",
+                          filter);
+    bool ok = run_bool(c, sql, ours, err);
+    free(sql);
+    free(filter);
+    return ok;
+}
+
+static void unlock_quietly(DrvConn *c, const AdvisoryKey *k)
+{
+    DrvError ignored = DRV_ERROR_INIT;
+    char *sql = xasprintf("SELECT pg_advisory_unlock(%" PRId64 ")", k->id);
+    bool released = false;
+    run_bool(c, sql, &released, &ignored);
+    free(sql);
+    drv_error_clear(&ignored);
+}
+
+/* pg_lock: holder is not stored; the session's application_name identifies the process. */
+static bool pg_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
+                    DrvError *err)
+{
+    (void)holder;
+    AdvisoryKey k = advisory_key(key);
+    if (!drvi_poll_lock(c, &k, pg_try_lock, wait_ms, acquired, err))
+        return false;
+    if (!*acquired)
+        return true;
+    bool ours = false;
+    if (!lock_is_ours(c, &k, &ours, err)) {
+        unlock_quietly(c, &k);
+        *acquired = false;
+        return false;
+    }
+    if (ours)
+        return true;
+    unlock_quietly(c, &k);
+    *acquired = false;
+    drv_error_set(err, DRV_ERR_CONNECT, "the advisory lock for '%s' is not held by this session",
+                  key);
+    drv_error_set_hint(err, "the connection goes through a transaction-pooling proxy (PgBouncer "
+                            "pool_mode=transaction), where each statement may run in another "
+                            "session; connect to PostgreSQL directly or through session pooling");
+    return false;
+}
+
+static bool pg_unlock(DrvConn *c, const char *key, DrvError *err)
+{
+    AdvisoryKey k = advisory_key(key);
+    char *sql = xasprintf("SELECT pg_advisory_unlock(%" PRId64 ")", k.id);
+    bool released = false;
+    bool ok = run_bool(c, sql, &released, err);
+    free(sql);
+    if (ok && !released) {
+        drv_error_set(err, DRV_ERR_INTERNAL,
+                      "cannot release the advisory lock for '%s': this session does not hold it",
+                      key);
+        return false;
+    }
+    return ok;
+}
+
+/* pg_lock_holder: PostgreSQL does not record when a lock was granted, so "since" is when the
+ * holder's session started; fields the server hides from this role show as "unknown". */
+static bool pg_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+{
+    AdvisoryKey k = advisory_key(key);
+    char *filter = advisory_lock_filter(&k);
+    char *sql = xasprintf(
+        "SELECT format('pid %%s, application_name %%L, client %%s, since %%s', l.pid,"
+        " coalesce(a.application_name, ''),"
+        " CASE WHEN a.client_addr IS NOT NULL THEN host(a.client_addr)"
+        " WHEN a.client_port = -1 THEN 'local' ELSE 'unknown' END,"
+        " coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00',"
+        " 'unknown'))"
+        " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE %s",
+        filter);
+    bool ok = query_value(c, sql, holder, err);
+    free(sql);
+    free(filter);
+    return ok;
+}
+
+/* pg_set_lock_timeout sets the session's lock_timeout; like any SET it is undone when the
+ * surrounding transaction rolls back. RESET returns to the server's (or role's) setting. */
+static bool pg_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+{
+    if (ms == 0)
+        return pg_exec(c, "RESET lock_timeout", err);
+    char *sql = xasprintf("SET lock_timeout = '%dms'", ms);
+    bool ok = pg_exec(c, sql, err);
+    free(sql);
+    return ok;
+}
+
 const DrvOps drvi_pg_ops = {
     .dialect = DRV_POSTGRES,
     .begin_sql = "BEGIN",
@@ -281,4 +466,8 @@ const DrvOps drvi_pg_ops = {
     .exec_script = pg_exec_script,
     .query_strings = pg_query_strings,
     .quote_literal = pg_quote_literal,
+    .lock = pg_lock,
+    .unlock = pg_unlock,
+    .lock_holder = pg_lock_holder,
+    .set_lock_timeout = pg_set_lock_timeout,
 };

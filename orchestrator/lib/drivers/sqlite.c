@@ -6,17 +6,34 @@
 #include "driver_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { BUSY_TIMEOUT_MS = 5000 };
 
+/*
+ * The cross-process lock is an flock on "<database file>-drover.lock", one per database file
+ * whatever the key (a SQLite file has one schema). flock belongs to the open file description,
+ * so two connections of one process exclude each other too, and it dies with the descriptor
+ * when the process does.
+ */
 typedef struct LiteConn {
     DrvConn base;
     sqlite3 *db;
+    char *lock_path;
+    int lock_fd; /* -1 when this connection holds no lock */
+    char *lock_key;
 } LiteConn;
+
+static LiteConn *lite_of(DrvConn *c)
+{
+    return (LiteConn *)c;
+}
 
 static sqlite3 *db_of(DrvConn *c)
 {
@@ -70,6 +87,8 @@ static DrvConn *lite_connect(const InvUrl *url, const DrvConnectOptions *opts, c
     LiteConn *c = xcalloc(1, sizeof *c);
     drvi_conn_init(&c->base, &drvi_sqlite_ops, where);
     c->db = db;
+    c->lock_path = xasprintf("%s-drover.lock", path);
+    c->lock_fd = -1;
     if (!lite_exec(&c->base, "PRAGMA foreign_keys=ON", err)) {
         err->kind = DRV_ERR_CONNECT;
         drv_close(&c->base);
@@ -78,8 +97,12 @@ static DrvConn *lite_connect(const InvUrl *url, const DrvConnectOptions *opts, c
     return &c->base;
 }
 
+static void release_lock_file(LiteConn *lc);
+
 static void lite_close(DrvConn *c)
 {
+    release_lock_file(lite_of(c));
+    free(lite_of(c)->lock_path);
     sqlite3_close(db_of(c));
     drvi_conn_release(c);
     free(c);
@@ -160,6 +183,162 @@ static char *lite_quote_literal(DrvConn *c, const char *s)
     return copy;
 }
 
+/* ---- the lock file ---------------------------------------------------------------------- */
+
+static void io_error(DrvError *err, const char *what, const char *path)
+{
+    drv_error_set(err, DRV_ERR_IO, "cannot %s the lock file '%s': %s", what, path,
+                  strerror(errno));
+}
+
+/* release_lock_file empties the file and lets the lock go; a no-op when nothing is held. A
+ * failed truncate is harmless: the text is only read while someone holds the lock, and the
+ * next holder rewrites it. */
+static void release_lock_file(LiteConn *lc)
+{
+    if (lc->lock_fd < 0)
+        return;
+    bool emptied = ftruncate(lc->lock_fd, 0) == 0;
+    (void)emptied;
+    flock(lc->lock_fd, LOCK_UN);
+    close(lc->lock_fd);
+    lc->lock_fd = -1;
+    free(lc->lock_key);
+    lc->lock_key = NULL;
+}
+
+static DrviTry lite_try_lock(DrvConn *c, const void *arg, DrvError *err)
+{
+    (void)arg;
+    LiteConn *lc = lite_of(c);
+    if (flock(lc->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return DRVI_TRY_TAKEN;
+    if (errno == EWOULDBLOCK || errno == EINTR)
+        return DRVI_TRY_BUSY;
+    io_error(err, "lock", lc->lock_path);
+    return DRVI_TRY_FAILED;
+}
+
+/* write_holder replaces the file's text by holder, written in full. */
+static bool write_holder(LiteConn *lc, const char *holder, DrvError *err)
+{
+    if (ftruncate(lc->lock_fd, 0) != 0) {
+        io_error(err, "truncate", lc->lock_path);
+        return false;
+    }
+    size_t len = strlen(holder);
+    for (size_t done = 0; done < len;) {
+        ssize_t n = pwrite(lc->lock_fd, holder + done, len - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            io_error(err, "write", lc->lock_path);
+            return false;
+        }
+        done += (size_t)n;
+    }
+    return true;
+}
+
+static bool lite_lock(DrvConn *c, const char *key, const char *holder, int wait_ms,
+                      bool *acquired, DrvError *err)
+{
+    LiteConn *lc = lite_of(c);
+    if (lc->lock_fd >= 0) {
+        drv_error_set(err, DRV_ERR_INTERNAL,
+                      "this connection already holds the lock file '%s' (for '%s')",
+                      lc->lock_path, lc->lock_key);
+        return false;
+    }
+    lc->lock_fd = open(lc->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lc->lock_fd < 0) {
+        io_error(err, "open", lc->lock_path);
+        return false;
+    }
+    lc->lock_key = xstrdup(key);
+    bool ok = drvi_poll_lock(c, NULL, lite_try_lock, wait_ms, acquired, err);
+    if (ok && *acquired && !write_holder(lc, holder, err)) {
+        ok = false;
+        *acquired = false;
+    }
+    if (!ok || !*acquired) {
+        close(lc->lock_fd); /* never truncate a file another holder has written */
+        lc->lock_fd = -1;
+        free(lc->lock_key);
+        lc->lock_key = NULL;
+    }
+    return ok;
+}
+
+static bool lite_unlock(DrvConn *c, const char *key, DrvError *err)
+{
+    LiteConn *lc = lite_of(c);
+    if (lc->lock_fd < 0) {
+        drv_error_set(err, DRV_ERR_INTERNAL,
+                      "cannot release the lock for '%s': this connection does not hold it", key);
+        return false;
+    }
+    release_lock_file(lc);
+    return true;
+}
+
+/* read_holder reads the holder's text from fd, as the holder last wrote it. */
+static bool read_holder(int fd, const char *path, char **holder, DrvError *err)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    char chunk[512];
+    for (;;) {
+        ssize_t n = pread(fd, chunk, sizeof chunk, (off_t)sb.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            io_error(err, "read", path);
+            sb_free(&sb);
+            return false;
+        }
+        if (n == 0)
+            break;
+        sb_appendn(&sb, chunk, (size_t)n);
+    }
+    *holder = sb_detach(&sb);
+    return true;
+}
+
+/* lite_lock_holder probes with a shared lock on a descriptor of its own: it is refused
+ * exactly while someone (this connection included) holds the exclusive lock. */
+static bool lite_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+{
+    (void)key;
+    LiteConn *lc = lite_of(c);
+    int fd = open(lc->lock_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return true;
+    if (fd < 0) {
+        io_error(err, "open", lc->lock_path);
+        return false;
+    }
+    bool ok = true;
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+        flock(fd, LOCK_UN);
+    else if (errno == EWOULDBLOCK)
+        ok = read_holder(fd, lc->lock_path, holder, err);
+    else {
+        io_error(err, "lock", lc->lock_path);
+        ok = false;
+    }
+    close(fd);
+    return ok;
+}
+
+/* lite_set_lock_timeout: SQLite waits for its locks through the busy handler. */
+static bool lite_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+{
+    (void)err;
+    sqlite3_busy_timeout(db_of(c), ms == 0 ? BUSY_TIMEOUT_MS : ms);
+    return true;
+}
+
 const DrvOps drvi_sqlite_ops = {
     .dialect = DRV_SQLITE,
     .begin_sql = "BEGIN",
@@ -169,4 +348,8 @@ const DrvOps drvi_sqlite_ops = {
     .exec_script = lite_exec_script,
     .query_strings = lite_query_strings,
     .quote_literal = lite_quote_literal,
+    .lock = lite_lock,
+    .unlock = lite_unlock,
+    .lock_holder = lite_lock_holder,
+    .set_lock_timeout = lite_set_lock_timeout,
 };
