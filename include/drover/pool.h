@@ -27,7 +27,8 @@ typedef struct PoolTask {
     struct PoolTask *next;
 } PoolTask;
 
-/* pool_new starts nthreads workers (>= 1); max_per_server >= 1. */
+/* pool_new starts nthreads workers (>= 1); max_per_server >= 1. NULL when either is 0 or a
+ * thread cannot be started. */
 Pool *pool_new(size_t nthreads, size_t max_per_server);
 
 /* pool_submit hands task over to the pool until pool_next returns it. Not thread-safe: only
