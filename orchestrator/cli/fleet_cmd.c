@@ -162,10 +162,10 @@ static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res
     bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
     if (a->command == CMD_STATUS)
         report_status_table(out, res, f->nselected);
-    else
-        report_run_text(out, a->command_name, res, f->nselected, !streamed);
-    if (streamed)
+    else if (streamed) /* the tenant lines went out as each tenant finished */
         report_run_summary(out, a->command_name, res, f->nselected);
+    else
+        report_run_text(out, a->command_name, res, f->nselected, true);
     if (out != stdout)
         fclose(out);
     return true;
@@ -234,7 +234,8 @@ int cmd_fleet(const CliArgs *a)
     ExecOptions o = fleet_exec_options(a, &f, app);
     o.stop = &stop_requested;
     FleetRun fr = {.a = a, .f = &f};
-    progress_init(&fr.progress, a->command_name, a->log_format, is_write(a) && !a->out);
+    progress_init(&fr.progress, a->command_name, a->log_format,
+                  is_write(a) && !a->out && a->format == FMT_TEXT);
     if (is_write(a)) {
         install_signal_handlers();
         if (!open_journal(&fr, &err)) {

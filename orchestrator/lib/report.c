@@ -72,7 +72,11 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
         json_object_set_new(o, "applied_before", json_integer((json_int_t)r->have.n));
     }
     json_object_set_new(o, "partial", json_boolean(r->partial));
+    json_object_set_new(o, "dirty_migration",
+                        r->dirty_migration ? json_string(r->dirty_migration) : json_null());
+    json_object_set_new(o, "attempts", json_integer(r->attempts));
     json_object_set_new(o, "error", error_json(&r->error));
+    json_object_set_new(o, "rollback_error", error_json(&r->rollback_error));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     return o;
 }
@@ -107,6 +111,8 @@ static json_t *status_tenant_json(const ExecResult *r)
     json_object_set_new(o, "unknown", string_array(&r->unknown));
     json_object_set_new(o, "renamed", renamed_json(r));
     /* An unreachable tenant's SequelizeMeta was never read: unknown, not "exists". */
+    json_object_set_new(o, "dirty_migration",
+                        r->dirty_migration ? json_string(r->dirty_migration) : json_null());
     json_object_set_new(o, "meta_table_exists", r->state == EXEC_STATE_UNREACHABLE
                                                      ? json_null()
                                                      : json_boolean(!r->meta_missing));
@@ -164,13 +170,15 @@ static void print_failure(FILE *out, const ExecResult *r)
 {
     static const char *const labels[EXEC_OUT_COUNT] = {
         [EXEC_OUT_FAILED] = "FAILED", [EXEC_OUT_UNREACHABLE] = "UNREACHABLE",
-        [EXEC_OUT_ROLLED_BACK] = "FAILED, ROLLED BACK", [EXEC_OUT_DIRTY] = "DIRTY",
+        [EXEC_OUT_ROLLED_BACK] = "FAILED and rolled back", [EXEC_OUT_DIRTY] = "DIRTY",
     };
     fprintf(out, "%s", labels[r->outcome]);
-    if (r->applied.n)
+    if (r->outcome == EXEC_OUT_ROLLED_BACK || r->outcome == EXEC_OUT_DIRTY)
+        fprintf(out, " (applied %zu, reverted %zu)", r->applied.n, r->reverted.n);
+    else if (r->applied.n)
         fprintf(out, " after applying %zu", r->applied.n);
-    if (r->reverted.n)
-        fprintf(out, " after reverting %zu", r->reverted.n);
+    if (r->dirty_migration)
+        fprintf(out, "; may be half-applied: %s", r->dirty_migration);
     fputc('\n', out);
     print_list(out, "applied", &r->applied);
     print_list(out, "reverted", &r->reverted);

@@ -196,18 +196,22 @@ for line in "usage: drover [--config FILE] COMMAND [options]" "  --config FILE "
   "  --help " "  --env NAME " "  --tenant ID " "  --tag TAG " "exit codes: 0 "; do
   assert_contains "$OUT" "$line"
 done
-for c in plan migrate undo status check new; do
+for c in plan migrate undo status check new locks runs resolve; do
   assert_contains "$OUT" "  $c " "drover --help lists '$c'"
 done
 
 # help_options COMMAND: the option names its --help lists, in order.
 help_options() { drover "$1" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p' | tr '\n' ' '; }
-assert_eq "--config --env --tenant --tag --format --out --to --help " "$(help_options plan)"
-assert_eq "--config --env --tenant --tag --format --out --to --dry-run --help " "$(help_options migrate)"
-assert_eq "--config --env --tenant --tag --format --out --to --steps --all --dry-run --help " \
+SEL="--config --env --tenant --tag --shard --parallel --format --out"
+assert_eq "$SEL --to --help " "$(help_options plan)"
+assert_eq "$SEL --to --dry-run --log-format --continue-on-error --help " "$(help_options migrate)"
+assert_eq "$SEL --to --steps --all --dry-run --log-format --continue-on-error --help " \
   "$(help_options undo)"
-assert_eq "--config --env --tenant --tag --format --out --help " "$(help_options status)"
-assert_eq "--config --env --tenant --tag --format --out --help " "$(help_options check)"
+assert_eq "$SEL --help " "$(help_options status)"
+assert_eq "$SEL --help " "$(help_options check)"
+assert_eq "--config --env --tenant --tag --shard --format --out --help " "$(help_options locks)"
+assert_eq "--config --format --out --limit --help " "$(help_options runs)"
+assert_eq "--config --tenant --help " "$(help_options resolve)"
 assert_eq "--config --js --help " "$(help_options new)"
 for c in plan migrate undo status check new; do
   assert_exit 0 drover --config "$C/absent.cfg" "$c" --help

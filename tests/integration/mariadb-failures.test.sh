@@ -68,26 +68,38 @@ f2t=$(new_my_db fail2text)
 write_config "$DROVER_TEST_TMPDIR/f2.cfg" "$FAIL2" "" "f2 $(my_url "$f2")" "f2t $(my_url "$f2t")"
 
 drover_run 1 --config "$DROVER_TEST_TMPDIR/f2.cfg" migrate --tenant f2 --format json
-assert_eq "failed|$OK1|true|1146|$BAD3|INSERT INTO missing_t VALUES (1)" \
+assert_eq "dirty|$OK1|true|1146|$BAD3|INSERT INTO missing_t VALUES (1)" \
   "$(jq_out '.tenants[0] | [.outcome, (.applied | join(" ")), .partial, .error.code,
                            .error.migration, .error.statement] | join("|")')"
 assert_eq "tenant 'f2': migration '$BAD3': Table '$f2.missing_t' doesn't exist — statement 2 failed after 1 statement of this migration had been applied without a transaction; they are not recorded in SequelizeMeta (error 1146)" \
   "$(jq_out '.tenants[0].error.message')"
-assert_eq "MariaDB/MySQL commit DDL implicitly; inspect the tenant, then finish or undo those statements by hand before re-running" \
+assert_eq "MariaDB/MySQL commit DDL implicitly; the tenant is dirty: inspect it, finish or undo those statements by hand, then run 'drover resolve --tenant f2'" \
   "$(jq_out '.tenants[0].error.hint')"
+assert_eq "$BAD3" "$(jq_out '.tenants[0].dirty_migration')"
 assert_eq "$OK1" "$(meta_rows "$f2")" "the half-done migration is not recorded"
 assert_eq "SequelizeMeta first_t half_t" "$(tables_of "$f2")" "its first statement stays applied"
 
 drover_run 1 --config "$DROVER_TEST_TMPDIR/f2.cfg" migrate --tenant f2t
-assert_eq "f2t (dev, mysql): FAILED after applying 1
+assert_eq "f2t (dev, mysql): DIRTY (applied 1, reverted 0); may be half-applied: $BAD3
     applied:
       $OK1
     error: tenant 'f2t': migration '$BAD3': Table '$f2t.missing_t' doesn't exist — statement 2 failed after 1 statement of this migration had been applied without a transaction; they are not recorded in SequelizeMeta (error 1146)
       statement: INSERT INTO missing_t VALUES (1)
-      hint: MariaDB/MySQL commit DDL implicitly; inspect the tenant, then finish or undo those statements by hand before re-running
-migrate: 1 tenant, 1 failed" "${OUT% (*}" "the partial failure as text"
+      hint: MariaDB/MySQL commit DDL implicitly; the tenant is dirty: inspect it, finish or undo those statements by hand, then run 'drover resolve --tenant f2t'
+migrate: 1 tenant, 1 dirty" "${OUT% (*}" "the partial failure as text"
 
-# Re-running stops on what the half-done run left behind: a clean failure this time.
+# A dirty tenant is never replayed blindly: migrate refuses it, touching nothing, until an
+# operator resolves it; status shows it dirty meanwhile.
+drover_run 1 --config "$DROVER_TEST_TMPDIR/f2.cfg" migrate --tenant f2 --format json
+assert_eq "dirty|$BAD3|0" \
+  "$(jq_out '.tenants[0] | [.outcome, .dirty_migration, (.applied | length)] | join("|")')"
+assert_contains "$(jq_out '.tenants[0].error.message')" "the tenant is dirty: migration '$BAD3' may be half-applied"
+drover_run 0 --config "$DROVER_TEST_TMPDIR/f2.cfg" status --tenant f2 --format json
+assert_eq "dirty" "$(jq_out '.tenants[0].state')"
+drover_run 0 --config "$DROVER_TEST_TMPDIR/f2.cfg" resolve --tenant f2
+assert_eq "f2: dirty mark cleared" "$OUT"
+
+# Re-running after the resolve stops on what the half-done run left behind: a clean failure.
 drover_run 1 --config "$DROVER_TEST_TMPDIR/f2.cfg" migrate --tenant f2 --format json
 assert_eq "false|1050|CREATE TABLE half_t (id INT PRIMARY KEY)|null" \
   "$(jq_out '.tenants[0] | [.partial, .error.code, .error.statement, .error.hint // "null"] | join("|")')"

@@ -90,8 +90,10 @@ lite_rows() { sqlite_sql "$T/tenants/$1.db" 'SELECT name FROM SequelizeMeta ORDE
 PG_DOWN_ERR="tenant 'pg_down': cannot connect to postgres '127.0.0.1:$DOWN_PORT/nothing': connection to server at \"127.0.0.1\", port $DOWN_PORT failed: Connection refused"
 MY_BADPW_ERR="tenant 'my_badpw': cannot connect to mysql '127.0.0.1:$DROVER_TEST_MYSQL_PORT/$MY_STAGE': Access denied for user 'drover'@'127.0.0.1' (using password: YES) (error 1045)"
 
-# --- migrate the whole fleet: the healthy tenants are migrated, the broken two reported
-assert_exit 1 drover migrate
+# --- migrate the whole fleet: the healthy tenants are migrated, the broken two reported.
+# One at a time, so that the per-tenant lines come in rollout order (with more, each
+# environment's lines come in completion order).
+assert_exit 1 drover migrate --parallel 1
 no_secrets
 assert_eq "lite_dev (dev, sqlite): migrated 3, now at $M3
 pg_dev (dev, postgres): migrated 3, now at $M3
@@ -130,10 +132,10 @@ assert_exit 1 drover status --format json --out "$T/status.json"
 no_secrets "$(cat "$T/status.json")"
 assert_eq "" "$OUT" "--out: nothing on stdout"
 assert_eq "$ROLLOUT" "$(ids "$T/status.json")" "status: rollout order"
-assert_eq '{"tenants":9,"current":7,"behind":0,"drifted":0,"unreachable":2,"failed":0}' \
+assert_eq '{"tenants":9,"current":7,"behind":0,"drifted":0,"dirty":0,"unreachable":2,"failed":0}' \
   "$(jq -c .summary "$T/status.json")"
 assert_eq "$(jq -c '.summary | del(.failed)' "$T/status.json")" \
-  "$(jq -c '.tenants as $t | {tenants: ($t | length)} + (["current", "behind", "drifted", "unreachable"] | map(. as $s | {($s): ([$t[] | select(.state == $s)] | length)}) | add)' "$T/status.json")" \
+  "$(jq -c '.tenants as $t | {tenants: ($t | length)} + (["current", "behind", "drifted", "dirty", "unreachable"] | map(. as $s | {($s): ([$t[] | select(.state == $s)] | length)}) | add)' "$T/status.json")" \
   "summary agrees with the tenant list"
 assert_eq "my_badpw pg_down" \
   "$(json_get "$T/status.json" '[.tenants[] | select(.state == "unreachable") | .id] | join(" ")')"
@@ -151,7 +153,7 @@ assert_eq "mysql://drover:***@127.0.0.1:$DROVER_TEST_MYSQL_PORT/$MY_STAGE" \
 assert_eq "7 $M1,$M2,$M3 true" \
   "$(json_get "$T/status.json" '[.tenants[] | select(.state == "current")] | "\(length) \(map(.applied | join(",")) | unique | join(" ")) \(map(.meta_table_exists) | all)"')"
 assert_exit 1 drover status
-assert_contains "$OUT" "9 tenants: 7 current, 0 behind, 0 drifted, 2 unreachable"
+assert_contains "$OUT" "9 tenants: 7 current, 0 behind, 0 drifted, 0 dirty, 2 unreachable"
 
 # --- selectors: exactly the expected tenants, in rollout order
 select_ids() {
@@ -171,7 +173,7 @@ select_ids 0 "lite_dev pg_dev my_stage pg_prod my_prod lite_prod" --tag eu --tag
 select_ids 0 "lite_dev lite_prod" --tenant lite_prod --tenant lite_dev
 select_ids 1 "pg_down" --tenant pg_down --env prod
 select_ids 0 "my_stage lite_stage" --env staging --tenant lite_stage --tenant my_stage
-assert_exit 0 drover migrate --env dev --env staging --tenant lite_dev --tenant my_stage --tenant lite_stage
+assert_exit 0 drover migrate --parallel 1 --env dev --env staging --tenant lite_dev --tenant my_stage --tenant lite_stage
 assert_eq "lite_dev (dev, sqlite): up to date
 my_stage (staging, mysql): up to date
 lite_stage (staging, sqlite): up to date" "$(head -n 3 <<<"$OUT")" "migrate with the broken tenants deselected"
@@ -182,10 +184,10 @@ assert_exit 0 drover undo --steps 1 --tenant pg_dev
 assert_eq "$M1"$'\n'"$M2" "$(pg_rows "$PG_DEV")"
 assert_exit 0 drover status --tenant pg_dev --format json --out "$T/behind.json"
 assert_eq "behind|$M3" "$(json_get "$T/behind.json" '.tenants[0] | "\(.state)|\(.pending | join(" "))"')"
-assert_eq '{"tenants":1,"current":0,"behind":1,"drifted":0,"unreachable":0,"failed":0}' \
+assert_eq '{"tenants":1,"current":0,"behind":1,"drifted":0,"dirty":0,"unreachable":0,"failed":0}' \
   "$(jq -c .summary "$T/behind.json")"
 assert_exit 0 drover status --env dev
-assert_contains "$OUT" "2 tenants: 1 current, 1 behind, 0 drifted, 0 unreachable"
+assert_contains "$OUT" "2 tenants: 1 current, 1 behind, 0 drifted, 0 dirty, 0 unreachable"
 
 # --- the JSON of a one-tenant migrate, key by key as docs/json.md shows it
 assert_exit 0 drover migrate --tenant pg_dev --format json
@@ -194,9 +196,9 @@ no_secrets
 assert_eq '["schema_version","command","outcome","tenants","summary"]' "$(jq -c keys_unsorted "$T/migrate.json")"
 assert_eq '1|migrate|succeeded|1' \
   "$(json_get "$T/migrate.json" '"\(.schema_version)|\(.command)|\(.outcome)|\(.tenants | length)"')"
-assert_eq '["id","env","dialect","url","outcome","applied","reverted","partial","error","seconds"]' \
+assert_eq '["id","env","dialect","url","outcome","applied","reverted","partial","dirty_migration","attempts","error","rollback_error","seconds"]' \
   "$(jq -c '.tenants[0] | keys_unsorted' "$T/migrate.json")"
-assert_eq "{\"id\":\"pg_dev\",\"env\":\"dev\",\"dialect\":\"postgres\",\"url\":\"postgres://drover:***@127.0.0.1:$DROVER_TEST_PG_PORT/$PG_DEV\",\"outcome\":\"migrated\",\"applied\":[\"$M3\"],\"reverted\":[],\"partial\":false,\"error\":null}" \
+assert_eq "{\"id\":\"pg_dev\",\"env\":\"dev\",\"dialect\":\"postgres\",\"url\":\"postgres://drover:***@127.0.0.1:$DROVER_TEST_PG_PORT/$PG_DEV\",\"outcome\":\"migrated\",\"applied\":[\"$M3\"],\"reverted\":[],\"partial\":false,\"dirty_migration\":null,\"attempts\":1,\"error\":null,\"rollback_error\":null}" \
   "$(jq -c '.tenants[0] | del(.seconds)' "$T/migrate.json")"
 assert_eq "number true" \
   "$(json_get "$T/migrate.json" '.tenants[0].seconds | "\(type) \(. >= 0 and . < 60)"')"

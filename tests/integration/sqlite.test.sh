@@ -43,6 +43,9 @@ done
 inventory() {
   write_inventory "$1" <<EOF
 migrations = { path = "$2";${3:-} };
+# Each failure below checks one migration's atomicity with earlier ones kept; batch rollback
+# has its own tests.
+defaults = { rollback = "none"; };
 environments = ( { name = "dev"; } );
 tenants = ( { id = "lite"; env = "dev"; url = "sqlite:lite.db"; } );
 EOF
@@ -59,7 +62,7 @@ inventory "$cfg" "$T/good"
 assert_exit 0 drover --config "$cfg" status
 assert_eq "TENANT  ENV  DIALECT   STATE        APPLIED  PENDING  UNKNOWN  LAST APPLIED
 lite    dev  sqlite    behind             0        5        0  -
-1 tenant: 0 current, 1 behind, 0 drifted, 0 unreachable" "$OUT" "fresh: status table"
+1 tenant: 0 current, 1 behind, 0 drifted, 0 dirty, 0 unreachable" "$OUT" "fresh: status table"
 [ ! -e "$dbf" ] || fail "status created '$dbf'"
 assert_exit 0 drover --config "$cfg" status --format json --out "$T/fresh.json"
 assert_eq "behind" "$(json_get "$T/fresh.json" '.tenants[0].state')"

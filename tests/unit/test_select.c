@@ -54,7 +54,7 @@ static void push_csv(StrList *l, const char *csv)
 
 static bool run_select(Sel s, size_t **out, size_t *nout, DrvError *err)
 {
-    InvSelector sel = {STRLIST_INIT, STRLIST_INIT, STRLIST_INIT};
+    InvSelector sel = {STRLIST_INIT, STRLIST_INIT, STRLIST_INIT, 0, 0};
     push_csv(&sel.envs, s.envs);
     push_csv(&sel.tenants, s.tenants);
     push_csv(&sel.tags, s.tags);
