@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, as CI runs it: installs what is missing, then builds and
-# runs ctest twice, a normal build in build/ and an ASan+UBSan build in build-asan/. The
+# runs ctest three times: a normal build in build/, an ASan+UBSan build in build-asan/, and
+# the threaded tests (label tsan) in a ThreadSanitizer build in build-tsan/. The
 # integration servers are started and stopped by ctest's fixture; a trap stops them when
 # the run is interrupted. Extra arguments go to ctest (e.g. -L unit).
 set -euo pipefail
@@ -20,7 +21,7 @@ stop_everything() {
     wait "$ctest_pid" 2>/dev/null || true
   fi
   local dir
-  for dir in build build-asan; do
+  for dir in build build-asan build-tsan; do
     "$repo/scripts/test-servers.sh" stop "$repo/$dir/test-servers" || true
   done
 }
@@ -59,8 +60,14 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-asan build-asan -DCMAKE_BUILD_TYPE=Debug -DDROVER_SANITIZE=ON -- "$@" ||
   failed+=(build-asan)
 
+# ThreadSanitizer cannot share a build with ASan: a third build runs the threaded tests
+# (the pool, and a parallel fleet through the real binary).
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+run_suite build-tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DDROVER_TSAN=ON -- -L tsan "$@" ||
+  failed+=(build-tsan)
+
 if [ "${#failed[@]}" -eq 0 ]; then
-  echo "test.sh: all tests passed (build/, build-asan/)"
+  echo "test.sh: all tests passed (build/, build-asan/, build-tsan/)"
 else
   echo "test.sh: FAILED in: ${failed[*]}" >&2
   exit 1
