@@ -138,6 +138,11 @@ typedef struct InvSelector {
     size_t shard_count; /* 0: no sharding */
 } InvSelector;
 
+/* inv_environment finds a declared environment by name, or NULL. */
+const InvEnvironment *inv_environment(const Inventory *inv, const char *name);
+/* inv_tenant_has_tag tells whether the tenant carries tag. */
+bool inv_tenant_has_tag(const InvTenant *t, const char *tag);
+
 /* inv_shard_of is the stable shard of a tenant id among count shards (FNV-1a 32 of the id),
  * the same on every machine and every run. */
 size_t inv_shard_of(const char *tenant_id, size_t count);

@@ -373,19 +373,11 @@ static bool check_unique_id(Loader *ld, const config_setting_t *g, size_t i)
     return true;
 }
 
-static bool env_declared(const Inventory *inv, const char *name)
-{
-    for (size_t i = 0; i < inv->nenvs; i++)
-        if (strcmp(inv->envs[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 static bool load_tenant_env(Loader *ld, const config_setting_t *g, InvTenant *t)
 {
     if (!require_string(ld, g, "env", "env", "", &t->env))
         return false;
-    if (!env_declared(ld->inv, t->env))
+    if (!inv_environment(ld->inv, t->env))
         return fail_at(ld, config_setting_get_member(g, "env"),
                        "environment '%s' is not declared in 'environments'", t->env);
     return true;

@@ -136,14 +136,6 @@ static void drain(Run *run, EnvState *es)
     }
 }
 
-static bool has_tag(const InvTenant *t, const char *tag)
-{
-    for (size_t i = 0; i < t->ntags; i++)
-        if (strcmp(t->tags[i], tag) == 0)
-            return true;
-    return false;
-}
-
 /*
  * pick_canaries marks which of the environment's slots go first: the tenants tagged "canary"
  * when there are any, else the first ones in inventory order, at most `count` of them.
@@ -152,10 +144,10 @@ static size_t pick_canaries(Slot **env_slots, size_t n, size_t count, bool *is_c
 {
     bool tagged = false;
     for (size_t i = 0; i < n; i++)
-        tagged = tagged || has_tag(env_slots[i]->job.tenant, "canary");
+        tagged = tagged || inv_tenant_has_tag(env_slots[i]->job.tenant, "canary");
     size_t picked = 0;
     for (size_t i = 0; i < n && picked < count; i++) {
-        is_canary[i] = !tagged || has_tag(env_slots[i]->job.tenant, "canary");
+        is_canary[i] = !tagged || inv_tenant_has_tag(env_slots[i]->job.tenant, "canary");
         picked += is_canary[i];
     }
     return picked;
@@ -245,9 +237,9 @@ static void job_for(const Inventory *inv, const MigSet *set, const RolloutOption
                     const InvTenant *t, Slot *s)
 {
     long lock_timeout = o->exec->engine ? o->exec->engine->lock_timeout_ms : 0;
-    for (size_t e = 0; e < inv->nenvs; e++)
-        if (strcmp(inv->envs[e].name, t->env) == 0 && inv->envs[e].lock_timeout_ms >= 0)
-            lock_timeout = inv->envs[e].lock_timeout_ms;
+    const InvEnvironment *env = inv_environment(inv, t->env);
+    if (env && env->lock_timeout_ms >= 0)
+        lock_timeout = env->lock_timeout_ms;
     s->job = (ExecJob){.tenant = t, .migrations = set, .meta_table = inv->meta_table,
                        .meta_schema = inv->meta_schema, .lock_timeout_ms = lock_timeout,
                        .options = o->exec};

@@ -8,10 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool env_declared(const Inventory *inv, const char *name)
+const InvEnvironment *inv_environment(const Inventory *inv, const char *name)
 {
     for (size_t i = 0; i < inv->nenvs; i++)
         if (strcmp(inv->envs[i].name, name) == 0)
+            return &inv->envs[i];
+    return NULL;
+}
+
+bool inv_tenant_has_tag(const InvTenant *t, const char *tag)
+{
+    for (size_t i = 0; i < t->ntags; i++)
+        if (strcmp(t->tags[i], tag) == 0)
             return true;
     return false;
 }
@@ -27,7 +35,7 @@ static bool tenant_declared(const Inventory *inv, const char *id)
 static bool check_names(const Inventory *inv, const InvSelector *sel, DrvError *err)
 {
     for (size_t i = 0; i < sel->envs.n; i++)
-        if (!env_declared(inv, sel->envs.items[i])) {
+        if (!inv_environment(inv, sel->envs.items[i])) {
             drv_error_set(err, DRV_ERR_USAGE, "unknown environment '%s'", sel->envs.items[i]);
             return false;
         }
