@@ -30,6 +30,7 @@ typedef struct ExecOptions {
     PlanUndoMode undo_mode;
     size_t steps;            /* undo --steps */
     bool dry_run;            /* migrate/undo: plan only, write nothing */
+    bool schema;             /* status --schema: read the tenant's catalog (schema.h) */
     const char *application_name; /* identifies this process to others (PostgreSQL shows it
                                      beside the tenant's advisory lock; SQLite's lock file) */
     const InvEngine *engine; /* retries, backoff, lock_wait, rollback; NULL: built-in defaults */
@@ -58,6 +59,7 @@ typedef enum ExecState {
     EXEC_STATE_BEHIND,
     EXEC_STATE_DRIFTED, /* has rows with no migration file, whatever else */
     EXEC_STATE_DIRTY,   /* the journal marks a migration that may be half-applied */
+    EXEC_STATE_LOCKED,  /* another process holds the tenant's lock right now (a run in flight) */
     EXEC_STATE_UNREACHABLE,
     EXEC_STATE_COUNT
 } ExecState;
@@ -88,6 +90,17 @@ typedef struct ExecResult {
     StrList renamed_files;    /* ... and that file, pairwise */
     bool partial;             /* a non-transactional migration stopped half-way */
     bool meta_missing;        /* SequelizeMeta does not exist yet (read-only commands) */
+    /* status only: */
+    bool gap;                 /* a pending migration sorts before an applied one */
+    char *lock_holder;        /* who holds the tenant's lock now (state locked), else NULL */
+    StrList schema_lines;     /* --schema: the canonical schema, one object per line, sorted */
+    char *fingerprint;        /* --schema: hash of schema_lines (16 hex digits) */
+    bool schema_drift;        /* fingerprint differs from the majority of its peers */
+    StrList drift_added;      /* schema lines this tenant has and the majority lacks */
+    StrList drift_missing;    /* schema lines the majority has and this tenant lacks */
+    char *last_run_outcome;   /* the journal's last migrate/undo outcome for the tenant */
+    long long last_run_id;    /* 0 when none */
+    double last_run_at;       /* Unix time the last run ended, 0 when none */
     DrvError error;
     DrvError rollback_error;  /* a down that failed while rolling back (outcome dirty) */
     char *dirty_migration;    /* set with outcome dirty: the migration that may be half-applied */

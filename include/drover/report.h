@@ -11,6 +11,8 @@
 #include <jansson.h>
 
 #include "drover/executor.h"
+#include "drover/fleetview.h"
+#include "drover/inventory.h"
 #include "drover/migration.h"
 
 #define REPORT_SCHEMA_VERSION 1
@@ -28,15 +30,43 @@ void report_count(const ExecResult *res, size_t n, ReportCounts *out);
 /* plan / migrate / undo / check results: {"schema_version","command","outcome","tenants":[...],
  * "summary":{...}}. The caller owns the returned reference. */
 json_t *report_run_json(const char *command, const ExecResult *res, size_t n);
-/* status: {"schema_version","migrations":[...],"tenants":[...],"summary":{...}}. */
-json_t *report_status_json(const MigSet *set, const ExecResult *res, size_t n);
+/* Everything a status report shows; every format reads the same input. */
+typedef struct ReportInput {
+    const Inventory *inv;
+    const MigSet *set;
+    const ExecResult *res; /* rollout order */
+    size_t n;
+    const FleetView *view;
+    double generated_at;   /* Unix time */
+    bool color;            /* table only: ANSI colours (a terminal) */
+} ReportInput;
+
+/* status: {"schema_version","migrations":[...],"tenants":[...],"summary":{...},"views":{...}}
+ * (docs/json.md). */
+json_t *report_status_json(const ReportInput *in);
+/* The other status formats. Each returns false only when writing to out fails. */
+bool report_status_csv(FILE *out, const ReportInput *in);      /* one row per tenant */
+bool report_status_junit(FILE *out, const ReportInput *in);    /* one testcase per tenant */
+bool report_status_prom(FILE *out, const ReportInput *in);     /* textfile collector */
+bool report_status_markdown(FILE *out, const ReportInput *in); /* pull requests, chat */
+bool report_status_html(FILE *out, const ReportInput *in);     /* one self-contained page */
+
+/* status --exit-code: 0 all current; 10 some behind (nothing worse); 11 some drifted (schema
+ * or unknown rows, nothing worse); 12 some failed, unreachable, dirty or locked. */
+enum {
+    REPORT_EXIT_CURRENT = 0,
+    REPORT_EXIT_BEHIND = 10,
+    REPORT_EXIT_DRIFTED = 11,
+    REPORT_EXIT_FAILED = 12,
+};
+int report_status_exit_code(const ExecResult *res, size_t n);
 
 /* Human forms: one line per tenant (failures followed by the full error), then, when summary
  * is true, the summary line that report_run_summary prints. */
 void report_run_text(FILE *out, const char *command, const ExecResult *res, size_t n,
                      bool summary);
 void report_run_summary(FILE *out, const char *command, const ExecResult *res, size_t n);
-void report_status_table(FILE *out, const ExecResult *res, size_t n);
+void report_status_table(FILE *out, const ReportInput *in);
 
 /* Writes json to path ("-" or NULL: stdout), indented, with a final newline. */
 bool report_write_json(json_t *json, const char *path, DrvError *err);

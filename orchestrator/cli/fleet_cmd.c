@@ -5,11 +5,13 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "drover/fleetview.h"
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/rollout.h"
@@ -141,13 +143,29 @@ static void mark_dirty_states(const Fleet *f, ExecResult *res)
     drv_error_clear(&err);
 }
 
+static bool write_report_in(const CliArgs *a, const ReportInput *in, const char *outcome,
+                            DrvError *err);
+
 static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res,
                          const char *outcome, DrvError *err)
 {
+    FleetView view;
+    fleetview_build(f->inv, &f->migs, res, f->nselected, &view);
+    ReportInput in = {.inv = f->inv, .set = &f->migs, .res = res, .n = f->nselected,
+                      .view = &view, .generated_at = (double)time(NULL)};
+    bool ok = write_report_in(a, &in, outcome, err);
+    fleetview_free(&view);
+    return ok;
+}
+
+static bool write_report_in(const CliArgs *a, const ReportInput *in, const char *outcome,
+                            DrvError *err)
+{
+    const ExecResult *res = in->res;
     if (a->format == FMT_JSON) {
         json_t *j = a->command == CMD_STATUS
-                        ? report_status_json(&f->migs, res, f->nselected)
-                        : report_run_json(a->command_name, res, f->nselected);
+                        ? report_status_json(in)
+                        : report_run_json(a->command_name, res, in->n);
         if (a->command != CMD_STATUS)
             json_object_set_new(j, "outcome", json_string(outcome));
         bool ok = report_write_json(j, a->out, err);
@@ -161,11 +179,11 @@ static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res
     }
     bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
     if (a->command == CMD_STATUS)
-        report_status_table(out, res, f->nselected);
+        report_status_table(out, in);
     else if (streamed) /* the tenant lines went out as each tenant finished */
-        report_run_summary(out, a->command_name, res, f->nselected);
+        report_run_summary(out, a->command_name, res, in->n);
     else
-        report_run_text(out, a->command_name, res, f->nselected, true);
+        report_run_text(out, a->command_name, res, in->n, true);
     if (out != stdout)
         fclose(out);
     return true;

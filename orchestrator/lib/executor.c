@@ -173,6 +173,9 @@ static void fill_lists(TenantRun *r)
     }
     for (size_t i = 0; i < r->plan.npending; i++)
         sl_push(&res->pending, set->items[r->plan.pending[i]].name);
+    /* A gap: a pending migration sorts before an applied one (out-of-order history). */
+    res->gap = r->plan.npending && r->plan.napplied &&
+               r->plan.pending[0] < r->plan.applied[r->plan.napplied - 1].mig;
     for (size_t i = 0; i < r->plan.unknown.n; i++)
         sl_push(&res->unknown, r->plan.unknown.items[i]);
     res->state = res->unknown.n    ? EXEC_STATE_DRIFTED
@@ -325,10 +328,15 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
 
 void exec_result_free(ExecResult *res)
 {
-    StrList *lists[] = {&res->applied, &res->reverted, &res->planned, &res->have,
-                        &res->pending, &res->unknown, &res->renamed_rows, &res->renamed_files};
+    StrList *lists[] = {&res->applied,      &res->reverted,     &res->planned,
+                        &res->have,         &res->pending,      &res->unknown,
+                        &res->renamed_rows, &res->renamed_files, &res->schema_lines,
+                        &res->drift_added,  &res->drift_missing};
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
         sl_free(lists[i]);
+    free(res->lock_holder);
+    free(res->fingerprint);
+    free(res->last_run_outcome);
     for (size_t i = 0; i < res->nsteps; i++) {
         free(res->steps[i].migration);
         free(res->steps[i].error);
@@ -365,6 +373,7 @@ const char *exec_state_name(ExecState s)
         [EXEC_STATE_BEHIND] = "behind",
         [EXEC_STATE_DRIFTED] = "drifted",
         [EXEC_STATE_DIRTY] = "dirty",
+        [EXEC_STATE_LOCKED] = "locked",
         [EXEC_STATE_UNREACHABLE] = "unreachable",
     };
     return names[s];

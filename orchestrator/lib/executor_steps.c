@@ -205,6 +205,19 @@ static StepEnd run_undo(TenantRun *r)
     return end;
 }
 
+/* read_status_extras adds what only status shows: who holds the tenant's lock right now. */
+static StepEnd read_status_extras(TenantRun *r)
+{
+    ExecResult *res = r->res;
+    if (!drv_lock_holder(r->conn, r->db_lock_key, &res->lock_holder, &res->error)) {
+        res->outcome = EXEC_OUT_FAILED;
+        return STEP_FAILED;
+    }
+    if (res->lock_holder && res->state != EXEC_STATE_UNREACHABLE)
+        res->state = EXEC_STATE_LOCKED;
+    return STEP_OK;
+}
+
 StepEnd exec_dispatch(TenantRun *r)
 {
     switch (r->job->options->command) {
@@ -214,6 +227,8 @@ StepEnd exec_dispatch(TenantRun *r)
     case EXEC_UNDO:
         return run_undo(r);
     case EXEC_STATUS:
+        r->res->outcome = EXEC_OUT_OK;
+        return r->conn ? read_status_extras(r) : STEP_OK;
     case EXEC_CHECK:
         r->res->outcome = EXEC_OUT_OK;
         return STEP_OK;

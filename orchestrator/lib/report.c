@@ -120,8 +120,11 @@ static json_t *status_tenant_json(const ExecResult *r)
     return o;
 }
 
-json_t *report_status_json(const MigSet *set, const ExecResult *res, size_t n)
+json_t *report_status_json(const ReportInput *in)
 {
+    const MigSet *set = in->set;
+    const ExecResult *res = in->res;
+    size_t n = in->n;
     ReportCounts c;
     report_count(res, n, &c);
     json_t *migrations = json_array();
@@ -259,8 +262,10 @@ static int width_of(const char *s, int min)
     return w > min ? w : min;
 }
 
-void report_status_table(FILE *out, const ExecResult *res, size_t n)
+void report_status_table(FILE *out, const ReportInput *in)
 {
+    const ExecResult *res = in->res;
+    size_t n = in->n;
     int wid = 6, wenv = 3;
     for (size_t i = 0; i < n; i++) {
         wid = width_of(res[i].tenant->id, wid);
@@ -305,4 +310,26 @@ bool report_write_json(json_t *json, const char *path, DrvError *err)
         return false;
     }
     return true;
+}
+
+int report_status_exit_code(const ExecResult *res, size_t n)
+{
+    int code = REPORT_EXIT_CURRENT;
+    for (size_t i = 0; i < n; i++) {
+        int c = REPORT_EXIT_CURRENT;
+        switch (res[i].state) {
+        case EXEC_STATE_CURRENT: c = REPORT_EXIT_CURRENT; break;
+        case EXEC_STATE_BEHIND: c = REPORT_EXIT_BEHIND; break;
+        case EXEC_STATE_DRIFTED: c = REPORT_EXIT_DRIFTED; break;
+        case EXEC_STATE_DIRTY:
+        case EXEC_STATE_LOCKED:
+        case EXEC_STATE_UNREACHABLE:
+        case EXEC_STATE_COUNT: c = REPORT_EXIT_FAILED; break;
+        }
+        if (exec_outcome_is_failure(res[i].outcome))
+            c = REPORT_EXIT_FAILED;
+        if (c > code)
+            code = c;
+    }
+    return code;
 }

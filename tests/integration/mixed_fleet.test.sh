@@ -132,10 +132,10 @@ assert_exit 1 drover status --format json --out "$T/status.json"
 no_secrets "$(cat "$T/status.json")"
 assert_eq "" "$OUT" "--out: nothing on stdout"
 assert_eq "$ROLLOUT" "$(ids "$T/status.json")" "status: rollout order"
-assert_eq '{"tenants":9,"current":7,"behind":0,"drifted":0,"dirty":0,"unreachable":2,"failed":0}' \
+assert_eq '{"tenants":9,"current":7,"behind":0,"drifted":0,"dirty":0,"locked":0,"unreachable":2,"failed":0}' \
   "$(jq -c .summary "$T/status.json")"
 assert_eq "$(jq -c '.summary | del(.failed)' "$T/status.json")" \
-  "$(jq -c '.tenants as $t | {tenants: ($t | length)} + (["current", "behind", "drifted", "dirty", "unreachable"] | map(. as $s | {($s): ([$t[] | select(.state == $s)] | length)}) | add)' "$T/status.json")" \
+  "$(jq -c '.tenants as $t | {tenants: ($t | length)} + (["current", "behind", "drifted", "dirty", "locked", "unreachable"] | map(. as $s | {($s): ([$t[] | select(.state == $s)] | length)}) | add)' "$T/status.json")" \
   "summary agrees with the tenant list"
 assert_eq "my_badpw pg_down" \
   "$(json_get "$T/status.json" '[.tenants[] | select(.state == "unreachable") | .id] | join(" ")')"
@@ -184,7 +184,7 @@ assert_exit 0 drover undo --steps 1 --tenant pg_dev
 assert_eq "$M1"$'\n'"$M2" "$(pg_rows "$PG_DEV")"
 assert_exit 0 drover status --tenant pg_dev --format json --out "$T/behind.json"
 assert_eq "behind|$M3" "$(json_get "$T/behind.json" '.tenants[0] | "\(.state)|\(.pending | join(" "))"')"
-assert_eq '{"tenants":1,"current":0,"behind":1,"drifted":0,"dirty":0,"unreachable":0,"failed":0}' \
+assert_eq '{"tenants":1,"current":0,"behind":1,"drifted":0,"dirty":0,"locked":0,"unreachable":0,"failed":0}' \
   "$(jq -c .summary "$T/behind.json")"
 assert_exit 0 drover status --env dev
 assert_contains "$OUT" "2 tenants: 1 current, 1 behind, 0 drifted, 0 dirty, 0 unreachable"
