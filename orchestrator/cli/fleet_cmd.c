@@ -89,6 +89,20 @@ static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
     progress_tenant(&fr->progress, res, p);
 }
 
+/* revised: compensation reverted a tenant already recorded as migrated; the journal and the
+ * log must not keep saying "migrated". */
+static void revised(const ExecResult *res, size_t first_new_step, void *ctx)
+{
+    FleetRun *fr = ctx;
+    DrvError err = DRV_ERROR_INIT;
+    if (fr->journal && !journal_record_tenant(fr->journal, fr->run_id, res, &err)) {
+        cli_print_error(&err);
+        fr->journal_failed = true;
+    }
+    drv_error_clear(&err);
+    progress_revised(&fr->progress, res, first_new_step);
+}
+
 static void halted(const char *reason, void *ctx)
 {
     FleetRun *fr = ctx;
@@ -204,7 +218,8 @@ static RolloutOutcome run_rollout(FleetRun *fr, ExecResult *res, ExecOptions *o)
         /* Reads have no budget to exceed and nothing to halt. */
         .continue_on_error = a->continue_on_error || !is_write(a),
         .stop = &stop_requested,
-        .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished, .halted = halted,
+        .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished,
+                  .revised = revised, .halted = halted,
                   .ctx = fr},
     };
     char *reason = NULL;

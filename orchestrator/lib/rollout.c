@@ -190,6 +190,27 @@ static const char *first_failed(Slot **env_slots, size_t n, const bool *is_canar
     return NULL;
 }
 
+/* absorb_compensation makes the revert part of the tenant's result: its reverted list, steps,
+ * attempts and time, and an outcome of reverted, or dirty with the error of the revert. */
+static void absorb_compensation(ExecResult *orig, ExecResult *comp)
+{
+    for (size_t k = 0; k < comp->reverted.n; k++)
+        sl_push(&orig->reverted, comp->reverted.items[k]);
+    orig->steps = xrealloc(orig->steps, (orig->nsteps + comp->nsteps) * sizeof *orig->steps);
+    memcpy(orig->steps + orig->nsteps, comp->steps, comp->nsteps * sizeof *comp->steps);
+    orig->nsteps += comp->nsteps;
+    free(comp->steps); /* the steps' strings now belong to orig */
+    comp->steps = NULL;
+    comp->nsteps = 0;
+    orig->attempts += comp->attempts;
+    orig->ended_at = comp->ended_at;
+    orig->seconds += comp->seconds;
+    orig->outcome = drv_error_is_set(&comp->error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
+    drv_error_move(&orig->rollback_error, &comp->error);
+    if (orig->outcome == EXEC_OUT_DIRTY && !orig->dirty_migration && orig->rollback_error.migration)
+        orig->dirty_migration = xstrdup(orig->rollback_error.migration);
+}
+
 /*
  * compensate reverts, on a halted environment with on_failure = "revert", what this run
  * migrated there, so the environment is again "all old" instead of half new.
@@ -222,11 +243,11 @@ static void compensate(Run *run, Slot **env_slots, size_t n)
         ExecResult *orig = env_slots[i]->res;
         if (orig->outcome != EXEC_OUT_MIGRATED)
             continue;
-        for (size_t k = 0; k < tmp[i].reverted.n; k++)
-            sl_push(&orig->reverted, tmp[i].reverted.items[k]);
-        orig->outcome = drv_error_is_set(&tmp[i].error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
-        drv_error_move(&orig->rollback_error, &tmp[i].error);
+        size_t first_new_step = orig->nsteps;
+        absorb_compensation(orig, &tmp[i]);
         exec_result_free(&tmp[i]);
+        if (run->o->hooks.revised)
+            run->o->hooks.revised(orig, first_new_step, run->o->hooks.ctx);
     }
     free(comp);
     free(tmp);
