@@ -186,7 +186,8 @@ static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res
 }
 
 /* print_failures repeats each failure on stderr, so a CI log that only keeps stderr names the
- * tenant, migration, statement and server error. */
+ * tenant, migration, statement and server error. Not with --log-format json: stderr is then
+ * JSON lines only, and each tenant event already carries its error. */
 static void print_failures(const ExecResult *res, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -271,7 +272,8 @@ int cmd_fleet(const CliArgs *a)
         cli_print_error(&err);
         rc = DROVER_EXIT_FAILED;
     }
-    print_failures(res, f.nselected);
+    if (a->log_format == FMT_TEXT)
+        print_failures(res, f.nselected);
     if (fr.journal_failed && rc == DROVER_EXIT_OK)
         rc = DROVER_EXIT_FAILED;
     for (size_t i = 0; i < f.nselected; i++)
