@@ -37,7 +37,9 @@ bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, 
  * journal_record_tenant stores one tenant's result and its steps in one transaction. It also
  * keeps the dirty list: outcome dirty marks the tenant dirty with res->dirty_migration (and the
  * error); a result that applied or reverted that same migration cleanly clears the mark.
- * Skipped tenants are recorded too, so a halted run lists what it never attempted.
+ * Skipped tenants are recorded too, so a halted run lists what it never attempted. Recording
+ * a tenant again in the same run replaces its earlier record (compensation after a halt turns
+ * "migrated" into "reverted", with the revert's steps added).
  */
 bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err);
 

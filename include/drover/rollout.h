@@ -39,6 +39,10 @@ typedef struct RolloutHooks {
     bool (*admit)(const InvTenant *t, ExecResult *res, void *ctx);
     /* After each tenant's result is final (coordinator thread). May be NULL. */
     void (*finished)(const ExecResult *res, const RolloutProgress *progress, void *ctx);
+    /* After compensation (on_failure = "revert") changed a result already handed to finished:
+     * its outcome is now reverted or dirty, and the steps from first_new_step on are the
+     * reverts. May be NULL. */
+    void (*revised)(const ExecResult *res, size_t first_new_step, void *ctx);
     /* When dispatching stops early (halt or signal), once, with the reason. May be NULL. */
     void (*halted)(const char *reason, void *ctx);
     void *ctx;

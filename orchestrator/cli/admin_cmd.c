@@ -143,7 +143,7 @@ static void print_run(json_t *run)
     size_t i, k;
     json_t *t, *step;
     json_array_foreach(json_object_get(run, "tenants"), i, t) {
-        printf("%s (%s): %s\n", str_field(t, "tenant_id"), str_field(t, "env"),
+        printf("%s (%s): %s\n", str_field(t, "id"), str_field(t, "env"),
                str_field(t, "outcome"));
         json_array_foreach(json_object_get(t, "steps"), k, step) {
             printf("    %s %s: %s, %lld attempt(s)\n", str_field(step, "direction"),

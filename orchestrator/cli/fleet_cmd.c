@@ -91,6 +91,20 @@ static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
     progress_tenant(&fr->progress, res, p);
 }
 
+/* revised: compensation reverted a tenant already recorded as migrated; the journal and the
+ * log must not keep saying "migrated". */
+static void revised(const ExecResult *res, size_t first_new_step, void *ctx)
+{
+    FleetRun *fr = ctx;
+    DrvError err = DRV_ERROR_INIT;
+    if (fr->journal && !journal_record_tenant(fr->journal, fr->run_id, res, &err)) {
+        cli_print_error(&err);
+        fr->journal_failed = true;
+    }
+    drv_error_clear(&err);
+    progress_revised(&fr->progress, res, first_new_step);
+}
+
 static void halted(const char *reason, void *ctx)
 {
     FleetRun *fr = ctx;
@@ -190,7 +204,8 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
 }
 
 /* print_failures repeats each failure on stderr, so a CI log that only keeps stderr names the
- * tenant, migration, statement and server error. */
+ * tenant, migration, statement and server error. Not with --log-format json: stderr is then
+ * JSON lines only, and each tenant event already carries its error. */
 static void print_failures(const ExecResult *res, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -222,7 +237,8 @@ static RolloutOutcome run_rollout(FleetRun *fr, ExecResult *res, ExecOptions *o)
         /* Reads have no budget to exceed and nothing to halt. */
         .continue_on_error = a->continue_on_error || !is_write(a),
         .stop = &stop_requested,
-        .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished, .halted = halted,
+        .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished,
+                  .revised = revised, .halted = halted,
                   .ctx = fr},
     };
     char *reason = NULL;
@@ -274,7 +290,8 @@ int cmd_fleet(const CliArgs *a)
         cli_print_error(&err);
         rc = DROVER_EXIT_FAILED;
     }
-    print_failures(res, f.nselected);
+    if (a->log_format == FMT_TEXT)
+        print_failures(res, f.nselected);
     if (fr.journal_failed && rc == DROVER_EXIT_OK)
         rc = DROVER_EXIT_FAILED;
     for (size_t i = 0; i < f.nselected; i++)

@@ -56,11 +56,12 @@ static void log_json(json_t *line)
     json_decref(line);
 }
 
-/* log_tenant_json writes one line per migration step, then one for the tenant. */
-static void log_tenant_json(const char *command, const ExecResult *r)
+/* log_tenant_json writes one line per migration step from first_step on, then one for the
+ * tenant. */
+static void log_tenant_json(const char *command, const ExecResult *r, size_t first_step)
 {
     const InvTenant *t = r->tenant;
-    for (size_t i = 0; i < r->nsteps; i++) {
+    for (size_t i = first_step; i < r->nsteps; i++) {
         const ExecStep *s = &r->steps[i];
         log_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:o}", "event", "migration",
                            "command", command, "tenant", t->id, "env", t->env, "migration",
@@ -81,7 +82,7 @@ static void log_tenant_json(const char *command, const ExecResult *r)
 void progress_tenant(Progress *p, const ExecResult *res, const RolloutProgress *rp)
 {
     if (p->log_format == FMT_JSON) {
-        log_tenant_json(p->command, res);
+        log_tenant_json(p->command, res, 0);
         return;
     }
     clear_live(p);
@@ -91,6 +92,19 @@ void progress_tenant(Progress *p, const ExecResult *res, const RolloutProgress *
     }
     if (p->live)
         draw_live(p, rp);
+}
+
+void progress_revised(Progress *p, const ExecResult *res, size_t first_new_step)
+{
+    if (p->log_format == FMT_JSON) {
+        log_tenant_json(p->command, res, first_new_step);
+        return;
+    }
+    clear_live(p);
+    if (p->tenant_lines) {
+        report_run_text(stdout, p->command, res, 1, false);
+        fflush(stdout);
+    }
 }
 
 void progress_halted(Progress *p, const char *reason)

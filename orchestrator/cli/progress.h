@@ -24,6 +24,9 @@ typedef struct Progress {
 
 void progress_init(Progress *p, const char *command, CliFormat log_format, bool tenant_lines);
 void progress_tenant(Progress *p, const ExecResult *res, const RolloutProgress *rp);
+/* progress_revised shows a tenant again after compensation reverted it: JSON lines for the
+ * steps from first_new_step on and a new tenant line; in text, the tenant's line again. */
+void progress_revised(Progress *p, const ExecResult *res, size_t first_new_step);
 void progress_halted(Progress *p, const char *reason);
 void progress_end(Progress *p);
 

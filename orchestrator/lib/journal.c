@@ -536,6 +536,28 @@ static bool update_dirty(Journal *j, int64_t run_id, const ExecResult *res, cons
     return ok;
 }
 
+/* forget_earlier_record drops what an earlier call recorded for this tenant in this run. */
+static bool forget_earlier_record(Journal *j, int64_t run_id, const ExecResult *res,
+                                  const char *what, DrvError *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM steps WHERE run_id = ? AND tenant_id = ?",
+        "DELETE FROM tenant_results WHERE run_id = ? AND tenant_id = ?",
+    };
+    bool ok = true;
+    for (size_t i = 0; ok && i < sizeof sql / sizeof *sql; i++) {
+        sqlite3_stmt *st = journal_prepare(j, sql[i], what, err);
+        if (!st)
+            return false;
+        Binder b = {st, 1, SQLITE_OK};
+        bind_int(&b, run_id);
+        bind_text(&b, res->tenant->id);
+        ok = step_done(j, &b, what, err);
+        sqlite3_finalize(st);
+    }
+    return ok;
+}
+
 bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err)
 {
     if (!res->tenant || !res->tenant->id) {
@@ -548,6 +570,7 @@ bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, Dr
     bool exists = false;
     bool ok = journal_run_exists(j, run_id, &exists, err) &&
               (exists || journal_no_run(err, run_id)) &&
+              forget_earlier_record(j, run_id, res, what, err) &&
               insert_result(j, run_id, res, what, err) &&
               insert_steps(j, run_id, res, what, err) &&
               update_dirty(j, run_id, res, what, err) && journal_exec(j, "COMMIT", what, err);

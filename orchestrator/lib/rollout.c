@@ -25,6 +25,8 @@ typedef struct Run {
     Pool *pool;
     Slot *slots;
     size_t n;
+    size_t parallel;
+    size_t inflight; /* slots handed to the pool and not collected yet */
     size_t done;
     size_t failed;
     bool halted;
@@ -105,6 +107,7 @@ static void submit(Run *run, Slot *s)
     s->task = (PoolTask){.run = run_slot, .server_key = s->server_key,
                          .lock_key = s->lock_key, .data = s};
     pool_submit(run->pool, &s->task);
+    run->inflight++;
 }
 
 /* EnvState counts one environment's failures against its budget. */
@@ -116,24 +119,42 @@ typedef struct EnvState {
     bool limited;
 } EnvState;
 
-/* drain collects every submitted task, counting failures and halting past the budget. */
-static void drain(Run *run, EnvState *es)
+/* collect takes one task back from the pool, counts it against the budget and halts past it;
+ * false when nothing was in the pool. */
+static bool collect(Run *run, EnvState *es)
 {
-    PoolTask *t;
-    while ((t = pool_next(run->pool))) {
-        Slot *s = t->data;
-        if (!t->ran)
-            mark_skipped(s);
-        report_finished(run, s);
-        if (exec_outcome_is_failure(s->res->outcome))
-            es->failures++;
-        if (stop_requested(run))
-            interrupt(run);
-        if (es->limited && es->failures > es->budget && !run->o->continue_on_error)
-            halt(run, xasprintf("environment '%s': %zu of %zu tenants failed, more than "
-                                "max_failures allows (%zu)",
-                                es->env->name, es->failures, es->total, es->budget));
-    }
+    PoolTask *t = pool_next(run->pool);
+    if (!t)
+        return false;
+    run->inflight--;
+    Slot *s = t->data;
+    if (!t->ran)
+        mark_skipped(s);
+    report_finished(run, s);
+    if (exec_outcome_is_failure(s->res->outcome))
+        es->failures++;
+    if (stop_requested(run))
+        interrupt(run);
+    if (es->limited && es->failures > es->budget && !run->o->continue_on_error)
+        halt(run, xasprintf("environment '%s': %zu of %zu tenants failed, more than "
+                            "max_failures allows (%zu)",
+                            es->env->name, es->failures, es->total, es->budget));
+    return true;
+}
+
+/*
+ * dispatch hands the slots to the pool in order, never more than `parallel` at a time. Were
+ * they all queued at once, a worker finishing a tenant would start the next before this loop
+ * saw the result, so a halt would still let one more tenant per worker start. Slots reached
+ * after a halt end as skipped without reaching the pool.
+ */
+static void dispatch(Run *run, EnvState *es, Slot **slots, size_t n)
+{
+    size_t next = 0;
+    do {
+        while (next < n && run->inflight < run->parallel)
+            submit(run, slots[next++]);
+    } while (collect(run, es) || next < n);
 }
 
 /*
@@ -159,6 +180,27 @@ static const char *first_failed(Slot **env_slots, size_t n, const bool *is_canar
         if (is_canary[i] && exec_outcome_is_failure(env_slots[i]->res->outcome))
             return env_slots[i]->job.tenant->id;
     return NULL;
+}
+
+/* absorb_compensation makes the revert part of the tenant's result: its reverted list, steps,
+ * attempts and time, and an outcome of reverted, or dirty with the error of the revert. */
+static void absorb_compensation(ExecResult *orig, ExecResult *comp)
+{
+    for (size_t k = 0; k < comp->reverted.n; k++)
+        sl_push(&orig->reverted, comp->reverted.items[k]);
+    orig->steps = xrealloc(orig->steps, (orig->nsteps + comp->nsteps) * sizeof *orig->steps);
+    memcpy(orig->steps + orig->nsteps, comp->steps, comp->nsteps * sizeof *comp->steps);
+    orig->nsteps += comp->nsteps;
+    free(comp->steps); /* the steps' strings now belong to orig */
+    comp->steps = NULL;
+    comp->nsteps = 0;
+    orig->attempts += comp->attempts;
+    orig->ended_at = comp->ended_at;
+    orig->seconds += comp->seconds;
+    orig->outcome = drv_error_is_set(&comp->error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
+    drv_error_move(&orig->rollback_error, &comp->error);
+    if (orig->outcome == EXEC_OUT_DIRTY && !orig->dirty_migration && orig->rollback_error.migration)
+        orig->dirty_migration = xstrdup(orig->rollback_error.migration);
 }
 
 /*
@@ -193,11 +235,11 @@ static void compensate(Run *run, Slot **env_slots, size_t n)
         ExecResult *orig = env_slots[i]->res;
         if (orig->outcome != EXEC_OUT_MIGRATED)
             continue;
-        for (size_t k = 0; k < tmp[i].reverted.n; k++)
-            sl_push(&orig->reverted, tmp[i].reverted.items[k]);
-        orig->outcome = drv_error_is_set(&tmp[i].error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
-        drv_error_move(&orig->rollback_error, &tmp[i].error);
+        size_t first_new_step = orig->nsteps;
+        absorb_compensation(orig, &tmp[i]);
         exec_result_free(&tmp[i]);
+        if (run->o->hooks.revised)
+            run->o->hooks.revised(orig, first_new_step, run->o->hooks.ctx);
     }
     free(comp);
     free(tmp);
@@ -214,19 +256,23 @@ static void run_environment(Run *run, const InvEnvironment *env)
                    .budget = inv_count_resolve(&env->max_failures, n)};
     bool *is_canary = xcalloc(n ? n : 1, sizeof *is_canary);
     size_t canaries = pick_canaries(env_slots, n, inv_count_resolve(&env->canary, n), is_canary);
+    Slot **wave = xcalloc(n ? n : 1, sizeof *wave);
+    size_t nwave = 0;
     for (size_t i = 0; i < n; i++)
         if (is_canary[i])
-            submit(run, env_slots[i]);
-    drain(run, &es);
+            wave[nwave++] = env_slots[i];
+    dispatch(run, &es, wave, nwave);
     const char *bad = canaries ? first_failed(env_slots, n, is_canary) : NULL;
     if (bad && !run->o->continue_on_error)
         halt(run, xasprintf("environment '%s': canary '%s' failed; the other tenants were not "
                             "started",
                             env->name, bad));
+    nwave = 0;
     for (size_t i = 0; i < n; i++)
         if (!is_canary[i])
-            submit(run, env_slots[i]);
-    drain(run, &es);
+            wave[nwave++] = env_slots[i];
+    dispatch(run, &es, wave, nwave);
+    free(wave);
     if (run->halted && env->revert_on_failure && run->o->exec->command == EXEC_MIGRATE)
         compensate(run, env_slots, n);
     free(is_canary);
@@ -266,8 +312,8 @@ RolloutOutcome rollout_run(const Inventory *inv, const MigSet *set, const size_t
                            size_t n, const RolloutOptions *opts, ExecResult *results,
                            char **reason)
 {
-    Run run = {.inv = inv, .o = opts, .n = n};
-    run.pool = pool_new(opts->parallel ? opts->parallel : 1,
+    Run run = {.inv = inv, .o = opts, .n = n, .parallel = opts->parallel ? opts->parallel : 1};
+    run.pool = pool_new(run.parallel,
                         opts->max_per_server ? opts->max_per_server : 1);
     run.slots = xcalloc(n ? n : 1, sizeof *run.slots);
     for (size_t i = 0; i < n; i++) {

@@ -417,6 +417,40 @@ static void test_skipped_tenants_are_recorded(void **state)
     journal_close(j);
 }
 
+/* Compensation records a tenant a second time: the new record, with every step, replaces the
+ * first, and the run still counts the tenant once. */
+static void test_recording_again_replaces(void **state)
+{
+    Journal *j = open_ok(*state);
+    int64_t run = begin_ok(j, "migrate", "drover migrate");
+    ExecResult first = result(&ACME, EXEC_OUT_MIGRATED, T0, T0 + 1, 1);
+    sl_push(&first.applied, M2);
+    alloc_steps(&first, 1);
+    set_step(&first, 0, M2, true, T0, 1, NULL);
+    record_ok(j, run, &first);
+    ExecResult again = result(&ACME, EXEC_OUT_REVERTED, T0, T0 + 3, 2);
+    sl_push(&again.applied, M2);
+    sl_push(&again.reverted, M2);
+    alloc_steps(&again, 2);
+    set_step(&again, 0, M2, true, T0, 1, NULL);
+    set_step(&again, 1, M2, false, T0 + 2, 1, NULL);
+    record_ok(j, run, &again);
+    end_ok(j, run, "halted");
+
+    DrvError err = DRV_ERROR_INIT;
+    json_t *got = journal_run_json(j, run, &err);
+    json_t *tenants = json_object_get(got, "tenants");
+    assert_int_equal(json_array_size(tenants), 1);
+    json_t *acme = json_array_get(tenants, 0);
+    assert_string_equal(str_field(acme, "outcome"), "reverted");
+    assert_int_equal(json_integer_value(json_object_get(acme, "attempts")), 2);
+    json_t *steps = json_object_get(acme, "steps");
+    assert_int_equal(json_array_size(steps), 2);
+    assert_string_equal(str_field(json_array_get(steps, 1), "direction"), "down");
+    json_decref(got);
+    journal_close(j);
+}
+
 /* ---- the dirty list ---------------------------------------------------------------------- */
 
 static void expect_dirty(Journal *j, const char *tenant, const char *migration,
@@ -681,6 +715,7 @@ int main(void)
         JOURNAL_TEST(test_round_trip),
         JOURNAL_TEST(test_runs_newest_first_with_counts),
         JOURNAL_TEST(test_skipped_tenants_are_recorded),
+        JOURNAL_TEST(test_recording_again_replaces),
         JOURNAL_TEST(test_dirty_set_and_cleared_by_a_clean_step),
         JOURNAL_TEST(test_resolve),
         JOURNAL_TEST(test_unknown_run),
