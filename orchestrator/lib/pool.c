@@ -20,6 +20,12 @@
  * pool_running (which take a const Pool) can read them without locking; a progress line may
  * see the two counts from slightly different moments.
  *
+ * Collection. A worker's slot stays taken until the coordinator collects its finished task:
+ * a task may start only while running + finished-but-uncollected tasks are fewer than
+ * nthreads. So the coordinator sees every result before another task starts in that slot,
+ * and a policy it applies (a failure budget that halts the run) acts before more work starts,
+ * while the queue stays full and the pick below can still choose among all servers.
+ *
  * Scheduling. A worker takes the first queued task whose server has fewer than
  * max_per_server running tasks and whose lock key no running task holds. Both tables hold
  * only keys of running tasks, so they never exceed nthreads entries and are plain arrays
@@ -67,6 +73,7 @@ struct Pool {
     bool shutting_down;
     atomic_size_t nqueued;
     atomic_size_t nrunning;
+    size_t nuncollected;   /* finished tasks that ran, on the done-list (guarded by mu) */
     pthread_t *threads;
     size_t nthreads;
 };
@@ -155,6 +162,8 @@ static bool task_can_start(const Pool *pool, const PoolTask *t)
 /* take_runnable (mu held) dequeues the first task that may start now and marks it running. */
 static PoolTask *take_runnable(Pool *pool)
 {
+    if (atomic_load(&pool->nrunning) + pool->nuncollected >= pool->nthreads)
+        return NULL;
     PoolTask *prev = NULL;
     for (PoolTask *t = pool->queue.head; t; prev = t, t = t->next) {
         if (!task_can_start(pool, t))
@@ -180,6 +189,7 @@ static void finish_task(Pool *pool, PoolTask *t)
     if (t->lock_key)
         key_release(&pool->locks, t->lock_key, false);
     atomic_fetch_sub(&pool->nrunning, 1);
+    pool->nuncollected++;
     list_push(&pool->done, t);
     pthread_cond_signal(&pool->done_cv);
     /* A freed server slot or lock may let more than one waiting worker start a task. */
@@ -278,6 +288,12 @@ PoolTask *pool_next(Pool *pool)
     PoolTask *t = pool->done.head;
     if (t)
         list_unlink(&pool->done, NULL, t);
+    if (t && t->ran) {
+        /* Its worker's slot is free again. */
+        pool->nuncollected--;
+        if (pool->queue.head)
+            pthread_cond_signal(&pool->work_cv);
+    }
     pthread_mutex_unlock(&pool->mu);
     return t;
 }

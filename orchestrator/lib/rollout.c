@@ -26,7 +26,6 @@ typedef struct Run {
     Slot *slots;
     size_t n;
     size_t parallel;
-    size_t inflight; /* slots handed to the pool and not collected yet */
     size_t done;
     size_t failed;
     bool halted;
@@ -107,7 +106,6 @@ static void submit(Run *run, Slot *s)
     s->task = (PoolTask){.run = run_slot, .server_key = s->server_key,
                          .lock_key = s->lock_key, .data = s};
     pool_submit(run->pool, &s->task);
-    run->inflight++;
 }
 
 /* EnvState counts one environment's failures against its budget. */
@@ -126,7 +124,6 @@ static bool collect(Run *run, EnvState *es)
     PoolTask *t = pool_next(run->pool);
     if (!t)
         return false;
-    run->inflight--;
     Slot *s = t->data;
     if (!t->ran)
         mark_skipped(s);
@@ -143,18 +140,16 @@ static bool collect(Run *run, EnvState *es)
 }
 
 /*
- * dispatch hands the slots to the pool in order, never more than `parallel` at a time. Were
- * they all queued at once, a worker finishing a tenant would start the next before this loop
- * saw the result, so a halt would still let one more tenant per worker start. Slots reached
- * after a halt end as skipped without reaching the pool.
+ * dispatch queues the slots in order and collects them as they finish. The pool starts a new
+ * task in a worker's slot only after this loop collected the previous one, so a halt decided
+ * here stops everything still queued (it comes back skipped) and nothing more starts.
  */
 static void dispatch(Run *run, EnvState *es, Slot **slots, size_t n)
 {
-    size_t next = 0;
-    do {
-        while (next < n && run->inflight < run->parallel)
-            submit(run, slots[next++]);
-    } while (collect(run, es) || next < n);
+    for (size_t i = 0; i < n; i++)
+        submit(run, slots[i]);
+    while (collect(run, es))
+        ;
 }
 
 /*

@@ -419,6 +419,43 @@ static void test_single_thread_runs_in_submission_order(void **state)
     free(p);
 }
 
+/* A finished task keeps its worker's slot until collected: the coordinator sees each result
+ * (and may halt) before another task starts in that slot. */
+static void test_slot_is_busy_until_collected(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    Probe *p = probe_new(0, 0);
+    Job *jobs = xcalloc(N, sizeof *jobs);
+    for (int k = 0; k < N; k++)
+        job_init(&jobs[k], p, -1, -1);
+    Pool *pool = pool_new(1, 1);
+
+    submit_all(pool, jobs, N);
+    assert_true(wait_for_count(&p->starts, 1, PATIENCE_MS));
+    /* The first job is done once nothing runs; give a wrongly eager worker time to start the
+     * second, then check that it did not. */
+    struct timespec deadline = deadline_in(PATIENCE_MS);
+    while (pool_running(pool) > 0 && !past(deadline))
+        sleep_ms(1);
+    sleep_ms(30);
+    assert_int_equal(atomic_load(&p->starts), 1);
+    assert_int_equal(pool_queued(pool), 2);
+
+    assert_ptr_equal(next_job(pool), &jobs[0]);
+    assert_true(wait_for_count(&p->starts, 2, PATIENCE_MS));
+    /* Cancelling now: the third never starts, whatever the second does meanwhile. */
+    pool_cancel_queued(pool);
+    assert_int_equal(collect_all(pool, NULL, 0), 2);
+    assert_true(jobs[1].task.ran);
+    assert_false(jobs[2].task.ran);
+    assert_int_equal(atomic_load(&jobs[2].runs), 0);
+
+    pool_free(pool);
+    jobs_free(jobs, N);
+    free(p);
+}
+
 static void *release_later(void *arg)
 {
     Probe *p = arg;
@@ -436,9 +473,10 @@ static void test_free_with_tasks_queued_running_and_uncollected(void **state)
     for (int k = 0; k < N; k++)
         job_init(&jobs[k], p, 0, k);
     jobs[1].gated = true;
-    Pool *pool = pool_new(1, 1);
+    /* Two workers, one server slot: jobs[0] finishes and stays uncollected (holding the first
+     * worker's slot), jobs[1] runs in the second, the rest are queued. */
+    Pool *pool = pool_new(2, 1);
 
-    /* With one worker: jobs[0] finishes uncollected, jobs[1] is running, the rest are queued. */
     submit_all(pool, jobs, N);
     assert_true(wait_for_count(&p->gated_started, 1, PATIENCE_MS));
     pthread_t releaser;
@@ -500,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_server_key_outlives_the_task_that_brought_it),
         cmocka_unit_test(test_cancel_queued_keeps_running_tasks),
         cmocka_unit_test(test_single_thread_runs_in_submission_order),
+        cmocka_unit_test(test_slot_is_busy_until_collected),
         cmocka_unit_test(test_free_with_tasks_queued_running_and_uncollected),
         cmocka_unit_test(test_thousand_tiny_tasks_across_fifty_servers),
     };
