@@ -255,6 +255,7 @@ Pool *pool_new(size_t nthreads, size_t max_per_server)
     atomic_init(&pool->nqueued, 0);
     atomic_init(&pool->nrunning, 0);
     pool->threads = xcalloc(nthreads, sizeof *pool->threads);
+    pool->nthreads = nthreads; /* workers read it: set before the first one starts */
     for (size_t k = 0; k < nthreads; k++) {
         if (pthread_create(&pool->threads[k], NULL, worker_main, pool) != 0) {
             stop_workers(pool, k);
@@ -262,7 +263,6 @@ Pool *pool_new(size_t nthreads, size_t max_per_server)
             return NULL;
         }
     }
-    pool->nthreads = nthreads;
     return pool;
 }
 
