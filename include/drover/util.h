@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t n);
@@ -52,6 +53,10 @@ bool path_is_absolute(const char *p);
 char *path_join(const char *dir, const char *rel);  /* rel returned copied when absolute */
 char *path_dirname(const char *p);                  /* "." when there is no slash */
 const char *path_basename(const char *p);
+
+/* FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3) of n bytes: a fast,
+ * stable, non-cryptographic hash for keys and fingerprints. */
+uint64_t fnv1a64(const void *data, size_t n);
 
 /* Reads a whole file; returns NULL and sets errno on failure. *len may be NULL. */
 char *file_read_all(const char *path, size_t *len);

@@ -54,6 +54,7 @@ ExecOptions fleet_exec_options(const CliArgs *a, const Fleet *f, const char *app
         .undo_mode = a->all ? PLAN_UNDO_ALL : a->to ? PLAN_UNDO_TO : PLAN_UNDO_STEPS,
         .steps = (size_t)a->steps,
         .dry_run = a->dry_run,
+        .schema = a->schema,
         .application_name = application_name,
         .engine = &f->inv->engine,
     };

@@ -15,6 +15,7 @@
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/rollout.h"
+#include "drover/schema.h"
 #include "exitcodes.h"
 #include "fleet.h"
 #include "progress.h"
@@ -283,6 +284,8 @@ int cmd_fleet(const CliArgs *a)
     progress_end(&fr.progress);
     if (a->command == CMD_STATUS)
         mark_dirty_states(&f, res);
+    if (a->command == CMD_STATUS && a->schema)
+        schema_mark_drift(res, f.nselected);
     rc = exit_code_of(a, outcome, res, f.nselected);
     if (fr.journal && !journal_end_run(fr.journal, fr.run_id, rollout_outcome_name(outcome), &err))
         cli_print_error(&err);

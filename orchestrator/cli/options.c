@@ -50,7 +50,7 @@ static const CliCommand commands[] = {
 enum {
     OPT_CONFIG = 1000, OPT_ENV, OPT_TENANT, OPT_TAG, OPT_FORMAT, OPT_OUT, OPT_TO, OPT_STEPS,
     OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION, OPT_PARALLEL, OPT_SHARD,
-    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT,
+    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA,
 };
 
 typedef struct CliOption {
@@ -87,6 +87,8 @@ static const CliOption options[] = {
      "progress: text (a live line on a terminal, else a line per tenant) or json lines on stderr"},
     {OPT_CONTINUE, "continue-on-error", NULL, WRITES, NULL,
      "ignore canary failures and failure budgets"},
+    {OPT_SCHEMA, "schema", NULL, BIT(CMD_STATUS), NULL,
+     "status: fingerprint each tenant's schema and report tenants that differ from their peers"},
     {OPT_LIMIT, "limit", "N", BIT(CMD_RUNS), NULL, "runs: how many of the newest (default 20)"},
     {OPT_HELP, "help", NULL, EVERY, NULL, "show help"},
     {OPT_VERSION, "version", NULL, BIT(CMD_NONE), NULL, "show the version"},
@@ -209,6 +211,7 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
     case OPT_SHARD: return parse_shard(arg, &a->selector, err);
     case OPT_LOG_FORMAT: return parse_format(arg, &a->log_format, err);
     case OPT_CONTINUE: a->continue_on_error = true; break;
+    case OPT_SCHEMA: a->schema = true; break;
     case OPT_LIMIT: return parse_positive("--limit", arg, 100000, &a->limit, err);
     }
     return true;

@@ -48,6 +48,7 @@ typedef struct CliArgs {
     long parallel;          /* --parallel N, 0: defaults.parallel */
     CliFormat log_format;   /* --log-format text|json */
     bool continue_on_error;
+    bool schema;            /* status --schema: fingerprints and schema drift */
     long limit;             /* runs --limit N */
     bool runs_show;         /* runs show ... */
     const char *show_id;    /* runs show ID */

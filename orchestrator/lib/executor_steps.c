@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/schema.h"
 #include "executor_impl.h"
 
 static const Migration *mig_at(const TenantRun *r, size_t i)
@@ -205,7 +206,8 @@ static StepEnd run_undo(TenantRun *r)
     return end;
 }
 
-/* read_status_extras adds what only status shows: who holds the tenant's lock right now. */
+/* read_status_extras adds what only status shows: who holds the tenant's lock right now and,
+ * with --schema, the tenant's schema and its fingerprint. */
 static StepEnd read_status_extras(TenantRun *r)
 {
     ExecResult *res = r->res;
@@ -215,6 +217,14 @@ static StepEnd read_status_extras(TenantRun *r)
     }
     if (res->lock_holder && res->state != EXEC_STATE_UNREACHABLE)
         res->state = EXEC_STATE_LOCKED;
+    if (!r->job->options->schema)
+        return STEP_OK;
+    if (!schema_read(r->conn, &r->table, &res->schema_lines, &res->error)) {
+        res->outcome = EXEC_OUT_FAILED;
+        return STEP_FAILED;
+    }
+    free(res->fingerprint);
+    res->fingerprint = schema_fingerprint(&res->schema_lines);
     return STEP_OK;
 }
 

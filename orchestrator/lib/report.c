@@ -102,6 +102,16 @@ json_t *report_run_json(const char *command, const ExecResult *res, size_t n)
                      "summary", outcome_summary(&c));
 }
 
+/* schema_drift_json: the lines this tenant adds to and lacks from its peers' schema, or null
+ * when it does not differ (or --schema was not given). */
+static json_t *schema_drift_json(const ExecResult *r)
+{
+    if (!r->schema_drift)
+        return json_null();
+    return json_pack("{s:o,s:o}", "added", string_array(&r->drift_added), "missing",
+                     string_array(&r->drift_missing));
+}
+
 static json_t *status_tenant_json(const ExecResult *r)
 {
     json_t *o = tenant_base_json(r);
@@ -116,6 +126,9 @@ static json_t *status_tenant_json(const ExecResult *r)
     json_object_set_new(o, "meta_table_exists", r->state == EXEC_STATE_UNREACHABLE
                                                      ? json_null()
                                                      : json_boolean(!r->meta_missing));
+    json_object_set_new(o, "fingerprint",
+                        r->fingerprint ? json_string(r->fingerprint) : json_null());
+    json_object_set_new(o, "schema_drift", schema_drift_json(r));
     json_object_set_new(o, "error", error_json(&r->error));
     return o;
 }
@@ -262,6 +275,18 @@ static int width_of(const char *s, int min)
     return w > min ? w : min;
 }
 
+/* print_schema_drift lists, under a tenant's row, the schema lines it has that its peers lack
+ * (+) and those it lacks (-). */
+static void print_schema_drift(FILE *out, const ExecResult *r)
+{
+    if (!r->schema_drift)
+        return;
+    for (size_t i = 0; i < r->drift_added.n; i++)
+        fprintf(out, "    + %s\n", r->drift_added.items[i]);
+    for (size_t i = 0; i < r->drift_missing.n; i++)
+        fprintf(out, "    - %s\n", r->drift_missing.items[i]);
+}
+
 void report_status_table(FILE *out, const ReportInput *in)
 {
     const ExecResult *res = in->res;
@@ -281,6 +306,7 @@ void report_status_table(FILE *out, const ReportInput *in)
                 last_of(&r->have));
         if (drv_error_is_set(&r->error))
             print_error_block(out, &r->error);
+        print_schema_drift(out, r);
     }
     ReportCounts c;
     report_count(res, n, &c);

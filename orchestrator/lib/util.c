@@ -236,3 +236,13 @@ char *file_read_all(const char *path, size_t *len)
         *len = sb.len;
     return sb.data;
 }
+
+uint64_t fnv1a64(const void *data, size_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = data, *end = p + n; p < end; p++) {
+        h ^= *p;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}

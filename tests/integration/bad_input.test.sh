@@ -159,6 +159,8 @@ expect_bad "drover: option '--steps' does not apply to 'status'
 $USAGE_TAIL" --config "$GOOD" status --steps 1
 expect_bad "drover: option '--dry-run' does not apply to 'status'
 $USAGE_TAIL" --config "$GOOD" status --dry-run
+expect_bad "drover: option '--schema' does not apply to 'migrate'
+$USAGE_TAIL" --config "$GOOD" migrate --schema
 expect_bad "drover: undo needs exactly one of --steps N, --to NAME or --all
 $USAGE_TAIL" --config "$GOOD" undo
 expect_bad "drover: undo needs exactly one of --steps N, --to NAME or --all
@@ -207,7 +209,7 @@ assert_eq "$SEL --to --help " "$(help_options plan)"
 assert_eq "$SEL --to --dry-run --log-format --continue-on-error --help " "$(help_options migrate)"
 assert_eq "$SEL --to --steps --all --dry-run --log-format --continue-on-error --help " \
   "$(help_options undo)"
-assert_eq "$SEL --help " "$(help_options status)"
+assert_eq "$SEL --schema --help " "$(help_options status)"
 assert_eq "$SEL --help " "$(help_options check)"
 assert_eq "--config --env --tenant --tag --shard --format --out --help " "$(help_options locks)"
 assert_eq "--config --format --out --limit --help " "$(help_options runs)"

@@ -303,19 +303,9 @@ typedef struct AdvisoryKey {
     uint32_t objid;
 } AdvisoryKey;
 
-static uint64_t fnv1a_64(const char *s)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 static AdvisoryKey advisory_key(const char *key)
 {
-    uint64_t h = fnv1a_64(key);
+    uint64_t h = fnv1a64(key, strlen(key));
     /* two's complement without relying on the implementation-defined unsigned→signed cast */
     int64_t id = h <= INT64_MAX ? (int64_t)h : -(int64_t)(~h) - 1;
     return (AdvisoryKey){.key = key, .id = id, .classid = (uint32_t)(h >> 32),
