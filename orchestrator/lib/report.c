@@ -125,7 +125,8 @@ static json_t *status_tenant_json(const ExecResult *r)
                                                      ? json_null()
                                                      : json_boolean(!r->meta_missing));
     json_object_set_new(o, "gap", json_boolean(r->gap));
-    json_object_set_new(o, "lock_holder", r->lock_holder ? json_string(r->lock_holder) : json_null());
+    json_object_set_new(o, "lock_holder",
+                        r->lock_holder ? json_string(r->lock_holder) : json_null());
     json_object_set_new(o, "last_run", last_run_json(r));
     json_object_set_new(o, "error", error_json(&r->error));
     return o;

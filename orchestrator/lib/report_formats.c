@@ -236,7 +236,8 @@ bool report_status_junit(FILE *out, const ReportInput *in)
     char *ts = report_iso_time(in->generated_at);
     StrBuf sb;
     sb_init(&sb);
-    sb_append(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"drover status\"");
+    sb_append(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    sb_append(&sb, "<testsuites name=\"drover status\"");
     junit_counts_attrs(&sb, &all);
     if (ts)
         xml_attr(&sb, "timestamp", ts);
@@ -334,7 +335,8 @@ static void prom_last_runs(StrBuf *sb, const ReportInput *in)
 static void prom_migrations(StrBuf *sb, const FleetView *v)
 {
     prom_family(sb, "drover_migration_applied_tenants",
-                "Tenants that have the migration applied, among those whose SequelizeMeta was read.");
+                "Tenants that have the migration applied, among those whose SequelizeMeta was "
+                "read.");
     for (size_t m = 0; m < v->nmigrations; m++) {
         sb_append(sb, "drover_migration_applied_tenants{");
         prom_label(sb, "migration", v->migrations[m].name, true);
