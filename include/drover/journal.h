@@ -52,6 +52,13 @@ bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *
  * is dirty when *migration != NULL ("" when the dirty result named no migration). */
 bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
                    DrvError *err);
+/* journal_last_run finds the tenant's newest recorded run (the highest run id with a result
+ * for it): *outcome (caller frees) is the tenant's outcome in that run ("migrated", "failed",
+ * "skipped", ...), *ended_at when its job ended (the run's end, else start, for a tenant that
+ * never started). With no run, *outcome is NULL and *run_id and *ended_at are 0. Returns false
+ * only on failure (err set). */
+bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long long *run_id,
+                      double *ended_at, DrvError *err);
 /* journal_resolve clears tenant_id's dirty mark (an operator fixed the tenant by hand);
  * *was_dirty tells whether there was one. */
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err);

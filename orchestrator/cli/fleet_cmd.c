@@ -3,6 +3,7 @@
  * touched (bad input ends with exit 2 and no side effect), run the tenants through the
  * rollout, record migrate/undo in the journal, report, and choose the exit code.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
@@ -134,25 +135,31 @@ static bool open_journal(FleetRun *fr, DrvError *err)
     return ok;
 }
 
-/* mark_dirty_states shows, in status, the tenants the journal marks dirty. */
-static void mark_dirty_states(const Fleet *f, ExecResult *res)
+/* read_journal_states adds to status what only the journal knows, in one pass: the tenants it
+ * marks dirty, and each tenant's last recorded run. No journal yet: nothing to add. */
+static void read_journal_states(const Fleet *f, ExecResult *res)
 {
     if (access(f->inv->journal_path, F_OK) != 0)
         return;
     DrvError err = DRV_ERROR_INIT;
     Journal *j = journal_open(f->inv->journal_path, &err);
-    for (size_t i = 0; j && i < f->nselected; i++) {
+    bool ok = j != NULL;
+    for (size_t i = 0; ok && i < f->nselected; i++) {
+        ExecResult *r = &res[i];
         char *migration = NULL, *why = NULL;
-        if (res[i].state != EXEC_STATE_UNREACHABLE &&
-            journal_dirty(j, res[i].tenant->id, &migration, &why, &err) && migration) {
-            res[i].state = EXEC_STATE_DIRTY;
-            free(res[i].dirty_migration);
-            res[i].dirty_migration = xstrdup(migration);
+        ok = r->state == EXEC_STATE_UNREACHABLE ||
+             journal_dirty(j, r->tenant->id, &migration, &why, &err);
+        if (ok && migration) {
+            r->state = EXEC_STATE_DIRTY;
+            free(r->dirty_migration);
+            r->dirty_migration = xstrdup(migration);
         }
         free(migration);
         free(why);
+        ok = ok && journal_last_run(j, r->tenant->id, &r->last_run_outcome, &r->last_run_id,
+                                    &r->last_run_at, &err);
     }
-    if (!j)
+    if (!ok)
         cli_print_error(&err);
     journal_close(j);
     drv_error_clear(&err);
@@ -161,16 +168,46 @@ static void mark_dirty_states(const Fleet *f, ExecResult *res)
 static bool write_report_in(const CliArgs *a, const ReportInput *in, const char *outcome,
                             DrvError *err);
 
+/* use_color: the table in colour only on a terminal, and never when NO_COLOR is set to
+ * anything but "" (no-color.org). */
+static bool use_color(const CliArgs *a)
+{
+    const char *no_color = getenv("NO_COLOR");
+    return a->format == FMT_TEXT && !a->out && isatty(STDOUT_FILENO) &&
+           !(no_color && *no_color);
+}
+
 static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res,
                          const char *outcome, DrvError *err)
 {
     FleetView view;
     fleetview_build(f->inv, &f->migs, res, f->nselected, &view);
     ReportInput in = {.inv = f->inv, .set = &f->migs, .res = res, .n = f->nselected,
-                      .view = &view, .generated_at = (double)time(NULL)};
+                      .view = &view, .generated_at = (double)time(NULL),
+                      .color = use_color(a)};
     bool ok = write_report_in(a, &in, outcome, err);
     fleetview_free(&view);
     return ok;
+}
+
+/* write_status writes a status format other than JSON; false only when writing failed. */
+static bool write_status(const CliArgs *a, FILE *out, const ReportInput *in, DrvError *err)
+{
+    switch (a->format) {
+    case FMT_CSV: return report_status_csv(out, in);
+    case FMT_JUNIT: return report_status_junit(out, in);
+    case FMT_PROM: return report_status_prom(out, in);
+    case FMT_MARKDOWN: return report_status_markdown(out, in);
+    case FMT_HTML:
+        /* report_html.c is not part of this build yet; the merge wires report_status_html. */
+        drv_error_set(err, DRV_ERR_USAGE, "format 'html' is not available in this build");
+        return false;
+    case FMT_TEXT:
+    case FMT_JSON:
+        break;
+    }
+    report_status_table(out, in);
+    return true;
 }
 
 static bool write_report_in(const CliArgs *a, const ReportInput *in, const char *outcome,
@@ -189,19 +226,25 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
     }
     FILE *out = stdout;
     if (a->out && !(out = fopen(a->out, "w"))) {
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s'", a->out);
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out, strerror(errno));
         return false;
     }
+    bool ok = true;
     bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
     if (a->command == CMD_STATUS)
-        report_status_table(out, in);
+        ok = write_status(a, out, in, err);
     else if (streamed) /* the tenant lines went out as each tenant finished */
         report_run_summary(out, a->command_name, res, in->n);
     else
         report_run_text(out, a->command_name, res, in->n, true);
-    if (out != stdout)
-        fclose(out);
-    return true;
+    if (out != stdout && fclose(out) != 0 && ok) {
+        ok = false;
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out, strerror(errno));
+    }
+    if (!ok && !drv_error_is_set(err))
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out ? a->out : "stdout",
+                      strerror(errno));
+    return ok;
 }
 
 /* print_failures repeats each failure on stderr, so a CI log that only keeps stderr names the
@@ -219,6 +262,8 @@ static int exit_code_of(const CliArgs *a, RolloutOutcome outcome, const ExecResu
 {
     if (outcome == ROLLOUT_INTERRUPTED)
         return DROVER_EXIT_INTERRUPTED;
+    if (a->command == CMD_STATUS && a->exit_code)
+        return report_status_exit_code(res, n);
     if (!is_write(a)) {
         ReportCounts c;
         report_count(res, n, &c);
@@ -283,7 +328,7 @@ int cmd_fleet(const CliArgs *a)
     RolloutOutcome outcome = run_rollout(&fr, res, &o);
     progress_end(&fr.progress);
     if (a->command == CMD_STATUS)
-        mark_dirty_states(&f, res);
+        read_journal_states(&f, res);
     if (a->command == CMD_STATUS && a->schema)
         schema_mark_drift(res, f.nselected);
     rc = exit_code_of(a, outcome, res, f.nselected);

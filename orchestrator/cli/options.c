@@ -33,8 +33,10 @@ static const CliCommand commands[] = {
      "apply pending migrations in file order"},
     {CMD_UNDO, "undo", "undo (--steps N | --to NAME | --all) [--dry-run] [selectors]",
      "revert applied migrations, newest first in file order (--to is inclusive)"},
-    {CMD_STATUS, "status", "status [--format table|json] [--out FILE] [selectors]",
-     "every tenant's state: current, behind, drifted or unreachable"},
+    {CMD_STATUS, "status",
+     "status [--format table|json|csv|junit|prom|markdown|html] [--out FILE] [--exit-code] "
+     "[selectors]",
+     "every tenant's state: current, behind, drifted, dirty, locked or unreachable"},
     {CMD_CHECK, "check", "check [selectors]",
      "validate the config and migration files, and connect to every selected tenant"},
     {CMD_NEW, "new", "new NAME [--js]",
@@ -50,7 +52,7 @@ static const CliCommand commands[] = {
 enum {
     OPT_CONFIG = 1000, OPT_ENV, OPT_TENANT, OPT_TAG, OPT_FORMAT, OPT_OUT, OPT_TO, OPT_STEPS,
     OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION, OPT_PARALLEL, OPT_SHARD,
-    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA,
+    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE,
 };
 
 typedef struct CliOption {
@@ -73,7 +75,7 @@ static const CliOption options[] = {
     {OPT_PARALLEL, "parallel", "N", FLEET & ~BIT(CMD_LOCKS), NULL,
      "tenants at once (default: defaults.parallel)"},
     {OPT_FORMAT, "format", "FMT", FLEET | BIT(CMD_RUNS), NULL,
-     "output: text (table for status) or json"},
+     "output: text or json; status also table (= text), csv, junit, prom, markdown, html"},
     {OPT_OUT, "out", "FILE", FLEET | BIT(CMD_RUNS), NULL,
      "write the report to FILE instead of stdout"},
     {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
@@ -90,6 +92,9 @@ static const CliOption options[] = {
     {OPT_SCHEMA, "schema", NULL, BIT(CMD_STATUS), NULL,
      "status: fingerprint each tenant's schema and report tenants that differ from their peers"},
     {OPT_LIMIT, "limit", "N", BIT(CMD_RUNS), NULL, "runs: how many of the newest (default 20)"},
+    {OPT_EXIT_CODE, "exit-code", NULL, BIT(CMD_STATUS), NULL,
+     "exit 0 all current, 10 some behind, 11 some drifted, 12 some failed, unreachable, dirty "
+     "or locked"},
     {OPT_HELP, "help", NULL, EVERY, NULL, "show help"},
     {OPT_VERSION, "version", NULL, BIT(CMD_NONE), NULL, "show the version"},
 };
@@ -177,18 +182,42 @@ static bool parse_shard(const char *text, InvSelector *sel, DrvError *err)
     return true;
 }
 
+static const struct {
+    const char *name;
+    CliFormat format;
+} formats[] = {
+    {"text", FMT_TEXT}, {"table", FMT_TEXT},   {"json", FMT_JSON},         {"csv", FMT_CSV},
+    {"junit", FMT_JUNIT}, {"prom", FMT_PROM}, {"markdown", FMT_MARKDOWN}, {"html", FMT_HTML},
+};
+
+static const char *format_name(CliFormat f)
+{
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+        if (formats[i].format == f)
+            return formats[i].name;
+    return "?";
+}
+
 static bool parse_format(const char *text, CliFormat *out, DrvError *err)
 {
-    if (strcmp(text, "json") == 0)
-        *out = FMT_JSON;
-    else if (strcmp(text, "text") == 0 || strcmp(text, "table") == 0)
-        *out = FMT_TEXT;
-    else {
-        drv_error_set(err, DRV_ERR_USAGE, "unknown format '%s' (expected text, table or json)",
-                      text);
-        return false;
-    }
-    return true;
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+        if (strcmp(text, formats[i].name) == 0) {
+            *out = formats[i].format;
+            return true;
+        }
+    drv_error_set(err, DRV_ERR_USAGE,
+                  "unknown format '%s' (expected text, table, json, csv, junit, prom, markdown "
+                  "or html)",
+                  text);
+    return false;
+}
+
+static bool parse_log_format(const char *text, CliFormat *out, DrvError *err)
+{
+    if (strcmp(text, "text") == 0 || strcmp(text, "json") == 0)
+        return parse_format(text, out, err);
+    drv_error_set(err, DRV_ERR_USAGE, "unknown log format '%s' (expected text or json)", text);
+    return false;
 }
 
 static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
@@ -209,10 +238,11 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
     case OPT_VERSION: a->version = true; break;
     case OPT_PARALLEL: return parse_positive("--parallel", arg, 256, &a->parallel, err);
     case OPT_SHARD: return parse_shard(arg, &a->selector, err);
-    case OPT_LOG_FORMAT: return parse_format(arg, &a->log_format, err);
+    case OPT_LOG_FORMAT: return parse_log_format(arg, &a->log_format, err);
     case OPT_CONTINUE: a->continue_on_error = true; break;
     case OPT_SCHEMA: a->schema = true; break;
     case OPT_LIMIT: return parse_positive("--limit", arg, 100000, &a->limit, err);
+    case OPT_EXIT_CODE: a->exit_code = true; break;
     }
     return true;
 }
@@ -269,6 +299,10 @@ static bool check_command_rules(CliArgs *a, DrvError *err)
     }
     if (a->command == CMD_UNDO && (a->steps > 0) + (a->to != NULL) + a->all != 1) {
         drv_error_set(err, DRV_ERR_USAGE, "undo needs exactly one of --steps N, --to NAME or --all");
+        return false;
+    }
+    if (a->format > FMT_JSON && a->command != CMD_STATUS) {
+        drv_error_set(err, DRV_ERR_USAGE, "format '%s' is for status", format_name(a->format));
         return false;
     }
     if (a->command == CMD_NEW && !a->new_name) {
@@ -366,7 +400,9 @@ static void print_general_help(void)
         if (options[i].id == OPT_ENV || options[i].id == OPT_TENANT || options[i].id == OPT_TAG)
             print_option_help(&options[i]);
     printf("\nexit codes: 0 every selected tenant fine; 1 one or more tenants failed or were\n"
-           "unreachable; 2 bad usage, config or input (nothing was touched).\n"
+           "unreachable; 2 bad usage, config or input (nothing was touched); 130 interrupted.\n"
+           "status --exit-code: 0 all current, 10 some behind, 11 some drifted, 12 some failed,\n"
+           "unreachable, dirty or locked.\n"
            "Run 'drover COMMAND --help' for a command's options.\n");
 }
 

@@ -26,8 +26,14 @@ typedef enum CliCommandId {
 } CliCommandId;
 
 typedef enum CliFormat {
-    FMT_TEXT = 0,
+    FMT_TEXT = 0, /* the table, for status */
     FMT_JSON,
+    /* status only: */
+    FMT_CSV,
+    FMT_JUNIT,
+    FMT_PROM,
+    FMT_MARKDOWN,
+    FMT_HTML,
 } CliFormat;
 
 typedef struct CliArgs {
@@ -49,6 +55,7 @@ typedef struct CliArgs {
     CliFormat log_format;   /* --log-format text|json */
     bool continue_on_error;
     bool schema;            /* status --schema: fingerprints and schema drift */
+    bool exit_code;         /* status --exit-code: the fleet's state decides the exit code */
     long limit;             /* runs --limit N */
     bool runs_show;         /* runs show ... */
     const char *show_id;    /* runs show ID */

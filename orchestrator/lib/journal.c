@@ -607,6 +607,38 @@ bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **e
     return ok;
 }
 
+/* A skipped tenant has no times of its own; the run's end (or start, while it runs) stands in
+ * for them so that every last run has a time. */
+bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long long *run_id,
+                      double *ended_at, DrvError *err)
+{
+    *outcome = NULL;
+    *run_id = 0;
+    *ended_at = 0;
+    const char *what = "cannot read the tenant's last run";
+    sqlite3_stmt *st = journal_prepare(
+        j,
+        "SELECT tr.run_id, tr.outcome, COALESCE(tr.ended_at, r.ended_at, r.started_at)"
+        " FROM tenant_results tr JOIN runs r ON r.id = tr.run_id"
+        " WHERE tr.tenant_id = ? ORDER BY tr.run_id DESC LIMIT 1",
+        what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+    if (rc == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(st, 0);
+        *outcome = xstrdup((const char *)sqlite3_column_text(st, 1));
+        *ended_at = sqlite3_column_double(st, 2);
+    } else if (!ok) {
+        journal_sql_fail(j, err, what);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err)
 {
     const char *what = "cannot clear the dirty mark";

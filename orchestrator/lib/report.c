@@ -2,7 +2,7 @@
  * report.c — text and JSON renderings of tenant result records (see report.h). The JSON shape
  * is documented in docs/json.md and versioned by "schema_version"; change both together.
  */
-#include "drover/report.h"
+#include "report_impl.h"
 
 #include <errno.h>
 #include <string.h>
@@ -112,6 +112,14 @@ static json_t *schema_drift_json(const ExecResult *r)
                      string_array(&r->drift_missing));
 }
 
+static json_t *last_run_json(const ExecResult *r)
+{
+    if (!r->last_run_id)
+        return json_null();
+    return json_pack("{s:I,s:s?,s:f}", "id", (json_int_t)r->last_run_id, "outcome",
+                     r->last_run_outcome, "ended_at", r->last_run_at);
+}
+
 static json_t *status_tenant_json(const ExecResult *r)
 {
     json_t *o = tenant_base_json(r);
@@ -129,6 +137,10 @@ static json_t *status_tenant_json(const ExecResult *r)
     json_object_set_new(o, "fingerprint",
                         r->fingerprint ? json_string(r->fingerprint) : json_null());
     json_object_set_new(o, "schema_drift", schema_drift_json(r));
+    json_object_set_new(o, "gap", json_boolean(r->gap));
+    json_object_set_new(o, "lock_holder",
+                        r->lock_holder ? json_string(r->lock_holder) : json_null());
+    json_object_set_new(o, "last_run", last_run_json(r));
     json_object_set_new(o, "error", error_json(&r->error));
     return o;
 }
@@ -151,8 +163,9 @@ json_t *report_status_json(const ReportInput *in)
         json_object_set_new(summary, exec_state_name((ExecState)i),
                             json_integer((json_int_t)c.by_state[i]));
     json_object_set_new(summary, "failed", json_integer((json_int_t)c.by_outcome[EXEC_OUT_FAILED]));
-    return json_pack("{s:i,s:o,s:o,s:o}", "schema_version", REPORT_SCHEMA_VERSION, "migrations",
-                     migrations, "tenants", tenants, "summary", summary);
+    return json_pack("{s:i,s:o,s:o,s:o,s:o}", "schema_version", REPORT_SCHEMA_VERSION,
+                     "migrations", migrations, "tenants", tenants, "summary", summary, "views",
+                     report_views_json(in));
 }
 
 static const char *last_of(const StrList *l)
@@ -287,6 +300,19 @@ static void print_schema_drift(FILE *out, const ExecResult *r)
         fprintf(out, "    - %s\n", r->drift_missing.items[i]);
 }
 
+/* state_cell prints the state padded to its column, coloured on a terminal: green when
+ * current, yellow when behind, red for everything a person must look at. */
+static void state_cell(FILE *out, ExecState s, bool color)
+{
+    const char *name = exec_state_name(s);
+    if (!color) {
+        fprintf(out, "%-11s", name);
+        return;
+    }
+    const char *code = s == EXEC_STATE_CURRENT ? "32" : s == EXEC_STATE_BEHIND ? "33" : "31";
+    fprintf(out, "\033[%sm%s\033[0m%*s", code, name, 11 - (int)strlen(name), "");
+}
+
 void report_status_table(FILE *out, const ReportInput *in)
 {
     const ExecResult *res = in->res;
@@ -300,20 +326,23 @@ void report_status_table(FILE *out, const ReportInput *in)
             "DIALECT", "STATE", "APPLIED", "PENDING", "UNKNOWN", "LAST APPLIED");
     for (size_t i = 0; i < n; i++) {
         const ExecResult *r = &res[i];
-        fprintf(out, "%-*s  %-*s  %-8s  %-11s  %7zu  %7zu  %7zu  %s\n", wid, r->tenant->id, wenv,
-                r->tenant->env, drv_dialect_name(r->tenant->url.dialect),
-                exec_state_name(r->state), r->have.n, r->pending.n, r->unknown.n,
+        fprintf(out, "%-*s  %-*s  %-8s  ", wid, r->tenant->id, wenv, r->tenant->env,
+                drv_dialect_name(r->tenant->url.dialect));
+        state_cell(out, r->state, in->color);
+        fprintf(out, "  %7zu  %7zu  %7zu  %s\n", r->have.n, r->pending.n, r->unknown.n,
                 last_of(&r->have));
         if (drv_error_is_set(&r->error))
             print_error_block(out, &r->error);
         print_schema_drift(out, r);
     }
-    ReportCounts c;
-    report_count(res, n, &c);
-    fprintf(out, "%zu tenant%s: %zu current, %zu behind, %zu drifted, %zu dirty, %zu unreachable\n",
-            n, n == 1 ? "" : "s", c.by_state[EXEC_STATE_CURRENT], c.by_state[EXEC_STATE_BEHIND],
-            c.by_state[EXEC_STATE_DRIFTED], c.by_state[EXEC_STATE_DIRTY],
-            c.by_state[EXEC_STATE_UNREACHABLE]);
+    report_table_views(out, in);
+    const size_t *by = in->view->by_state;
+    fprintf(out,
+            "\n%zu tenant%s: %zu current, %zu behind, %zu drifted, %zu dirty, %zu locked, "
+            "%zu unreachable\n",
+            n, n == 1 ? "" : "s", by[EXEC_STATE_CURRENT], by[EXEC_STATE_BEHIND],
+            by[EXEC_STATE_DRIFTED], by[EXEC_STATE_DIRTY], by[EXEC_STATE_LOCKED],
+            by[EXEC_STATE_UNREACHABLE]);
 }
 
 bool report_write_json(json_t *json, const char *path, DrvError *err)

@@ -169,8 +169,16 @@ expect_bad "drover: --steps needs a positive number, not '0'
 $USAGE_TAIL" --config "$GOOD" undo --steps 0
 expect_bad "drover: --steps needs a positive number, not '2x'
 $USAGE_TAIL" --config "$GOOD" undo --steps 2x
-expect_bad "drover: unknown format 'xml' (expected text, table or json)
+expect_bad "drover: unknown format 'xml' (expected text, table, json, csv, junit, prom, markdown or html)
 $USAGE_TAIL" --config "$GOOD" migrate --format xml
+expect_bad "drover: format 'csv' is for status
+$USAGE_TAIL" --config "$GOOD" migrate --format csv
+expect_bad "drover: format 'junit' is for status
+$USAGE_TAIL" --config "$GOOD" plan --format junit
+expect_bad "drover: unknown log format 'csv' (expected text or json)
+$USAGE_TAIL" --config "$GOOD" migrate --log-format csv
+expect_bad "drover: option '--exit-code' does not apply to 'plan'
+$USAGE_TAIL" --config "$GOOD" plan --exit-code
 expect_bad "drover: --to '20240101000001-t9' names no migration in '$T/migrations'
   hint: give a file name as listed by 'drover plan', with or without its extension
 $USAGE_TAIL" --config "$GOOD" migrate --to 20240101000001-t9
@@ -209,7 +217,7 @@ assert_eq "$SEL --to --help " "$(help_options plan)"
 assert_eq "$SEL --to --dry-run --log-format --continue-on-error --help " "$(help_options migrate)"
 assert_eq "$SEL --to --steps --all --dry-run --log-format --continue-on-error --help " \
   "$(help_options undo)"
-assert_eq "$SEL --schema --help " "$(help_options status)"
+assert_eq "$SEL --schema --exit-code --help " "$(help_options status)"
 assert_eq "$SEL --help " "$(help_options check)"
 assert_eq "--config --env --tenant --tag --shard --format --out --help " "$(help_options locks)"
 assert_eq "--config --format --out --limit --help " "$(help_options runs)"

@@ -153,7 +153,7 @@ assert_eq "mysql://drover:***@127.0.0.1:$DROVER_TEST_MYSQL_PORT/$MY_STAGE" \
 assert_eq "7 $M1,$M2,$M3 true" \
   "$(json_get "$T/status.json" '[.tenants[] | select(.state == "current")] | "\(length) \(map(.applied | join(",")) | unique | join(" ")) \(map(.meta_table_exists) | all)"')"
 assert_exit 1 drover status
-assert_contains "$OUT" "9 tenants: 7 current, 0 behind, 0 drifted, 0 dirty, 2 unreachable"
+assert_contains "$OUT" "9 tenants: 7 current, 0 behind, 0 drifted, 0 dirty, 0 locked, 2 unreachable"
 
 # --- selectors: exactly the expected tenants, in rollout order
 select_ids() {
@@ -187,7 +187,7 @@ assert_eq "behind|$M3" "$(json_get "$T/behind.json" '.tenants[0] | "\(.state)|\(
 assert_eq '{"tenants":1,"current":0,"behind":1,"drifted":0,"dirty":0,"locked":0,"unreachable":0,"failed":0}' \
   "$(jq -c .summary "$T/behind.json")"
 assert_exit 0 drover status --env dev
-assert_contains "$OUT" "2 tenants: 1 current, 1 behind, 0 drifted, 0 dirty, 0 unreachable"
+assert_contains "$OUT" "2 tenants: 1 current, 1 behind, 0 drifted, 0 dirty, 0 locked, 0 unreachable"
 
 # --- the JSON of a one-tenant migrate, key by key as docs/json.md shows it
 assert_exit 0 drover migrate --tenant pg_dev --format json

@@ -62,7 +62,14 @@ inventory "$cfg" "$T/good"
 assert_exit 0 drover --config "$cfg" status
 assert_eq "TENANT  ENV  DIALECT   STATE        APPLIED  PENDING  UNKNOWN  LAST APPLIED
 lite    dev  sqlite    behind             0        5        0  -
-1 tenant: 0 current, 1 behind, 0 drifted, 0 dirty, 0 unreachable" "$OUT" "fresh: status table"
+
+ENV  TENANTS  CURRENT   BEHIND  DRIFTED    DIRTY   LOCKED  UNREACHABLE
+dev        1        0        1        0        0        0            0
+
+last applied migration (version skew):
+      1 tenant   (none applied)
+
+1 tenant: 0 current, 1 behind, 0 drifted, 0 dirty, 0 locked, 0 unreachable" "$OUT" "fresh: status table"
 [ ! -e "$dbf" ] || fail "status created '$dbf'"
 assert_exit 0 drover --config "$cfg" status --format json --out "$T/fresh.json"
 assert_eq "behind" "$(json_get "$T/fresh.json" '.tenants[0].state')"

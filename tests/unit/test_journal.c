@@ -451,6 +451,76 @@ static void test_recording_again_replaces(void **state)
     journal_close(j);
 }
 
+/* ---- the last run of a tenant ------------------------------------------------------------ */
+
+static void expect_last_run(Journal *j, const char *tenant, const char *outcome,
+                            long long run_id, double ended_at)
+{
+    DrvError err = DRV_ERROR_INIT;
+    char *got = NULL;
+    long long got_id = -1;
+    double got_at = -1;
+    assert_true(journal_last_run(j, tenant, &got, &got_id, &got_at, &err));
+    if (outcome) {
+        assert_non_null(got);
+        assert_string_equal(got, outcome);
+    } else {
+        assert_null(got);
+    }
+    assert_int_equal(got_id, run_id);
+    assert_true(got_at == ended_at);
+    free(got);
+}
+
+/* The newest run with a result for the tenant wins, whatever its outcome; a run that did not
+ * touch the tenant does not count. */
+static void test_last_run(void **state)
+{
+    Journal *j = open_ok(*state);
+    expect_last_run(j, "acme", NULL, 0, 0);
+    int64_t first = begin_ok(j, "migrate", "drover migrate");
+    ExecResult a = result(&ACME, EXEC_OUT_MIGRATED, T0, T0 + 2.5, 1);
+    record_ok(j, first, &a);
+    end_ok(j, first, "succeeded");
+    expect_last_run(j, "acme", "migrated", first, T0 + 2.5);
+
+    int64_t second = begin_ok(j, "undo", "drover undo --steps 1");
+    ExecResult b = result(&ACME, EXEC_OUT_FAILED, T0 + 10, T0 + 11.25, 2);
+    record_ok(j, second, &b);
+    int64_t third = begin_ok(j, "migrate", "drover migrate --tenant beta");
+    ExecResult c = result(&BETA, EXEC_OUT_MIGRATED, T0 + 20, T0 + 21, 1);
+    record_ok(j, third, &c);
+    expect_last_run(j, "acme", "failed", second, T0 + 11.25);
+    expect_last_run(j, "beta", "migrated", third, T0 + 21);
+    expect_last_run(j, "cobalt", NULL, 0, 0);
+    journal_close(j);
+}
+
+/* A skipped tenant never started: its last run's time is the run's own. */
+static void test_last_run_of_a_skipped_tenant(void **state)
+{
+    Journal *j = open_ok(*state);
+    double before = now();
+    int64_t run = begin_ok(j, "migrate", "drover migrate");
+    ExecResult skipped = result(&BETA, EXEC_OUT_SKIPPED, 0, 0, 0);
+    record_ok(j, run, &skipped);
+    DrvError err = DRV_ERROR_INIT;
+    char *outcome = NULL;
+    long long id = 0;
+    double at = 0;
+    assert_true(journal_last_run(j, "beta", &outcome, &id, &at, &err));
+    assert_string_equal(outcome, "skipped");
+    assert_int_equal(id, run);
+    assert_true(at >= before && at <= now()); /* the run's start: it has not ended */
+    free(outcome);
+    end_ok(j, run, "halted");
+    json_t *runs = journal_runs_json(j, 1, &err);
+    double ended = json_real_value(json_object_get(json_array_get(runs, 0), "ended_at"));
+    json_decref(runs);
+    expect_last_run(j, "beta", "skipped", run, ended);
+    journal_close(j);
+}
+
 /* ---- the dirty list ---------------------------------------------------------------------- */
 
 static void expect_dirty(Journal *j, const char *tenant, const char *migration,
@@ -716,6 +786,8 @@ int main(void)
         JOURNAL_TEST(test_runs_newest_first_with_counts),
         JOURNAL_TEST(test_skipped_tenants_are_recorded),
         JOURNAL_TEST(test_recording_again_replaces),
+        JOURNAL_TEST(test_last_run),
+        JOURNAL_TEST(test_last_run_of_a_skipped_tenant),
         JOURNAL_TEST(test_dirty_set_and_cleared_by_a_clean_step),
         JOURNAL_TEST(test_resolve),
         JOURNAL_TEST(test_unknown_run),
