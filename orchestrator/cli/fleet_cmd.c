@@ -178,15 +178,20 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
         return false;
     }
     bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
-    if (a->command == CMD_STATUS)
+    bool ok = true;
+    if (a->command == CMD_STATUS && a->format == FMT_HTML)
+        ok = report_status_html(out, in);
+    else if (a->command == CMD_STATUS)
         report_status_table(out, in);
     else if (streamed) /* the tenant lines went out as each tenant finished */
         report_run_summary(out, a->command_name, res, in->n);
     else
         report_run_text(out, a->command_name, res, in->n, true);
-    if (out != stdout)
-        fclose(out);
-    return true;
+    if (out != stdout && fclose(out) != 0)
+        ok = false;
+    if (!ok)
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s'", a->out ? a->out : "standard output");
+    return ok;
 }
 
 /* print_failures repeats each failure on stderr, so a CI log that only keeps stderr names the

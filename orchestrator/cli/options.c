@@ -33,7 +33,7 @@ static const CliCommand commands[] = {
      "apply pending migrations in file order"},
     {CMD_UNDO, "undo", "undo (--steps N | --to NAME | --all) [--dry-run] [selectors]",
      "revert applied migrations, newest first in file order (--to is inclusive)"},
-    {CMD_STATUS, "status", "status [--format table|json] [--out FILE] [selectors]",
+    {CMD_STATUS, "status", "status [--format table|json|html] [--out FILE] [selectors]",
      "every tenant's state: current, behind, drifted or unreachable"},
     {CMD_CHECK, "check", "check [selectors]",
      "validate the config and migration files, and connect to every selected tenant"},
@@ -73,7 +73,7 @@ static const CliOption options[] = {
     {OPT_PARALLEL, "parallel", "N", FLEET & ~BIT(CMD_LOCKS), NULL,
      "tenants at once (default: defaults.parallel)"},
     {OPT_FORMAT, "format", "FMT", FLEET | BIT(CMD_RUNS), NULL,
-     "output: text (table for status) or json"},
+     "output: text (table for status), json, or html (status)"},
     {OPT_OUT, "out", "FILE", FLEET | BIT(CMD_RUNS), NULL,
      "write the report to FILE instead of stdout"},
     {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
@@ -181,9 +181,11 @@ static bool parse_format(const char *text, CliFormat *out, DrvError *err)
         *out = FMT_JSON;
     else if (strcmp(text, "text") == 0 || strcmp(text, "table") == 0)
         *out = FMT_TEXT;
+    else if (strcmp(text, "html") == 0)
+        *out = FMT_HTML;
     else {
-        drv_error_set(err, DRV_ERR_USAGE, "unknown format '%s' (expected text, table or json)",
-                      text);
+        drv_error_set(err, DRV_ERR_USAGE,
+                      "unknown format '%s' (expected text, table, json or html)", text);
         return false;
     }
     return true;
@@ -262,6 +264,10 @@ static bool check_command_rules(CliArgs *a, DrvError *err)
         return true;
     if (a->command == CMD_NONE) {
         drv_error_set(err, DRV_ERR_USAGE, "no command given");
+        return false;
+    }
+    if ((a->format == FMT_HTML && a->command != CMD_STATUS) || a->log_format == FMT_HTML) {
+        drv_error_set(err, DRV_ERR_USAGE, "format 'html' is for 'status' only");
         return false;
     }
     if (a->command == CMD_UNDO && (a->steps > 0) + (a->to != NULL) + a->all != 1) {

@@ -28,6 +28,7 @@ typedef enum CliCommandId {
 typedef enum CliFormat {
     FMT_TEXT = 0,
     FMT_JSON,
+    FMT_HTML, /* status only: one self-contained page */
 } CliFormat;
 
 typedef struct CliArgs {

@@ -167,7 +167,7 @@ expect_bad "drover: --steps needs a positive number, not '0'
 $USAGE_TAIL" --config "$GOOD" undo --steps 0
 expect_bad "drover: --steps needs a positive number, not '2x'
 $USAGE_TAIL" --config "$GOOD" undo --steps 2x
-expect_bad "drover: unknown format 'xml' (expected text, table or json)
+expect_bad "drover: unknown format 'xml' (expected text, table, json or html)
 $USAGE_TAIL" --config "$GOOD" migrate --format xml
 expect_bad "drover: --to '20240101000001-t9' names no migration in '$T/migrations'
   hint: give a file name as listed by 'drover plan', with or without its extension
