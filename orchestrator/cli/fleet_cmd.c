@@ -191,17 +191,14 @@ static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res
 }
 
 /* write_status writes a status format other than JSON; false only when writing failed. */
-static bool write_status(const CliArgs *a, FILE *out, const ReportInput *in, DrvError *err)
+static bool write_status(const CliArgs *a, FILE *out, const ReportInput *in)
 {
     switch (a->format) {
     case FMT_CSV: return report_status_csv(out, in);
     case FMT_JUNIT: return report_status_junit(out, in);
     case FMT_PROM: return report_status_prom(out, in);
     case FMT_MARKDOWN: return report_status_markdown(out, in);
-    case FMT_HTML:
-        /* report_html.c is not part of this build yet; the merge wires report_status_html. */
-        drv_error_set(err, DRV_ERR_USAGE, "format 'html' is not available in this build");
-        return false;
+    case FMT_HTML: return report_status_html(out, in);
     case FMT_TEXT:
     case FMT_JSON:
         break;
@@ -232,7 +229,7 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
     bool ok = true;
     bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
     if (a->command == CMD_STATUS)
-        ok = write_status(a, out, in, err);
+        ok = write_status(a, out, in);
     else if (streamed) /* the tenant lines went out as each tenant finished */
         report_run_summary(out, a->command_name, res, in->n);
     else
