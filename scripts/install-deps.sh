@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs the Debian 12 packages drover needs to build (and, with
 # --servers, the PostgreSQL and MariaDB servers the integration tests start themselves).
+# libmicrohttpd-dev only builds a test helper (the webhook receiver of notify.test.sh).
 # Idempotent: apt is only touched when dpkg says a package is missing.
 set -euo pipefail
 
@@ -11,7 +12,7 @@ usage() {
 
 BUILD_PACKAGES=(build-essential cmake pkg-config git libpq-dev default-libmysqlclient-dev
                 libsqlite3-dev libconfig-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-                sqlite3 jq)
+                libmicrohttpd-dev sqlite3 jq)
 SERVER_PACKAGES=(postgresql postgresql-client mariadb-server mariadb-client)
 
 want_servers=0
