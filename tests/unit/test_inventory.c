@@ -158,6 +158,7 @@ static void test_example_config_loads(void **state)
     setenv("HOOLI_DB_PASSWORD", "x", 1);
     setenv("ACME_DB_PASSWORD", "x", 1);
     setenv("SHARED_DB_PASSWORD", "x", 1);
+    setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/x", 1);
     DrvError err = DRV_ERROR_INIT;
     Inventory *inv = inv_load(EXAMPLE_DIR "/drover.example.cfg", &err);
     if (!inv)
@@ -168,6 +169,8 @@ static void test_example_config_loads(void **state)
     assert_string_equal(inv->tenants[6].file, EXAMPLE_DIR "/prod.example.cfg");
     assert_string_equal(inv->tenants[6].url.schema, "umbrella");
     assert_string_equal(inv->meta_schema, "public");
+    assert_int_equal(inv->nnotify, 1);
+    assert_true(inv->notify[0].slack);
     inv_free(inv);
 }
 
