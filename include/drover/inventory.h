@@ -84,6 +84,26 @@ typedef struct InvEngine {
     bool rollback_batch;  /* rollback = "batch" (default) or "none" */
 } InvEngine;
 
+/* A webhook that hears about migrate/undo runs ('notify' list; see notify.h). */
+typedef struct InvNotify {
+    char *url;       /* http(s), ${VAR}s expanded; a secret (Slack's carry a token): never print */
+    char *masked;    /* printable form: scheme, host and port; the path shown as *** */
+    bool slack;      /* format = "slack": {"text": ...}; else "json" (the generic payload) */
+    StrList events;  /* the event names it wants (inv_notify_events); all when 'events' is absent */
+    long timeout_ms; /* per attempt, default 5 s */
+} InvNotify;
+
+/* The event names 'notify.events' accepts, NULL-terminated, in the order a run emits them. */
+extern const char *const inv_notify_events[];
+
+/* inv_notify_wants tells whether the target asked for event. */
+bool inv_notify_wants(const InvNotify *n, const char *event);
+
+/* inv_notify_mask_url is the printable form of a webhook URL: its scheme, host and port with
+ * the path and query (where the token lives) replaced by ***, e.g. "https://hooks.example/"
+ * then "***"; just "***" when it does not parse. Caller frees. */
+char *inv_notify_mask_url(const char *url);
+
 typedef struct Inventory {
     char *config_path;     /* as given */
     char *config_dir;      /* directory of config_path; relative paths resolve against it */
@@ -96,6 +116,8 @@ typedef struct Inventory {
     size_t nenvs;
     InvTenant *tenants;    /* declaration order */
     size_t ntenants;
+    InvNotify *notify;     /* webhooks, declaration order; none when nnotify is 0 */
+    size_t nnotify;
 } Inventory;
 
 /*

@@ -45,6 +45,12 @@ typedef struct RolloutHooks {
     void (*revised)(const ExecResult *res, size_t first_new_step, void *ctx);
     /* When dispatching stops early (halt or signal), once, with the reason. May be NULL. */
     void (*halted)(const char *reason, void *ctx);
+    /* Around each environment that has selected tenants (coordinator thread): before its
+     * first tenant is dispatched, and once its results are final (compensation included),
+     * with those results in rollout order. Either may be NULL. */
+    void (*env_started)(const InvEnvironment *env, size_t ntenants, void *ctx);
+    void (*env_finished)(const InvEnvironment *env, const ExecResult *const *results,
+                         size_t n, void *ctx);
     void *ctx;
 } RolloutHooks;
 

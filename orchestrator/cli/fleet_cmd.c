@@ -19,6 +19,7 @@
 #include "drover/schema.h"
 #include "exitcodes.h"
 #include "fleet.h"
+#include "fleet_notify.h"
 #include "progress.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -54,6 +55,7 @@ typedef struct FleetRun {
     int64_t run_id;
     Progress progress;
     bool journal_failed;
+    FleetNotify notify;
 } FleetRun;
 
 /* admit keeps a dirty tenant out of migrate/undo until an operator resolves it. */
@@ -91,6 +93,7 @@ static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
     }
     drv_error_clear(&err);
     progress_tenant(&fr->progress, res, p);
+    fleet_notify_tenant(&fr->notify, res);
 }
 
 /* revised: compensation reverted a tenant already recorded as migrated; the journal and the
@@ -111,6 +114,20 @@ static void halted(const char *reason, void *ctx)
 {
     FleetRun *fr = ctx;
     progress_halted(&fr->progress, reason);
+    fleet_notify_halted(&fr->notify, reason);
+}
+
+static void env_started(const InvEnvironment *env, size_t ntenants, void *ctx)
+{
+    FleetRun *fr = ctx;
+    fleet_notify_env_started(&fr->notify, env, ntenants);
+}
+
+static void env_finished(const InvEnvironment *env, const ExecResult *const *results, size_t n,
+                         void *ctx)
+{
+    FleetRun *fr = ctx;
+    fleet_notify_env_finished(&fr->notify, env, results, n);
 }
 
 static char *joined_argv(const CliArgs *a)
@@ -281,8 +298,8 @@ static RolloutOutcome run_rollout(FleetRun *fr, ExecResult *res, ExecOptions *o)
         .continue_on_error = a->continue_on_error || !is_write(a),
         .stop = &stop_requested,
         .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished,
-                  .revised = revised, .halted = halted,
-                  .ctx = fr},
+                  .revised = revised, .halted = halted, .env_started = env_started,
+                  .env_finished = env_finished, .ctx = fr},
     };
     char *reason = NULL;
     RolloutOutcome outcome = rollout_run(f->inv, &f->migs, f->selected, f->nselected, &ro, res,
@@ -322,8 +339,12 @@ int cmd_fleet(const CliArgs *a)
         }
     }
     ExecResult *res = xcalloc(f.nselected ? f.nselected : 1, sizeof *res);
+    /* Webhooks hear about runs that change tenants, not about reads or dry runs. */
+    if (is_write(a))
+        fleet_notify_begin(&fr.notify, f.inv, a->command_name, fr.run_id, res, f.nselected);
     RolloutOutcome outcome = run_rollout(&fr, res, &o);
     progress_end(&fr.progress);
+    fleet_notify_finished(&fr.notify, rollout_outcome_name(outcome));
     if (a->command == CMD_STATUS)
         read_journal_states(&f, res);
     if (a->command == CMD_STATUS && a->schema)
@@ -339,6 +360,7 @@ int cmd_fleet(const CliArgs *a)
         print_failures(res, f.nselected);
     if (fr.journal_failed && rc == DROVER_EXIT_OK)
         rc = DROVER_EXIT_FAILED;
+    fleet_notify_end(&fr.notify);
     for (size_t i = 0; i < f.nselected; i++)
         exec_result_free(&res[i]);
     free(res);

@@ -7,6 +7,7 @@
 #include "inventory_url.h"
 #include "settings.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
@@ -15,7 +16,7 @@
 
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
-                                       "journal", NULL};
+                                       "journal", "notify", NULL};
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "retries", "backoff_ms",
@@ -23,9 +24,14 @@ static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
                                                "lock_timeout", NULL};
 static const char *const TENANT_KEYS[] = {"id", "env", "url", "tags", NULL};
+static const char *const NOTIFY_KEYS[] = {"url", "format", "events", "timeout", NULL};
+
+const char *const inv_notify_events[] = {"run.started", "env.started", "env.finished",
+                                         "tenant.failed", "run.halted", "run.finished", NULL};
 
 #define DEFAULT_META_TABLE "SequelizeMeta"
 #define DEFAULT_JOURNAL "drover-journal.db"
+#define DEFAULT_NOTIFY_TIMEOUT_MS 5000
 
 static const InvEngine ENGINE_DEFAULTS = {
     .parallel = 8,
@@ -461,6 +467,147 @@ static bool load_tenants(Loader *ld, const config_setting_t *root)
     return true;
 }
 
+/* ---- notify (webhooks) ------------------------------------------------------------------ */
+
+bool inv_notify_wants(const InvNotify *n, const char *event)
+{
+    return sl_contains(&n->events, event);
+}
+
+/* url_part returns one part of a parsed URL (caller frees), or NULL when it has none. */
+static char *url_part(CURLU *h, CURLUPart part)
+{
+    char *v = NULL;
+    if (curl_url_get(h, part, &v, 0) != CURLUE_OK)
+        return NULL;
+    char *copy = xstrdup(v);
+    curl_free(v);
+    return copy;
+}
+
+char *inv_notify_mask_url(const char *url)
+{
+    CURLU *h = curl_url();
+    char *out = NULL;
+    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        char *scheme = url_part(h, CURLUPART_SCHEME);
+        char *host = url_part(h, CURLUPART_HOST);
+        char *port = url_part(h, CURLUPART_PORT);
+        if (scheme && host)
+            out = xasprintf("%s://%s%s%s/***", scheme, host, port ? ":" : "", port ? port : "");
+        free(scheme);
+        free(host);
+        free(port);
+    }
+    curl_url_cleanup(h);
+    return out ? out : xstrdup("***");
+}
+
+/* is_http_url: the URL parses and its scheme is http or https (no file://, smtp://, ...). */
+static bool is_http_url(const char *url)
+{
+    CURLU *h = curl_url();
+    bool ok = false;
+    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        char *scheme = url_part(h, CURLUPART_SCHEME);
+        char *host = url_part(h, CURLUPART_HOST);
+        ok = scheme && host && *host &&
+             (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
+        free(scheme);
+        free(host);
+    }
+    curl_url_cleanup(h);
+    return ok;
+}
+
+/* load_notify_url: the message shows only the masked form, as the URL holds the token. */
+static bool load_notify_url(Loader *ld, const config_setting_t *g, InvNotify *n)
+{
+    const config_setting_t *s = config_setting_get_member(g, "url");
+    if (!s)
+        return fail_at(ld, g, "missing required key 'url' in a 'notify' entry");
+    if (!expand_setting(ld, s, "notify.url", &n->url))
+        return false;
+    n->masked = inv_notify_mask_url(n->url);
+    if (!is_http_url(n->url))
+        return fail_at(ld, s, "'notify.url' must be an http:// or https:// url (got '%s')",
+                       n->masked);
+    return true;
+}
+
+static bool load_notify_events(Loader *ld, const config_setting_t *g, InvNotify *n)
+{
+    const config_setting_t *s = config_setting_get_member(g, "events");
+    if (!s) {
+        for (size_t i = 0; inv_notify_events[i]; i++)
+            sl_push(&n->events, inv_notify_events[i]);
+        return true;
+    }
+    int type = config_setting_type(s);
+    if ((type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) || config_setting_length(s) == 0)
+        return fail_at(ld, s, "'notify.events' must be a non-empty list of event names");
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return fail_at(ld, e, "'notify.events' must be a non-empty list of event names");
+        const char *name = config_setting_get_string(e);
+        if (in_list(inv_notify_events, name)) {
+            sl_push(&n->events, name);
+            continue;
+        }
+        char *names = join_list(inv_notify_events);
+        fail_at(ld, e, "unknown event '%s' in 'notify.events' (known: %s)", name, names);
+        free(names);
+        return false;
+    }
+    return true;
+}
+
+static bool load_notify_options(Loader *ld, const config_setting_t *g, InvNotify *n)
+{
+    const config_setting_t *s;
+    char *why = NULL;
+    n->timeout_ms = DEFAULT_NOTIFY_TIMEOUT_MS;
+    if ((s = config_setting_get_member(g, "format"))) {
+        static const char *const formats[] = {"json", "slack", NULL};
+        size_t i = 0;
+        if (!typed(ld, s, "notify.format", settings_choice(s, formats, &i, &why), &why))
+            return false;
+        n->slack = i == 1;
+    }
+    if ((s = config_setting_get_member(g, "timeout"))) {
+        if (!typed(ld, s, "notify.timeout", settings_duration(s, 1000, &n->timeout_ms, &why),
+                   &why))
+            return false;
+        if (n->timeout_ms == 0)
+            return fail_at(ld, s, "'notify.timeout' must be above zero");
+    }
+    return true;
+}
+
+static bool load_notify(Loader *ld, const config_setting_t *root)
+{
+    const config_setting_t *list = config_setting_get_member(root, "notify");
+    if (!list)
+        return true;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST)
+        return fail_at(ld, list, "'notify' must be a list of groups");
+    size_t n = (size_t)config_setting_length(list);
+    ld->inv->notify = xcalloc(n ? n : 1, sizeof *ld->inv->notify);
+    ld->inv->nnotify = n;
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        InvNotify *t = &ld->inv->notify[i];
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+            return fail_at(ld, g, "'notify' must be a list of groups");
+        if (!check_keys(ld, g, NOTIFY_KEYS, " in a 'notify' entry") ||
+            !load_notify_url(ld, g, t) || !load_notify_events(ld, g, t) ||
+            !load_notify_options(ld, g, t))
+            return false;
+    }
+    return true;
+}
+
 /* ---- the file --------------------------------------------------------------------------- */
 
 static bool read_config(Loader *ld)
@@ -490,7 +637,7 @@ static bool load_root(Loader *ld)
     const config_setting_t *root = config_root_setting(&ld->cfg);
     return check_keys(ld, root, TOP_KEYS, "") && load_migrations(ld, root) &&
            load_defaults(ld, root) && load_journal(ld, root) && load_environments(ld, root) &&
-           load_tenants(ld, root);
+           load_tenants(ld, root) && load_notify(ld, root);
 }
 
 Inventory *inv_load(const char *path, DrvError *err)
@@ -532,6 +679,15 @@ void inv_free(Inventory *inv)
     for (size_t i = 0; i < inv->nenvs; i++)
         free(inv->envs[i].name);
     free(inv->envs);
+    for (size_t i = 0; i < inv->nnotify; i++) {
+        InvNotify *n = &inv->notify[i];
+        if (n->url)
+            explicit_bzero(n->url, strlen(n->url));
+        free(n->url);
+        free(n->masked);
+        sl_free(&n->events);
+    }
+    free(inv->notify);
     free(inv->config_path);
     free(inv->config_dir);
     free(inv->migrations_path);

@@ -240,6 +240,18 @@ static void compensate(Run *run, Slot **env_slots, size_t n)
     free(tmp);
 }
 
+/* report_env_finished hands the environment's final results to the env_finished hook. */
+static void report_env_finished(Run *run, const InvEnvironment *env, Slot **env_slots, size_t n)
+{
+    if (!run->o->hooks.env_finished)
+        return;
+    const ExecResult **results = xcalloc(n, sizeof *results);
+    for (size_t i = 0; i < n; i++)
+        results[i] = env_slots[i]->res;
+    run->o->hooks.env_finished(env, results, n, run->o->hooks.ctx);
+    free(results);
+}
+
 static void run_environment(Run *run, const InvEnvironment *env)
 {
     Slot **env_slots = xcalloc(run->n, sizeof *env_slots);
@@ -247,6 +259,11 @@ static void run_environment(Run *run, const InvEnvironment *env)
     for (size_t i = 0; i < run->n; i++)
         if (strcmp(run->slots[i].job.tenant->env, env->name) == 0)
             env_slots[n++] = &run->slots[i];
+    /* An environment the run never reaches (halted or stopped before it) is not "started":
+     * its tenants only come back as skipped. */
+    bool announced = n > 0 && !run->halted && !run->interrupted && !stop_requested(run);
+    if (announced && run->o->hooks.env_started)
+        run->o->hooks.env_started(env, n, run->o->hooks.ctx);
     EnvState es = {.env = env, .total = n, .limited = env->max_failures.set,
                    .budget = inv_count_resolve(&env->max_failures, n)};
     bool *is_canary = xcalloc(n ? n : 1, sizeof *is_canary);
@@ -270,6 +287,8 @@ static void run_environment(Run *run, const InvEnvironment *env)
     free(wave);
     if (run->halted && env->revert_on_failure && run->o->exec->command == EXEC_MIGRATE)
         compensate(run, env_slots, n);
+    if (announced)
+        report_env_finished(run, env, env_slots, n);
     free(is_canary);
     free(env_slots);
 }

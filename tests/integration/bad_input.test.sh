@@ -66,7 +66,7 @@ printf 'migrations = { path = "%s"; };\nenvironments = ( { name = "dev"; } );\nt
 expect_bad "drover: $C/syntax.cfg:3: syntax error" --config "$C/syntax.cfg" migrate
 
 inventory "$C/top.cfg" "" 'colour = "blue";'
-expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal)" \
+expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify)" \
   --config "$C/top.cfg" migrate
 
 inventory "$C/tkey.cfg" ',

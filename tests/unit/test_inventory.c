@@ -24,6 +24,8 @@ static int set_test_env(void **state)
     setenv("DROVER_TEST_ACME_PW", "p%40ss", 1);
     setenv("DROVER_TEST_BAD_PW", "topsecret", 1);
     setenv("DROVER_TEST_WHOLE_URL", "postgres://u:topsecret@h:0/db", 1);
+    setenv("DROVER_TEST_WEBHOOK", "https://hooks.slack.example/services/T0/B0/topsecret", 1);
+    setenv("DROVER_TEST_FTP_HOOK", "ftp://files.example:2121/topsecret", 1);
     unsetenv("DROVER_TEST_UNSET_PW");
     return 0;
 }
@@ -156,6 +158,7 @@ static void test_example_config_loads(void **state)
     setenv("HOOLI_DB_PASSWORD", "x", 1);
     setenv("ACME_DB_PASSWORD", "x", 1);
     setenv("SHARED_DB_PASSWORD", "x", 1);
+    setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/x", 1);
     DrvError err = DRV_ERROR_INIT;
     Inventory *inv = inv_load(EXAMPLE_DIR "/drover.example.cfg", &err);
     if (!inv)
@@ -166,7 +169,58 @@ static void test_example_config_loads(void **state)
     assert_string_equal(inv->tenants[6].file, EXAMPLE_DIR "/prod.example.cfg");
     assert_string_equal(inv->tenants[6].url.schema, "umbrella");
     assert_string_equal(inv->meta_schema, "public");
+    assert_int_equal(inv->nnotify, 1);
+    assert_true(inv->notify[0].slack);
     inv_free(inv);
+}
+
+/* ---- notify ---------------------------------------------------------------------------- */
+
+static void test_notify_targets(void **state)
+{
+    (void)state;
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(INV_DIR "/notify.cfg", &err);
+    assert_non_null(inv);
+    assert_int_equal(inv->nnotify, 2);
+    const InvNotify *slack = &inv->notify[0], *generic = &inv->notify[1];
+    assert_string_equal(slack->url, "https://hooks.slack.example/services/T0/B0/topsecret");
+    assert_string_equal(slack->masked, "https://hooks.slack.example/***");
+    assert_true(slack->slack);
+    assert_int_equal(slack->timeout_ms, 1500);
+    assert_int_equal(slack->events.n, 3);
+    assert_true(inv_notify_wants(slack, "tenant.failed"));
+    assert_false(inv_notify_wants(slack, "run.started"));
+    assert_false(inv_notify_wants(slack, "env.finished"));
+
+    assert_string_equal(generic->masked, "http://127.0.0.1:8080/***");
+    assert_false(generic->slack);
+    assert_int_equal(generic->timeout_ms, 5000);
+    assert_int_equal(generic->events.n, 6); /* all of them */
+    for (size_t i = 0; inv_notify_events[i]; i++)
+        assert_true(inv_notify_wants(generic, inv_notify_events[i]));
+    inv_free(inv);
+
+    inv = inv_load(INV_DIR "/minimal.cfg", &err);
+    assert_non_null(inv);
+    assert_int_equal(inv->nnotify, 0);
+    inv_free(inv);
+}
+
+static void expect_mask(const char *url, const char *masked)
+{
+    char *got = inv_notify_mask_url(url);
+    assert_string_equal(got, masked);
+    free(got);
+}
+
+static void test_notify_mask_url(void **state)
+{
+    (void)state;
+    expect_mask("https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/***");
+    expect_mask("http://user:pw@10.0.0.1:9000/hook?token=abc", "http://10.0.0.1:9000/***");
+    expect_mask("https://[::1]:8443/x", "https://[::1]:8443/***");
+    expect_mask("not a url with a secret", "***");
 }
 
 /* ---- one fixture per mistake ------------------------------------------------------------ */
@@ -185,7 +239,7 @@ static const BadCase INCLUDE_SYNTAX_ERROR = {"include_syntax_error.cfg", "broken
                                              "syntax error"};
 static const BadCase UNKNOWN_KEY = {"unknown_key.cfg", "unknown_key.cfg", 3, NULL,
                                     "unknown key 'port' (allowed: migrations, environments, "
-                                    "tenants, defaults, journal)"};
+                                    "tenants, defaults, journal, notify)"};
 static const BadCase UNKNOWN_TENANT_KEY = {
     "unknown_tenant_key.cfg", "unknown_tenant_key.cfg", 6, NULL,
     "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, tags)"};
@@ -234,6 +288,22 @@ static const BadCase BAD_PARALLEL = {"bad_rollback.cfg", "bad_rollback.cfg", 2, 
 static const BadCase BAD_ID = {
     "bad_id.cfg", "bad_id.cfg", 4, NULL,
     "tenant id '../etc' may contain only letters, digits, '.', '_' and '-'"};
+
+static const BadCase NOTIFY_BAD_EVENT = {
+    "notify_bad_event.cfg", "notify_bad_event.cfg", 6, NULL,
+    "unknown event 'run.failed' in 'notify.events' (known: run.started, env.started, "
+    "env.finished, tenant.failed, run.halted, run.finished)"};
+static const BadCase NOTIFY_BAD_FORMAT = {"notify_bad_format.cfg", "notify_bad_format.cfg", 4,
+                                          NULL,
+                                          "'notify.format' must be one of \"json\", \"slack\""};
+static const BadCase NOTIFY_BAD_SCHEME = {
+    "notify_bad_scheme.cfg", "notify_bad_scheme.cfg", 5, NULL,
+    "'notify.url' must be an http:// or https:// url (got 'ftp://files.example:2121/***')"};
+static const BadCase NOTIFY_MISSING_URL = {"notify_missing_url.cfg", "notify_missing_url.cfg",
+                                           4, NULL,
+                                           "missing required key 'url' in a 'notify' entry"};
+static const BadCase NOTIFY_BAD_TIMEOUT = {"notify_bad_timeout.cfg", "notify_bad_timeout.cfg",
+                                           4, NULL, "'notify.timeout' must be above zero"};
 
 static void test_bad_config(void **state)
 {
@@ -359,6 +429,13 @@ int main(void)
         BAD(BAD_DURATION),
         BAD(BAD_CANARY),
         BAD(BAD_PARALLEL),
+        BAD(NOTIFY_BAD_EVENT),
+        BAD(NOTIFY_BAD_FORMAT),
+        BAD(NOTIFY_BAD_SCHEME),
+        BAD(NOTIFY_MISSING_URL),
+        BAD(NOTIFY_BAD_TIMEOUT),
+        cmocka_unit_test(test_notify_targets),
+        cmocka_unit_test(test_notify_mask_url),
         cmocka_unit_test(test_unset_var_formatted),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_expand_env),
