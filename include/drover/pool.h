@@ -7,8 +7,9 @@
  *   - per-server cap: at most max_per_server running tasks share a server_key (host:port);
  *   - per-database lock: two tasks with the same lock_key never run at the same time.
  * Tasks that cannot start yet wait in submission order; a blocked task never blocks the ones
- * behind it that could run. A worker's slot stays taken until its finished task is collected
- * with pool_next, so the coordinator sees each result before another task starts in its place.
+ * behind it that could run. A worker's slot stays taken until the coordinator has handled its
+ * finished task — until the next pool_next call — so whatever the coordinator decides about a
+ * result (halt, cancel the queue) happens before another task starts in its place.
  */
 #ifndef DROVER_POOL_H
 #define DROVER_POOL_H

@@ -20,11 +20,12 @@
  * pool_running (which take a const Pool) can read them without locking; a progress line may
  * see the two counts from slightly different moments.
  *
- * Collection. A worker's slot stays taken until the coordinator collects its finished task:
- * a task may start only while running + finished-but-uncollected tasks are fewer than
- * nthreads. So the coordinator sees every result before another task starts in that slot,
- * and a policy it applies (a failure budget that halts the run) acts before more work starts,
- * while the queue stays full and the pick below can still choose among all servers.
+ * Collection. A worker's slot stays taken until the coordinator has handled its finished
+ * task, that is until the coordinator comes back to pool_next for the following result (or
+ * frees the pool): a task may start only while running + finished-and-unhandled tasks are
+ * fewer than nthreads. So a policy the coordinator applies to a result (a failure budget that
+ * halts the run and cancels the queue) acts before another task starts in that slot, while
+ * the queue stays full and the pick below can still choose among all servers.
  *
  * Scheduling. A worker takes the first queued task whose server has fewer than
  * max_per_server running tasks and whose lock key no running task holds. Both tables hold
@@ -73,7 +74,9 @@ struct Pool {
     bool shutting_down;
     atomic_size_t nqueued;
     atomic_size_t nrunning;
-    size_t nuncollected;   /* finished tasks that ran, on the done-list (guarded by mu) */
+    size_t nuncollected;   /* finished tasks that ran and are not handled yet: on the
+                              done-list, or the last one pool_next returned (guarded by mu) */
+    bool holding_last;     /* the last task pool_next returned still holds its slot */
     pthread_t *threads;
     size_t nthreads;
 };
@@ -280,6 +283,13 @@ void pool_submit(Pool *pool, PoolTask *task)
 PoolTask *pool_next(Pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
+    if (pool->holding_last) {
+        /* The coordinator is back: it has handled the previous result, free its slot. */
+        pool->holding_last = false;
+        pool->nuncollected--;
+        if (pool->queue.head)
+            pthread_cond_signal(&pool->work_cv);
+    }
     /* While anything is running or queued, something will reach the done-list: with nothing
      * running no key is held, so every queued task can start. */
     while (!pool->done.head &&
@@ -288,12 +298,7 @@ PoolTask *pool_next(Pool *pool)
     PoolTask *t = pool->done.head;
     if (t)
         list_unlink(&pool->done, NULL, t);
-    if (t && t->ran) {
-        /* Its worker's slot is free again. */
-        pool->nuncollected--;
-        if (pool->queue.head)
-            pthread_cond_signal(&pool->work_cv);
-    }
+    pool->holding_last = t && t->ran;
     pthread_mutex_unlock(&pool->mu);
     return t;
 }
