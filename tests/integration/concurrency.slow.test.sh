@@ -58,8 +58,8 @@ done
 pg_sql postgres "$setup_sql"
 setup_sql=""
 for id in "${MY_IDS[@]}"; do
-  db=$(my_db_of "$id")
-  setup_sql+="CREATE DATABASE \`$db\`; CREATE TABLE \`$db\`.applied_log (migration VARCHAR(255) NOT NULL);"
+  dbname=$(my_db_of "$id")
+  setup_sql+="CREATE DATABASE \`$dbname\`; CREATE TABLE \`$dbname\`.applied_log (migration VARCHAR(255) NOT NULL);"
 done
 my_sql "" "$setup_sql"
 
@@ -162,6 +162,7 @@ for i in 1 2 3 4; do
     0)
       assert_eq succeeded "$(json_get "$out" .outcome)" "run $i: outcome"
       assert_eq 0 "$locked" "run $i: locked tenants with exit 0"
+      assert_eq "" "$(cat "$T/run$i.err")" "run $i: stderr"
       ;;
     1)
       assert_eq incomplete "$(json_get "$out" .outcome)" "run $i: outcome with exit 1"
@@ -188,23 +189,23 @@ echo "applied per run: $(for i in 1 2 3 4; do
 meta_expected=$(printf '%s\n' "${MIGS[@]}")
 log_expected=$(printf '%s|1\n' "${MIGS[@]}")
 for id in "${PG_IDS[@]}"; do
-  db=$(pg_db_of "$id")
-  assert_eq "$meta_expected" "$(pg_sql "$db" 'SELECT name FROM "SequelizeMeta" ORDER BY name COLLATE "C"')" \
+  dbname=$(pg_db_of "$id")
+  assert_eq "$meta_expected" "$(pg_sql "$dbname" 'SELECT name FROM "SequelizeMeta" ORDER BY name COLLATE "C"')" \
     "$id: SequelizeMeta"
-  assert_eq "$log_expected" "$(pg_sql "$db" 'SELECT migration, count(*) FROM applied_log
+  assert_eq "$log_expected" "$(pg_sql "$dbname" 'SELECT migration, count(*) FROM applied_log
       GROUP BY migration ORDER BY migration COLLATE "C"')" "$id: applied_log"
-  assert_eq "applied_log comments orgs tags users" "$(pg_sql "$db" "SELECT string_agg(tablename, ' '
+  assert_eq "applied_log comments orgs tags users" "$(pg_sql "$dbname" "SELECT string_agg(tablename, ' '
       ORDER BY tablename COLLATE \"C\") FROM pg_tables WHERE schemaname = 'public'
       AND tablename <> 'SequelizeMeta'")" "$id: tables"
 done
 for id in "${MY_IDS[@]}"; do
-  db=$(my_db_of "$id")
-  assert_eq "$meta_expected" "$(my_sql "$db" 'SELECT name FROM SequelizeMeta ORDER BY name')" \
+  dbname=$(my_db_of "$id")
+  assert_eq "$meta_expected" "$(my_sql "$dbname" 'SELECT name FROM SequelizeMeta ORDER BY name')" \
     "$id: SequelizeMeta"
-  assert_eq "$(tr '|' '\t' <<<"$log_expected")" "$(my_sql "$db" 'SELECT migration, COUNT(*)
+  assert_eq "$(tr '|' '\t' <<<"$log_expected")" "$(my_sql "$dbname" 'SELECT migration, COUNT(*)
       FROM applied_log GROUP BY migration ORDER BY migration')" "$id: applied_log"
-  assert_eq "applied_log comments orgs tags users" "$(my_sql "$db" "SELECT GROUP_CONCAT(table_name
-      ORDER BY table_name SEPARATOR ' ') FROM information_schema.tables WHERE table_schema = '$db'
+  assert_eq "applied_log comments orgs tags users" "$(my_sql "$dbname" "SELECT GROUP_CONCAT(table_name
+      ORDER BY table_name SEPARATOR ' ') FROM information_schema.tables WHERE table_schema = '$dbname'
       AND table_name <> 'SequelizeMeta'")" "$id: tables"
 done
 
