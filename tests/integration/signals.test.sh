@@ -97,7 +97,7 @@ check_boundary() {
 }
 
 # stage_signal SIGNAL: waits until a tenant after the first two (so one of those finished) is
-# in M2's sleep with at least half a second of it left, then sends SIGNAL to drover. Sets
+# in M2's sleep with at least 0.6 s of it left, then sends SIGNAL to drover. Sets
 # STAGED to that tenant.
 stage_signal() {
   local first_two found="" id
@@ -107,7 +107,7 @@ stage_signal() {
     found=$(pg_sql postgres "SELECT datname FROM pg_stat_activity
         WHERE application_name LIKE 'drover migrate pid $BG_PID on %' AND datname LIKE '$LIKE'
           AND datname NOT IN ($first_two) AND state = 'active' AND query LIKE 'SELECT pg_sleep(1)%'
-          AND clock_timestamp() - query_start < interval '500 ms' LIMIT 1")
+          AND clock_timestamp() - query_start < interval '400 ms' LIMIT 1")
     [ -z "$found" ] || break
     sleep 0.05
   done
