@@ -6,7 +6,7 @@
 #ifndef DROVER_EXECUTOR_H
 #define DROVER_EXECUTOR_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -35,8 +35,10 @@ typedef struct ExecOptions {
                                      beside the tenant's advisory lock; SQLite's lock file) */
     const InvEngine *engine; /* retries, backoff, lock_wait, rollback; NULL: built-in defaults */
     /* Set (from a signal handler) to stop between migrations and in backoff sleeps; a job
-     * never abandons a migration half-way because of it. May be NULL. */
-    const volatile sig_atomic_t *stop;
+     * never abandons a migration half-way because of it. May be NULL. A lock-free atomic, not
+     * volatile sig_atomic_t: worker threads read it while a handler on another thread sets
+     * it, and only a lock-free atomic is defined for both (C11 7.14.1.1, 5.1.2.4). */
+    const atomic_int *stop;
 } ExecOptions;
 
 typedef enum ExecOutcome {

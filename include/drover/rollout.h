@@ -8,7 +8,7 @@
 #ifndef DROVER_ROLLOUT_H
 #define DROVER_ROLLOUT_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -59,7 +59,7 @@ typedef struct RolloutOptions {
     size_t parallel;
     size_t max_per_server;
     bool continue_on_error; /* ignore failure budgets and canary failures */
-    const volatile sig_atomic_t *stop;
+    const atomic_int *stop; /* as ExecOptions.stop */
     RolloutHooks hooks;
 } RolloutOptions;
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -22,16 +23,19 @@
 #include "fleet_notify.h"
 #include "progress.h"
 
-static volatile sig_atomic_t stop_requested;
+/* Written by the signal handler, read by the pool's workers: see ExecOptions.stop. */
+static atomic_int stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a signal "
+                                          "handler");
 
 /* on_signal: the first SIGINT/SIGTERM stops dispatching; running jobs finish their current
  * migration (or roll it back) and release their locks. A second one restores the default
  * action, so a third ends the process at once (the servers roll back open transactions). */
 static void on_signal(int sig)
 {
-    if (stop_requested)
+    if (atomic_load(&stop_requested))
         signal(sig, SIG_DFL);
-    stop_requested = 1;
+    atomic_store(&stop_requested, 1);
 }
 
 static void install_signal_handlers(void)

@@ -41,7 +41,7 @@ static double monotonic_seconds(void)
 
 bool exec_stop_requested(const TenantRun *r)
 {
-    return r->job->options->stop && *r->job->options->stop;
+    return r->job->options->stop && atomic_load(r->job->options->stop);
 }
 
 static bool writes(const ExecOptions *o)

@@ -48,7 +48,7 @@ static void run_slot(PoolTask *task)
 
 static bool stop_requested(const Run *run)
 {
-    return run->o->stop && *run->o->stop;
+    return run->o->stop && atomic_load(run->o->stop);
 }
 
 static void halt(Run *run, char *reason)
