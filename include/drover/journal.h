@@ -43,8 +43,8 @@ bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, 
  */
 bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err);
 
-/* journal_end_run stores the end time and outcome: "succeeded", "failed", "halted",
- * "interrupted". */
+/* journal_end_run stores the end time and outcome: "succeeded", "failed", "incomplete" (some
+ * tenant was locked by another process), "halted", "interrupted". */
 bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *err);
 
 /* journal_dirty tells whether tenant_id is marked dirty; *migration and *error (caller frees)

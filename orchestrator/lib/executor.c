@@ -142,10 +142,14 @@ static StepEnd open_session(TenantRun *r)
     return take_lock(r);
 }
 
+/* close_session: an unlock that fails (the session was lost, taking its lock with it) is of no
+ * consequence, as drv_close releases whatever the session still holds. */
 static void close_session(TenantRun *r)
 {
+    DrvError ignored = DRV_ERROR_INIT;
     if (r->locked)
-        drv_unlock(r->conn, r->db_lock_key, NULL);
+        drv_unlock(r->conn, r->db_lock_key, &ignored);
+    drv_error_clear(&ignored);
     r->locked = false;
     drv_close(r->conn);
     r->conn = NULL;

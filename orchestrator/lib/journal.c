@@ -373,7 +373,8 @@ bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, 
 
 static bool is_run_outcome(const char *outcome)
 {
-    static const char *const known[] = {"succeeded", "failed", "halted", "interrupted"};
+    static const char *const known[] = {"succeeded", "failed", "incomplete", "halted",
+                                         "interrupted"};
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(outcome, known[i]) == 0)
             return true;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "drover/journal.h"
+#include "drover/rollout.h"
 
 #define M1 "20240101-create-users.sql"
 #define M2 "20240102-add-age.sql"
@@ -646,6 +647,25 @@ static char *query_text(const char *path, const char *sql)
     return text;
 }
 
+/* Whatever the rollout ends with, the journal must store: a refused outcome would leave the
+ * run looking as if it died (no end, no outcome). */
+static void test_every_rollout_outcome_is_stored(void **state)
+{
+    Journal *j = open_ok(*state);
+    const RolloutOutcome all[] = {ROLLOUT_SUCCEEDED, ROLLOUT_FAILED, ROLLOUT_INCOMPLETE,
+                                  ROLLOUT_HALTED, ROLLOUT_INTERRUPTED};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        int64_t run = begin_ok(j, "migrate", "drover migrate");
+        end_ok(j, run, rollout_outcome_name(all[i]));
+        char *sql = xasprintf("SELECT outcome FROM runs WHERE id = %lld", (long long)run);
+        char *stored = query_text(*state, sql);
+        assert_string_equal(stored, rollout_outcome_name(all[i]));
+        free(stored);
+        free(sql);
+    }
+    journal_close(j);
+}
+
 static void exec_raw(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -791,6 +811,7 @@ int main(void)
         JOURNAL_TEST(test_dirty_set_and_cleared_by_a_clean_step),
         JOURNAL_TEST(test_resolve),
         JOURNAL_TEST(test_unknown_run),
+        JOURNAL_TEST(test_every_rollout_outcome_is_stored),
         JOURNAL_TEST(test_reopen_existing_file),
         JOURNAL_TEST(test_newer_version_is_refused),
         JOURNAL_TEST(test_foreign_database_is_refused),
