@@ -90,7 +90,8 @@ session_send pb_table "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'loc
 wait_for 10 "the lock on t" grep -qx locked "$T/pb_table.session"
 drover_start holder "$pb_cfg" migrate --format json
 blocked_drover() {
-  pg_sql "$pb_db" "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'drover migrate%'
+  pg_sql "$pb_db" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                   AND application_name LIKE 'drover migrate%'
                    AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE t%'"
 }
 wait_for 20 "the first drover to wait in its migration" non_empty blocked_drover

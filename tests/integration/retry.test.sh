@@ -52,8 +52,10 @@ write_config "$kill_cfg" migrations "retries = 3; backoff_ms = 50; backoff_max_m
 
 drover_start kill "$kill_cfg" migrate --format json
 sleeping_backend() {
+  # Scoped to this test's database: other tests' drover sessions sleep too.
   pg_sql "$kill_db" "SELECT pid FROM pg_stat_activity
-                     WHERE application_name LIKE 'drover migrate%' AND state = 'active'
+                     WHERE datname = current_database()
+                       AND application_name LIKE 'drover migrate%' AND state = 'active'
                        AND query LIKE 'SELECT pg_sleep(%' AND wait_event = 'PgSleep'"
 }
 wait_for 20 "drover's backend to sleep in migration 2" non_empty sleeping_backend
@@ -101,7 +103,8 @@ LT_DEFAULTS='lock_timeout = "300ms"; retries = 6; backoff_ms = 200; backoff_max_
 # $T/waiters; succeeds once two different ones were seen.
 waiting_backends() {
   pg_sql "$1" "SELECT pid FROM pg_stat_activity
-               WHERE application_name LIKE 'drover migrate%' AND wait_event_type = 'Lock'
+               WHERE datname = current_database()
+                 AND application_name LIKE 'drover migrate%' AND wait_event_type = 'Lock'
                  AND query = 'ALTER TABLE t ADD COLUMN x int'" >>"$T/waiters"
   [ "$(sort -u "$T/waiters" | wc -l)" -ge 2 ]
 }
