@@ -89,6 +89,18 @@ bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err);
  * (seconds, at least 1), SQLite the busy timeout. 0 restores the server default. */
 bool drv_set_lock_timeout(DrvConn *c, int ms, DrvError *err);
 
+/*
+ * A canceller stops the statement a connection is running, from another thread: PostgreSQL
+ * PQcancel, MariaDB "KILL QUERY <id>" over a second connection, SQLite sqlite3_interrupt. The
+ * interrupted statement fails on its own connection (PostgreSQL SQLSTATE 57014, MariaDB 1317,
+ * SQLite SQLITE_INTERRUPT), so a transaction rolls back as on any error. The caller must free
+ * the canceller before closing its connection; drv_cancel and drv_close must not overlap.
+ */
+typedef struct DrvCanceller DrvCanceller;
+DrvCanceller *drv_canceller_new(DrvConn *c); /* NULL when the library cannot make one */
+bool drv_cancel(DrvCanceller *k);            /* true when the cancel request was sent */
+void drv_canceller_free(DrvCanceller *k);    /* drv_canceller_free(NULL) is a no-op */
+
 /* True when err is a transient fault worth retrying (connection lost or refused, too many
  * connections, deadlock, serialization failure, lock timeout, admin shutdown, SQLITE_BUSY). */
 bool drv_error_is_transient(DrvDialect d, const DrvError *err);

@@ -24,6 +24,17 @@ typedef enum ExecCommand {
     EXEC_CHECK,    /* read-only: connectivity and SequelizeMeta readability */
 } ExecCommand;
 
+/*
+ * ExecCancels: the connections jobs are using right now, so that a second SIGINT/SIGTERM can
+ * cancel their running statements from another thread (driver.h, DrvCanceller). Thread-safe.
+ */
+typedef struct ExecCancels ExecCancels;
+ExecCancels *exec_cancels_new(void);
+void exec_cancels_free(ExecCancels *c); /* exec_cancels_free(NULL) is a no-op */
+/* exec_cancels_fire asks every registered connection to cancel what it runs; returns how many
+ * cancel requests were sent. */
+size_t exec_cancels_fire(ExecCancels *c);
+
 typedef struct ExecOptions {
     ExecCommand command;
     ssize_t to;              /* migrate/undo --to: MigSet index, -1 when absent */
@@ -39,6 +50,7 @@ typedef struct ExecOptions {
      * volatile sig_atomic_t: worker threads read it while a handler on another thread sets
      * it, and only a lock-free atomic is defined for both (C11 7.14.1.1, 5.1.2.4). */
     const atomic_int *stop;
+    ExecCancels *cancels;    /* where jobs register their connections; may be NULL */
 } ExecOptions;
 
 typedef enum ExecOutcome {

@@ -4,6 +4,7 @@
  * rollout, record migrate/undo in the journal, report, and choose the exit code.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,28 +24,53 @@
 #include "fleet_notify.h"
 #include "progress.h"
 
-/* Written by the signal handler, read by the pool's workers: see ExecOptions.stop. */
+/* Set by the signal thread, read by the pool's workers: see ExecOptions.stop. */
 static atomic_int stop_requested;
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free to be set in a signal "
-                                          "handler");
 
-/* on_signal: the first SIGINT/SIGTERM stops dispatching; running jobs finish their current
- * migration (or roll it back) and release their locks. A second one restores the default
- * action, so a third ends the process at once (the servers roll back open transactions). */
-static void on_signal(int sig)
+/*
+ * SIGINT and SIGTERM are blocked in every thread and taken by one thread with sigwait, so
+ * that what a signal triggers may lock mutexes and talk to servers:
+ *   1st: stop dispatching; running jobs finish their current migration (or roll it back) and
+ *        release their locks;
+ *   2nd: also cancel the statements running now (their transactions roll back);
+ *   3rd: end the process at once (the servers roll back open transactions).
+ * The mask is set before any other thread starts, so every thread inherits it.
+ */
+static void *signal_thread(void *arg)
 {
-    if (atomic_load(&stop_requested))
-        signal(sig, SIG_DFL);
-    atomic_store(&stop_requested, 1);
+    ExecCancels *cancels = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (int count = 1;; count++) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (count == 1) {
+            atomic_store(&stop_requested, 1);
+        } else if (count == 2) {
+            fputs("drover: cancelling the statements running now\n", stderr);
+            exec_cancels_fire(cancels);
+        } else {
+            signal(sig, SIG_DFL);
+            pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+            raise(sig);
+        }
+    }
+    return NULL;
 }
 
-static void install_signal_handlers(void)
+static void start_signal_thread(ExecCancels *cancels)
 {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, signal_thread, cancels) == 0)
+        pthread_detach(t);
 }
 
 static bool is_write(const CliArgs *a)
@@ -331,11 +357,15 @@ int cmd_fleet(const CliArgs *a)
     char *app = application_name(a);
     ExecOptions o = fleet_exec_options(a, &f, app);
     o.stop = &stop_requested;
+    /* Never freed: the detached signal thread may use it until the process ends. */
+    static ExecCancels *cancels;
     FleetRun fr = {.a = a, .f = &f};
     progress_init(&fr.progress, a->command_name, a->log_format,
                   is_write(a) && !a->out && a->format == FMT_TEXT);
     if (is_write(a)) {
-        install_signal_handlers();
+        cancels = exec_cancels_new();
+        o.cancels = cancels;
+        start_signal_thread(cancels);
         if (!open_journal(&fr, &err)) {
             rc = cli_fail_usage(&err);
             free(app);

@@ -134,6 +134,8 @@ static StepEnd open_session(TenantRun *r)
         r->res->state = EXEC_STATE_UNREACHABLE;
         return exec_retry_or_fail(r, r->job->tenant->url.dialect);
     }
+    if (o->cancels)
+        r->cancel_id = exec_cancels_add(o->cancels, drv_canceller_new(r->conn));
     if (!writes(o))
         return STEP_OK;
     if (r->job->lock_timeout_ms > 0 &&
@@ -151,6 +153,8 @@ static void close_session(TenantRun *r)
         drv_unlock(r->conn, r->db_lock_key, &ignored);
     drv_error_clear(&ignored);
     r->locked = false;
+    exec_cancels_remove(r->job->options->cancels, r->cancel_id); /* before the close */
+    r->cancel_id = 0;
     drv_close(r->conn);
     r->conn = NULL;
     if (r->planned)
@@ -299,8 +303,10 @@ static void finish_failure(TenantRun *r)
         res->outcome = EXEC_OUT_DIRTY;
         return;
     }
+    /* After a stop request the tenant stays at the migration boundary it reached: every
+     * applied migration is whole and recorded, and the operator asked drover to end. */
     if (res->outcome == EXEC_OUT_FAILED && r->job->options->command == EXEC_MIGRATE &&
-        r->engine->rollback_batch && res->applied.n > 0)
+        r->engine->rollback_batch && res->applied.n > 0 && !exec_stop_requested(r))
         roll_back(r);
 }
 

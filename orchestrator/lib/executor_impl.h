@@ -29,6 +29,7 @@ typedef struct TenantRun {
     bool planned;
     bool state_reported; /* res lists hold the state as first read ("before") */
     bool may_retry;      /* this attempt is not the last one */
+    int cancel_id;       /* registration in options->cancels, 0 when none */
 } TenantRun;
 
 /* Runs the command's work on an open, locked session with SequelizeMeta read. */
@@ -39,6 +40,10 @@ StepEnd exec_revert_list(TenantRun *r, const StrList *names);
 /* A transient fault may be retried when this attempt is not the last. */
 StepEnd exec_retry_or_fail(const TenantRun *r, DrvDialect d);
 bool exec_stop_requested(const TenantRun *r);
+/* Registration of a connection's canceller (executor_cancel.c); id 0 means "not registered".
+ * exec_cancels_add takes ownership of k (freed at once when c is NULL). */
+int exec_cancels_add(ExecCancels *c, DrvCanceller *k);
+void exec_cancels_remove(ExecCancels *c, int id);
 double exec_wall_clock(void);
 
 #endif

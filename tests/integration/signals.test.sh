@@ -239,3 +239,39 @@ assert_contains "$(tail -n 1 <<<"$OUT")" "migrate: 12 tenants, $full up_to_date,
 for id in "${IDS[@]}"; do
   assert_eq "t1 t2a t2b t3 t4" "$(tables "$id")" "SIGINT re-run: $id tables"
 done
+
+# --- A second signal cancels the statements running now: a migration stuck in a long
+# statement is cancelled (SQLSTATE 57014), its transaction rolls back, and drover ends at
+# once instead of waiting for it.
+M5=20240501000005-slow-t5.sql
+printf -- '-- migrate:up\nCREATE TABLE t5 (id int);\nSELECT pg_sleep(60);\n\n-- migrate:down\nDROP TABLE t5;\n' \
+  >"$T/migrations/$M5"
+"$DROVER_BIN" --config "$CFG" migrate --tenant s01 --tenant s02 --parallel 2 --format json \
+  >"$T/bg.stdout" 2>"$T/bg.stderr" &
+BG_PID=$!
+sleepers() {
+  pg_sql postgres "SELECT count(*) FROM pg_stat_activity
+      WHERE application_name LIKE 'drover migrate pid $BG_PID on %' AND datname LIKE '$LIKE'
+        AND state = 'active' AND query LIKE 'SELECT pg_sleep(60)%'"
+}
+for _ in $(seq 300); do [ "$(sleepers)" = 2 ] && break; sleep 0.05; done
+assert_eq 2 "$(sleepers)" "second signal: both tenants are in the long statement"
+kill -TERM "$BG_PID"
+sleep 0.5
+assert_eq 2 "$(sleepers)" "second signal: the first one lets running statements go on"
+started=$(date +%s)
+kill -TERM "$BG_PID"
+wait_drover
+# An upper bound on hanging, not a speed assertion: without the cancel it would take 60 s.
+[ $(($(date +%s) - started)) -lt 30 ] || fail "second signal: drover waited for the statement"
+assert_eq 130 "$RC" "second signal: exit status"$'\n'"$ERR"
+assert_contains "$ERR" "drover: cancelling the statements running now"
+assert_eq "interrupted" "$(json_get "$OUT_FILE" .outcome)"
+for id in s01 s02; do
+  assert_eq "failed|57014|$M5" \
+    "$(json_get "$OUT_FILE" ".tenants[] | select(.id == \"$id\") | \"\(.outcome)|\(.error.sqlstate)|\(.error.migration)\"")" \
+    "second signal: '$id' failed with the cancel"
+  assert_eq "$(first 4)" "$(rows "$id")" "second signal: '$id' records nothing of the cancelled migration"
+  assert_eq "t1 t2a t2b t3 t4" "$(tables "$id")" "second signal: '$id' has no t5 (rolled back)"
+done
+nothing_left "second signal"

@@ -338,3 +338,19 @@ bool drvi_poll_lock(DrvConn *c, const void *arg,
         sleep_ms(pause < left ? pause : left);
     }
 }
+
+DrvCanceller *drv_canceller_new(DrvConn *c)
+{
+    return c->ops->canceller(c);
+}
+
+bool drv_cancel(DrvCanceller *k)
+{
+    return k->cancel(k);
+}
+
+void drv_canceller_free(DrvCanceller *k)
+{
+    if (k)
+        k->free(k);
+}

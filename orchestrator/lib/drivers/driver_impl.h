@@ -26,7 +26,14 @@ typedef struct DrvOps {
     bool (*unlock)(DrvConn *c, const char *key, DrvError *err);
     bool (*lock_holder)(DrvConn *c, const char *key, char **holder, DrvError *err);
     bool (*set_lock_timeout)(DrvConn *c, int ms, DrvError *err);
+    DrvCanceller *(*canceller)(DrvConn *c);
 } DrvOps;
+
+/* The common head of every driver's canceller. */
+struct DrvCanceller {
+    bool (*cancel)(DrvCanceller *k);
+    void (*free)(DrvCanceller *k);
+};
 
 /* The common head of every driver's connection struct (each embeds it first). */
 struct DrvConn {

@@ -16,6 +16,7 @@ typedef struct MyConn {
     DrvConn base;
     MYSQL *my;
     char *database; /* the URL's database, "" when none: lock names are server-wide */
+    const InvUrl *url; /* the inventory's, which outlives the connection: for a canceller */
 } MyConn;
 
 enum { LOCK_NAME_MAX = 64 }; /* bytes: never more characters than the server allows */
@@ -62,6 +63,7 @@ static DrvConn *mdb_connect(const InvUrl *url, const DrvConnectOptions *opts, ch
     drvi_conn_init(&c->base, &drvi_mysql_ops, where);
     c->my = my;
     c->database = xstrdup(url->database ? url->database : "");
+    c->url = url;
     return &c->base;
 }
 
@@ -319,6 +321,45 @@ static bool mdb_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
     return ok;
 }
 
+/* A MariaDB statement is stopped from a second connection: KILL QUERY with the first one's
+ * thread id. */
+typedef struct MyCanceller {
+    DrvCanceller base;
+    const InvUrl *url;
+    unsigned long thread_id;
+} MyCanceller;
+
+static bool mdb_cancel(DrvCanceller *k)
+{
+    MyCanceller *mk = (MyCanceller *)k;
+    DrvConnectOptions opts = {.application_name = "drover cancel", .connect_timeout_s = 5};
+    DrvError err = DRV_ERROR_INIT;
+    DrvConn *killer = mdb_connect(mk->url, &opts, xstrdup("cancel"), &err);
+    bool ok = killer != NULL;
+    if (ok) {
+        char *sql = xasprintf("KILL QUERY %lu", mk->thread_id);
+        ok = mysql_query(mdb_of(killer), sql) == 0;
+        free(sql);
+        mdb_close(killer);
+    }
+    drv_error_clear(&err);
+    return ok;
+}
+
+static void mdb_canceller_free(DrvCanceller *k)
+{
+    free(k);
+}
+
+static DrvCanceller *mdb_canceller(DrvConn *c)
+{
+    MyCanceller *k = xcalloc(1, sizeof *k);
+    k->base = (DrvCanceller){.cancel = mdb_cancel, .free = mdb_canceller_free};
+    k->url = ((MyConn *)c)->url;
+    k->thread_id = mysql_thread_id(mdb_of(c));
+    return &k->base;
+}
+
 const DrvOps drvi_mysql_ops = {
     .dialect = DRV_MYSQL,
     .begin_sql = "START TRANSACTION",
@@ -332,4 +373,5 @@ const DrvOps drvi_mysql_ops = {
     .unlock = mdb_unlock,
     .lock_holder = mdb_lock_holder,
     .set_lock_timeout = mdb_set_lock_timeout,
+    .canceller = mdb_canceller,
 };

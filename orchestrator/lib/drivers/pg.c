@@ -447,6 +447,35 @@ static bool pg_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
     return ok;
 }
 
+/* PQcancel is safe from any thread; the PGcancel object lives apart from the connection. */
+typedef struct PgCanceller {
+    DrvCanceller base;
+    PGcancel *cancel;
+} PgCanceller;
+
+static bool pg_cancel(DrvCanceller *k)
+{
+    char errbuf[256];
+    return PQcancel(((PgCanceller *)k)->cancel, errbuf, (int)sizeof errbuf) == 1;
+}
+
+static void pg_canceller_free(DrvCanceller *k)
+{
+    PQfreeCancel(((PgCanceller *)k)->cancel);
+    free(k);
+}
+
+static DrvCanceller *pg_canceller(DrvConn *c)
+{
+    PGcancel *cancel = PQgetCancel(pg_of(c));
+    if (!cancel)
+        return NULL;
+    PgCanceller *k = xcalloc(1, sizeof *k);
+    k->base = (DrvCanceller){.cancel = pg_cancel, .free = pg_canceller_free};
+    k->cancel = cancel;
+    return &k->base;
+}
+
 const DrvOps drvi_pg_ops = {
     .dialect = DRV_POSTGRES,
     .begin_sql = "BEGIN",
@@ -460,4 +489,5 @@ const DrvOps drvi_pg_ops = {
     .unlock = pg_unlock,
     .lock_holder = pg_lock_holder,
     .set_lock_timeout = pg_set_lock_timeout,
+    .canceller = pg_canceller,
 };

@@ -339,6 +339,31 @@ static bool lite_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
     return true;
 }
 
+/* sqlite3_interrupt may be called from another thread while the connection is open. */
+typedef struct LiteCanceller {
+    DrvCanceller base;
+    sqlite3 *db;
+} LiteCanceller;
+
+static bool lite_cancel(DrvCanceller *k)
+{
+    sqlite3_interrupt(((LiteCanceller *)k)->db);
+    return true;
+}
+
+static void lite_canceller_free(DrvCanceller *k)
+{
+    free(k);
+}
+
+static DrvCanceller *lite_canceller(DrvConn *c)
+{
+    LiteCanceller *k = xcalloc(1, sizeof *k);
+    k->base = (DrvCanceller){.cancel = lite_cancel, .free = lite_canceller_free};
+    k->db = db_of(c);
+    return &k->base;
+}
+
 const DrvOps drvi_sqlite_ops = {
     .dialect = DRV_SQLITE,
     .begin_sql = "BEGIN",
@@ -352,4 +377,5 @@ const DrvOps drvi_sqlite_ops = {
     .unlock = lite_unlock,
     .lock_holder = lite_lock_holder,
     .set_lock_timeout = lite_set_lock_timeout,
+    .canceller = lite_canceller,
 };
