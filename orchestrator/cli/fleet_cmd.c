@@ -113,15 +113,22 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
     return false;
 }
 
-static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
+/* record writes (or rewrites) a tenant's result in the journal; a failure is reported and
+ * makes the run exit non-zero, but does not stop it. */
+static void record(FleetRun *fr, const ExecResult *res)
 {
-    FleetRun *fr = ctx;
     DrvError err = DRV_ERROR_INIT;
     if (fr->journal && !journal_record_tenant(fr->journal, fr->run_id, res, &err)) {
         cli_print_error(&err);
         fr->journal_failed = true;
     }
     drv_error_clear(&err);
+}
+
+static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
+{
+    FleetRun *fr = ctx;
+    record(fr, res);
     progress_tenant(&fr->progress, res, p);
     fleet_notify_tenant(&fr->notify, res);
 }
@@ -131,12 +138,7 @@ static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
 static void revised(const ExecResult *res, size_t first_new_step, void *ctx)
 {
     FleetRun *fr = ctx;
-    DrvError err = DRV_ERROR_INIT;
-    if (fr->journal && !journal_record_tenant(fr->journal, fr->run_id, res, &err)) {
-        cli_print_error(&err);
-        fr->journal_failed = true;
-    }
-    drv_error_clear(&err);
+    record(fr, res);
     progress_revised(&fr->progress, res, first_new_step);
 }
 
