@@ -154,6 +154,11 @@ static void *batch_main(void *arg)
     b->state = atomic_load(&b->stop) ? BATCH_CANCELLED : BATCH_DONE;
     b->reg->batches_by_state[b->state]++;
     pthread_mutex_unlock(&b->reg->mu);
+    /* The rollout words a stop as a signal's; here it was a cancel request. */
+    if (atomic_load(&b->stop)) {
+        free(reason);
+        reason = xstrdup("cancelled: dispatching stopped, running jobs finished");
+    }
     fprintf(stderr, "drover-agent: batch %s (run '%s') %s%s%s\n", b->id, b->run_id,
             rollout_outcome_name(o), reason ? ": " : "", reason ? reason : "");
     free(reason);

@@ -10,10 +10,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 AGENT=${DROVER_AGENT_BIN:?DROVER_AGENT_BIN is not set (drover-agent not built)}
 T=$DROVER_TEST_TMPDIR
 PG_DB=$(unique_name agent_pg)
+SLOW_DBS=("$(unique_name agent_s1)" "$(unique_name agent_s2)" "$(unique_name agent_s3)")
 AGENT_PIDS=()
 cleanup() {
   for p in "${AGENT_PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   pg_drop_db "$PG_DB" || true
+  for db in "${SLOW_DBS[@]}"; do pg_drop_db "$db" || true; done
 }
 trap 'rc=$?; cleanup >/dev/null 2>&1; (exit $rc); _lib_on_exit' EXIT
 pg_create_db "$PG_DB"
@@ -46,14 +48,15 @@ EOF
 TOKEN=tok-0123456789abcdef
 printf '# accepted tokens\nother-token\n\n  %s  \n' "$TOKEN" >"$T/tokens"
 
-# start_agent NAME PORT [TLS_LINE]: writes NAME.cfg, starts the agent, waits for /healthz.
+# start_agent NAME PORT [TLS_LINE [INVENTORY PARALLEL]]: writes NAME.cfg, starts the agent,
+# waits for /healthz.
 start_agent() {
   local name=$1 port=$2 tls=${3:-} scheme=http curl_tls=()
   cat >"$T/$name.cfg" <<EOF
 port = $port;
 token_file = "tokens";
-inventory = "drover.cfg";
-parallel = 2;
+inventory = "${4:-drover.cfg}";
+parallel = ${5:-2};
 max_body = 4096;
 $tls
 EOF
@@ -222,3 +225,50 @@ AUTH+=(--cacert "$T/cert.pem")
 wait_batch "$TB"
 assert_eq "migrated $M2" "$(jq -r '.tenants[] | "\(.outcome) \(.applied | join(","))"' "$T/body")" "TLS batch reapplies the undone migration"
 assert_eq "$M1 $M2" "$(pg_sql "$PG_DB" 'SELECT name FROM "SequelizeMeta" ORDER BY name' | xargs)" "pg meta after TLS run"
+
+# --- results while running, and cancel ---------------------------------------------------
+# One worker, three tenants; the migration sleeps 3 s everywhere but in the first tenant, so
+# the first result is readable while the second runs, and a cancel then lets the second
+# finish its migration and never starts the third.
+for db in "${SLOW_DBS[@]}"; do pg_create_db "$db"; done
+S1=20240201000001-slow.sql
+mkdir -p "$T/slow/migrations"
+printf -- "-- migrate:up\nSELECT pg_sleep(CASE WHEN current_database() = '%s' THEN 0 ELSE 3 END);\nCREATE TABLE slow (id INTEGER);\n\n-- migrate:down\nDROP TABLE slow;\n" \
+  "${SLOW_DBS[0]}" >"$T/slow/migrations/$S1"
+PGBASE="postgres://drover:\${DROVER_TEST_PG_PASSWORD}@127.0.0.1:$DROVER_TEST_PG_PORT"
+write_inventory "$T/slow/drover.cfg" <<EOF
+migrations = { path = "migrations"; };
+environments = ( { name = "prod"; } );
+tenants = (
+  { id = "s1"; env = "prod"; url = "$PGBASE/${SLOW_DBS[0]}"; },
+  { id = "s2"; env = "prod"; url = "$PGBASE/${SLOW_DBS[1]}"; },
+  { id = "s3"; env = "prod"; url = "$PGBASE/${SLOW_DBS[2]}"; }
+);
+EOF
+SLOW_PORT=$(free_port)
+start_agent slow "$SLOW_PORT" "" slow/drover.cfg 1
+BASE=http://127.0.0.1:$SLOW_PORT
+AUTH=(-H "Authorization: Bearer $TOKEN")
+assert_eq "200" "$(req GET /v1/migrations "${AUTH[@]}")" "slow agent migrations"
+cp "$T/body" "$T/migs.json"
+assert_eq "202" "$(post_batch "${AUTH[@]}" -d "$(batch_body slow-1 migrate '["s1","s2","s3"]')")" "slow batch"
+SB=$(json_get "$T/body" .batch_id)
+for _ in $(seq 100); do
+  assert_eq "200" "$(req GET "/v1/batches/$SB" "${AUTH[@]}")" "poll slow batch"
+  [ "$(jq '.tenants | length' "$T/body")" = 0 ] || break
+  sleep 0.05
+done
+assert_eq "running 3 s1 migrated" \
+  "$(jq -r '"\(.state) \(.total) \([.tenants[] | "\(.id) \(.outcome)"] | join(","))"' "$T/body")" \
+  "the first result is readable while the batch runs"
+assert_eq "null" "$(jq -c .outcome "$T/body")" "no outcome while running"
+assert_eq "202" "$(req POST "/v1/batches/$SB/cancel" "${AUTH[@]}")" "cancel"
+wait_batch "$SB"
+assert_eq "cancelled interrupted" "$(jq -r '"\(.state) \(.outcome)"' "$T/body")" "batch cancelled"
+assert_eq "s1 migrated|s2 migrated|s3 skipped" \
+  "$(jq -r '[.tenants[] | "\(.id) \(.outcome)"] | join("|")' "$T/body")" \
+  "the running tenant finished its migration, the queued one never started"
+assert_eq "$S1" "$(pg_sql "${SLOW_DBS[1]}" 'SELECT name FROM "SequelizeMeta"')" "s2 meta"
+assert_eq "0" "$(pg_sql "${SLOW_DBS[2]}" "SELECT count(*) FROM pg_tables WHERE tablename = 'SequelizeMeta'")" \
+  "s3 untouched"
+assert_contains "$(cat "$T/slow.log")" "interrupted: cancelled: dispatching stopped, running jobs finished"
