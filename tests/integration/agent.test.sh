@@ -272,3 +272,14 @@ assert_eq "$S1" "$(pg_sql "${SLOW_DBS[1]}" 'SELECT name FROM "SequelizeMeta"')" 
 assert_eq "0" "$(pg_sql "${SLOW_DBS[2]}" "SELECT count(*) FROM pg_tables WHERE tablename = 'SequelizeMeta'")" \
   "s3 untouched"
 assert_contains "$(cat "$T/slow.log")" "interrupted: cancelled: dispatching stopped, running jobs finished"
+
+# --- shutdown ---------------------------------------------------------------------------
+# SIGTERM ends every agent with exit 0 (under ASan, a leak or a memory error would not).
+for i in "${!AGENT_PIDS[@]}"; do
+  rc=0
+  kill -TERM "${AGENT_PIDS[$i]}"
+  wait "${AGENT_PIDS[$i]}" || rc=$?
+  assert_eq "0" "$rc" "agent $i exits 0 on SIGTERM"
+done
+AGENT_PIDS=()
+assert_contains "$(cat "$T/plain.log")" "drover-agent: SIGTERM, stopping"
