@@ -281,7 +281,7 @@ static bool select_tenants(const AgentFleet *f, const json_t *ids, Batch *b, Age
     return ok;
 }
 
-/* same_tenants: a resubmission must name tenants the remembered batch holds. */
+/* covers_tenants: a resubmission must name tenants the remembered batch holds. */
 static bool covers_tenants(const AgentFleet *f, const Batch *b, const json_t *ids)
 {
     for (size_t i = 0; i < json_array_size(ids); i++) {
