@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# agent.test.sh — drover-agent over HTTP and HTTPS on 127.0.0.1, serving a PostgreSQL and a
-# SQLite tenant: every refusal (401, 400, 413, 409) gets its status with no side effect, a
-# batch migrates both tenants and is readable while and after it runs, resubmitting a run id
+# agent.test.sh — drover-agent over HTTP and HTTPS on 127.0.0.1, serving PostgreSQL, SQLite and
+# MariaDB tenants: every refusal (401, 400, 413, 409) gets its status with no side effect, a
+# batch migrates them and is readable while and after it runs, resubmitting a run id
 # returns the same batch and runs nothing, undo reverts, /metrics parses, no password leaks,
 # and a TLS agent with a certificate made here answers `curl --cacert`.
 # shellcheck source=tests/integration/lib.sh
@@ -10,15 +10,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 AGENT=${DROVER_AGENT_BIN:?DROVER_AGENT_BIN is not set (drover-agent not built)}
 T=$DROVER_TEST_TMPDIR
 PG_DB=$(unique_name agent_pg)
+MY_DB=$(unique_name agent_my)
 SLOW_DBS=("$(unique_name agent_s1)" "$(unique_name agent_s2)" "$(unique_name agent_s3)")
 AGENT_PIDS=()
 cleanup() {
   for p in "${AGENT_PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   pg_drop_db "$PG_DB" || true
+  my_drop_db "$MY_DB" || true
   for db in "${SLOW_DBS[@]}"; do pg_drop_db "$db" || true; done
 }
 trap 'rc=$?; cleanup >/dev/null 2>&1; (exit $rc); _lib_on_exit' EXIT
 pg_create_db "$PG_DB"
+my_create_db "$MY_DB"
 
 free_port() {
   local p
@@ -42,7 +45,8 @@ migrations = { path = "migrations"; };
 environments = ( { name = "prod"; } );
 tenants = (
   { id = "pg1";   env = "prod"; url = "postgres://drover:\${DROVER_TEST_PG_PASSWORD}@127.0.0.1:$DROVER_TEST_PG_PORT/$PG_DB"; },
-  { id = "lite1"; env = "prod"; url = "sqlite:tenants/lite1.db"; }
+  { id = "lite1"; env = "prod"; url = "sqlite:tenants/lite1.db"; },
+  { id = "my1";   env = "prod"; url = "mysql://drover:\${DROVER_TEST_MYSQL_PASSWORD}@127.0.0.1:$DROVER_TEST_MYSQL_PORT/$MY_DB"; }
 );
 EOF
 TOKEN=tok-0123456789abcdef
@@ -104,7 +108,7 @@ post_batch() {
   req POST /v1/batches -H 'Content-Type: application/json' "$@"
 }
 
-GOOD=$(batch_body run-1 migrate '["pg1","lite1"]')
+GOOD=$(batch_body run-1 migrate '["my1","pg1","lite1"]')
 
 # --- refusals, each with no side effect -------------------------------------------------
 assert_eq "401" "$(post_batch -d "$GOOD")" "no token"
@@ -136,6 +140,8 @@ assert_eq "[\"$M1\",\"x.sql\"]" "$(jq -c .differing "$T/body")" "409 names missi
 assert_eq "0" "$(pg_sql "$PG_DB" "SELECT count(*) FROM pg_tables WHERE tablename = 'SequelizeMeta'")" \
   "refusals touched no database"
 [ ! -e "$T/tenants/lite1.db" ] || fail "a refusal created the SQLite tenant"
+assert_eq "0" "$(my_sql "$MY_DB" "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$MY_DB'")" \
+  "refusals touched no MariaDB table"
 assert_eq "404" "$(req GET /v1/batches/b1 "${AUTH[@]}")" "refusals started no batch"
 
 # --- a batch ----------------------------------------------------------------------------
@@ -154,13 +160,14 @@ BATCH=$(json_get "$T/body" .batch_id)
 assert_eq "run-1" "$(json_get "$T/body" .run_id)" "run id echoed"
 wait_batch "$BATCH"
 cp "$T/body" "$T/run1.json"
-assert_eq "done succeeded 2" "$(jq -r '"\(.state) \(.outcome) \(.total)"' "$T/run1.json")" "batch done"
-assert_eq "pg1 migrated $M1,$M2|lite1 migrated $M1,$M2" \
+assert_eq "done succeeded 3" "$(jq -r '"\(.state) \(.outcome) \(.total)"' "$T/run1.json")" "batch done"
+assert_eq "pg1 migrated $M1,$M2|lite1 migrated $M1,$M2|my1 migrated $M1,$M2" \
   "$(jq -r '[.tenants[] | "\(.id) \(.outcome) \(.applied | join(","))"] | join("|")' "$T/run1.json")" \
-  "both tenants migrated, rollout order"
-assert_eq "postgres sqlite" "$(jq -r '[.tenants[].dialect] | join(" ")' "$T/run1.json")" "tenant JSON as drover prints it"
+  "every tenant migrated, rollout order"
+assert_eq "postgres sqlite mysql" "$(jq -r '[.tenants[].dialect] | join(" ")' "$T/run1.json")" "tenant JSON as drover prints it"
 assert_eq "$M1 $M2" "$(pg_sql "$PG_DB" 'SELECT name FROM "SequelizeMeta" ORDER BY name' | xargs)" "pg meta"
 assert_eq "$M1 $M2" "$(sqlite_sql "$T/tenants/lite1.db" 'SELECT name FROM SequelizeMeta ORDER BY name;' | xargs)" "sqlite meta"
+assert_eq "$M1 $M2" "$(my_sql "$MY_DB" 'SELECT name FROM SequelizeMeta ORDER BY name' | xargs)" "mariadb meta"
 
 # Resubmitting the run id returns the same batch and runs nothing again.
 assert_eq "200" "$(post_batch "${AUTH[@]}" -d "$GOOD")" "resubmission"
@@ -170,13 +177,14 @@ assert_eq "$BATCH" "$(json_get "$T/body" .batch_id)" "same batch for a subset"
 assert_eq "409" "$(post_batch "${AUTH[@]}" -d "$(batch_body run-1 undo '["lite1"]' '+ {options: {all: true}}')")" \
   "the run id with another command"
 assert_eq "2" "$(pg_sql "$PG_DB" 'SELECT count(*) FROM "SequelizeMeta"')" "still two rows"
+assert_eq "2" "$(my_sql "$MY_DB" 'SELECT count(*) FROM SequelizeMeta')" "still two MariaDB rows"
 assert_eq "404" "$(req GET /v1/batches/b2 "${AUTH[@]}")" "no second batch"
 
 # A new run id over migrated tenants re-reads SequelizeMeta: up to date, nothing applied.
-assert_eq "202" "$(post_batch "${AUTH[@]}" -d "$(batch_body run-2 migrate '["pg1","lite1"]')")" "second run"
+assert_eq "202" "$(post_batch "${AUTH[@]}" -d "$(batch_body run-2 migrate '["pg1","lite1","my1"]')")" "second run"
 B2=$(json_get "$T/body" .batch_id)
 wait_batch "$B2"
-assert_eq "up_to_date up_to_date" "$(jq -r '[.tenants[].outcome] | join(" ")' "$T/body")" "nothing to do"
+assert_eq "up_to_date up_to_date up_to_date" "$(jq -r '[.tenants[].outcome] | join(" ")' "$T/body")" "nothing to do"
 
 assert_eq "202" "$(post_batch "${AUTH[@]}" -d "$(batch_body run-3 undo '["pg1"]' '+ {options: {steps: 1}}')")" "undo"
 B3=$(json_get "$T/body" .batch_id)
@@ -201,13 +209,14 @@ bad=$(grep -v '^#' "$T/body" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9]+$'
 assert_eq "" "$bad" "every sample line parses"
 assert_contains "$(cat "$T/body")" 'drover_agent_batches{state="done"} 4'
 assert_contains "$(cat "$T/body")" 'drover_agent_batches{state="running"} 0'
-assert_contains "$(cat "$T/body")" 'drover_agent_tenant_results_total{outcome="migrated"} 2'
-assert_contains "$(cat "$T/body")" 'drover_agent_tenant_results_total{outcome="up_to_date"} 2'
+assert_contains "$(cat "$T/body")" 'drover_agent_tenant_results_total{outcome="migrated"} 3'
+assert_contains "$(cat "$T/body")" 'drover_agent_tenant_results_total{outcome="up_to_date"} 3'
 assert_contains "$(cat "$T/body")" 'drover_agent_tenant_results_total{outcome="reverted"} 1'
 
 # --- no credentials in results or logs ---------------------------------------------------
 assert_contains "$(jq -r '.tenants[0].url' "$T/run1.json")" "drover:***@127.0.0.1"
 assert_not_contains "$(cat "$T/run1.json" "$T/plain.log")" "$DROVER_TEST_PG_PASSWORD"
+assert_not_contains "$(cat "$T/run1.json" "$T/plain.log")" "$DROVER_TEST_MYSQL_PASSWORD"
 assert_not_contains "$(cat "$T/plain.log")" "$TOKEN"
 
 # --- TLS --------------------------------------------------------------------------------
