@@ -2,8 +2,8 @@
 # install-deps.sh — installs the Debian 12 packages drover needs to build (and, with
 # --servers, what the integration tests run: the PostgreSQL and MariaDB servers they start
 # themselves, and Debian's chromium for the headless test of the HTML report).
-# libmicrohttpd-dev builds a test helper (the webhook receiver of notify.test.sh) and, later,
-# drover-agent.
+# libmicrohttpd-dev builds drover-agent and a test helper (the webhook receiver of notify.test.sh);
+# curl and openssl drive agent.test.sh (requests, and the certificate of its TLS agent).
 # Idempotent: apt is only touched when dpkg says a package is missing.
 set -euo pipefail
 
@@ -14,7 +14,7 @@ usage() {
 
 BUILD_PACKAGES=(build-essential cmake pkg-config git libpq-dev default-libmysqlclient-dev
                 libsqlite3-dev libconfig-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-                libmicrohttpd-dev sqlite3 jq)
+                libmicrohttpd-dev sqlite3 jq curl openssl)
 SERVER_PACKAGES=(postgresql postgresql-client mariadb-server mariadb-client chromium)
 
 want_servers=0

@@ -77,4 +77,14 @@ size_t mig_stem_len(const char *name);
  */
 bool mig_new(const char *dir, const char *name, bool js, char **out_path, DrvError *err);
 
+/*
+ * Migration-set digests, so that two machines can tell whether they hold the same files (the
+ * coordinator and drover-agent). Not cryptographic: FNV-1a 64, 16 lowercase hex digits.
+ * mig_file_digest hashes the file name, a NUL byte and the file's bytes; mig_set_digest hashes,
+ * in set order, each file's "NAME\tDIGEST\n". Both fail with DRV_ERR_IO naming the file when
+ * it cannot be read. The caller frees the result.
+ */
+char *mig_file_digest(const Migration *m, DrvError *err);
+char *mig_set_digest(const MigSet *set, DrvError *err);
+
 #endif

@@ -1,0 +1,458 @@
+/*
+ * batch.c — the batches drover-agent runs: validation of a submission (with no side effect
+ * when refused), one thread per batch running libdrover's rollout, results readable while it
+ * runs, cancellation, and the counters /metrics shows.
+ *
+ * DESIGN: the registry owns every Batch for the agent's lifetime (run ids are remembered so a
+ * resubmission never runs a tenant twice). One mutex, AgentRegistry.mu, guards the batch list,
+ * each batch's `done_json`, `state`, `outcome` and every counter. A batch thread reads only
+ * its own immutable fields (selection, options) without it and takes it to publish a result.
+ * `stop` is an atomic the cancel handler sets and the rollout's workers read.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "drover/executor.h"
+#include "drover/report.h"
+#include "drover/rollout.h"
+
+typedef enum BatchState { BATCH_RUNNING = 0, BATCH_DONE, BATCH_CANCELLED } BatchState;
+
+static const char *const batch_state_names[] = {"running", "done", "cancelled"};
+
+typedef struct Batch {
+    char *id;
+    char *run_id;
+    char *command;          /* "migrate", "undo", "status" */
+    ExecOptions exec;
+    bool continue_on_error;
+    size_t *selected;       /* indexes into the inventory, rollout order */
+    size_t n;
+    ExecResult *results;    /* written by rollout_run; read only once the thread ended */
+    atomic_int stop;
+    pthread_t thread;
+    bool started;
+    /* guarded by AgentRegistry.mu: */
+    BatchState state;
+    const char *outcome;    /* rollout_outcome_name, once done */
+    json_t *done_json;      /* tenant objects in the order they finished */
+    struct AgentRegistry *reg;
+} Batch;
+
+struct AgentRegistry {
+    const AgentFleet *fleet;
+    pthread_mutex_t mu;
+    Batch **batches;
+    size_t nbatches;
+    unsigned long next_id;
+    size_t by_outcome[EXEC_OUT_COUNT];
+    size_t batches_by_state[3];
+    size_t requests_2xx, requests_4xx, requests_5xx;
+};
+
+AgentReply agent_error_reply(unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    AgentReply r = {status, json_pack("{s:s}", "error", msg)};
+    free(msg);
+    return r;
+}
+
+AgentRegistry *agent_registry_new(const AgentFleet *fleet)
+{
+    AgentRegistry *r = xcalloc(1, sizeof *r);
+    r->fleet = fleet;
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
+}
+
+static void batch_free(Batch *b)
+{
+    if (b->results) {
+        for (size_t i = 0; i < b->n; i++)
+            exec_result_free(&b->results[i]);
+        free(b->results);
+    }
+    json_decref(b->done_json);
+    free(b->selected);
+    free(b->id);
+    free(b->run_id);
+    free(b->command);
+    free(b);
+}
+
+void agent_registry_free(AgentRegistry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nbatches; i++)
+        atomic_store(&r->batches[i]->stop, 1);
+    for (size_t i = 0; i < r->nbatches; i++) {
+        if (r->batches[i]->started)
+            pthread_join(r->batches[i]->thread, NULL);
+        batch_free(r->batches[i]);
+    }
+    free(r->batches);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* tenant_json is a tenant's object exactly as `drover migrate --format json` prints it. */
+static json_t *tenant_json(const char *command, const ExecResult *res)
+{
+    json_t *run = report_run_json(command, res, 1);
+    json_t *t = json_incref(json_array_get(json_object_get(run, "tenants"), 0));
+    json_decref(run);
+    return t;
+}
+
+/* on_finished runs on the batch's rollout coordinator thread as each tenant ends. */
+static void on_finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
+{
+    (void)p;
+    Batch *b = ctx;
+    json_t *t = tenant_json(b->command, res);
+    pthread_mutex_lock(&b->reg->mu);
+    json_array_append_new(b->done_json, t);
+    b->reg->by_outcome[res->outcome]++;
+    pthread_mutex_unlock(&b->reg->mu);
+    fprintf(stderr, "drover-agent: batch %s: tenant '%s' %s\n", b->id, res->tenant->id,
+            exec_outcome_name(res->outcome));
+}
+
+static void *batch_main(void *arg)
+{
+    Batch *b = arg;
+    const AgentFleet *f = b->reg->fleet;
+    RolloutOptions ro = {
+        .exec = &b->exec,
+        .parallel = (size_t)f->parallel,
+        .max_per_server = (size_t)f->inv->engine.max_per_server,
+        .continue_on_error = b->continue_on_error || b->exec.command == EXEC_STATUS,
+        .stop = &b->stop,
+        .hooks = {.finished = on_finished, .ctx = b},
+    };
+    char *reason = NULL;
+    RolloutOutcome o = rollout_run(f->inv, &f->set, b->selected, b->n, &ro, b->results, &reason);
+    /* Tenants never attempted (cancelled) get no finished call: publish the full list now. */
+    json_t *all = json_array();
+    for (size_t i = 0; i < b->n; i++)
+        json_array_append_new(all, tenant_json(b->command, &b->results[i]));
+    pthread_mutex_lock(&b->reg->mu);
+    json_decref(b->done_json);
+    b->done_json = all;
+    b->outcome = rollout_outcome_name(o);
+    b->reg->batches_by_state[b->state]--;
+    b->state = atomic_load(&b->stop) ? BATCH_CANCELLED : BATCH_DONE;
+    b->reg->batches_by_state[b->state]++;
+    pthread_mutex_unlock(&b->reg->mu);
+    /* The rollout words a stop as a signal's; here it was a cancel request. */
+    if (atomic_load(&b->stop)) {
+        free(reason);
+        reason = xstrdup("cancelled: dispatching stopped, running jobs finished");
+    }
+    fprintf(stderr, "drover-agent: batch %s (run '%s') %s%s%s\n", b->id, b->run_id,
+            rollout_outcome_name(o), reason ? ": " : "", reason ? reason : "");
+    free(reason);
+    return NULL;
+}
+
+static Batch *find_locked(AgentRegistry *r, const char *id, const char *run_id)
+{
+    for (size_t i = 0; i < r->nbatches; i++) {
+        Batch *b = r->batches[i];
+        if ((id && strcmp(b->id, id) == 0) || (run_id && strcmp(b->run_id, run_id) == 0))
+            return b;
+    }
+    return NULL;
+}
+
+/* digest_refusal: NULL when the coordinator's set matches ours, else the 409. The request
+ * may carry "migrations": {name: digest} so the answer can name the files that differ. */
+static json_t *digest_refusal(const AgentFleet *f, const json_t *req)
+{
+    const char *want = json_string_value(json_object_get(req, "migrations_digest"));
+    if (want && strcmp(want, f->set_digest) == 0)
+        return NULL;
+    json_t *files = json_object_get(req, "migrations");
+    json_t *differ = json_array();
+    if (json_is_object(files)) {
+        for (size_t i = 0; i < f->file_names.n; i++) {
+            const char *theirs = json_string_value(json_object_get(files, f->file_names.items[i]));
+            if (!theirs || strcmp(theirs, f->file_digests.items[i]) != 0)
+                json_array_append_new(differ, json_string(f->file_names.items[i]));
+        }
+        const char *name;
+        json_t *v;
+        json_object_foreach(files, name, v) {
+            if (!sl_contains(&f->file_names, name))
+                json_array_append_new(differ, json_string(name));
+        }
+    }
+    StrBuf msg;
+    sb_init(&msg);
+    sb_appendf(&msg, "migration set differs from the agent's (digest '%s')", f->set_digest);
+    for (size_t i = 0; i < json_array_size(differ); i++)
+        sb_appendf(&msg, "%s'%s'", i ? ", " : ": ", json_string_value(json_array_get(differ, i)));
+    json_t *body = json_pack("{s:s,s:s,s:o}", "error", msg.data, "agent_digest", f->set_digest,
+                             "differing", differ);
+    sb_free(&msg);
+    return body;
+}
+
+static bool parse_command(const char *s, ExecCommand *out)
+{
+    if (!s)
+        return false;
+    if (strcmp(s, "migrate") == 0)
+        *out = EXEC_MIGRATE;
+    else if (strcmp(s, "undo") == 0)
+        *out = EXEC_UNDO;
+    else if (strcmp(s, "status") == 0)
+        *out = EXEC_STATUS;
+    else
+        return false;
+    return true;
+}
+
+/* parse_options fills the batch's ExecOptions from "to" and "options"; a refusal is a 400. */
+static bool parse_options(const AgentFleet *f, const json_t *req, Batch *b, AgentReply *refuse)
+{
+    const json_t *opts = json_object_get(req, "options");
+    if (opts && !json_is_object(opts)) {
+        *refuse = agent_error_reply(400, "'options' must be an object");
+        return false;
+    }
+    const char *to = json_string_value(json_object_get(req, "to"));
+    b->exec.to = to ? mig_find(&f->set, to) : -1;
+    if (to && b->exec.to < 0) {
+        *refuse = agent_error_reply(400, "unknown migration '%s'", to);
+        return false;
+    }
+    json_int_t steps = json_integer_value(json_object_get(opts, "steps"));
+    bool all = json_is_true(json_object_get(opts, "all"));
+    b->exec.dry_run = json_is_true(json_object_get(opts, "dry_run"));
+    b->continue_on_error = json_is_true(json_object_get(opts, "continue_on_error"));
+    b->exec.undo_mode = all ? PLAN_UNDO_ALL : to ? PLAN_UNDO_TO : PLAN_UNDO_STEPS;
+    b->exec.steps = steps > 0 ? (size_t)steps : 0;
+    if (b->exec.command == EXEC_UNDO && !all && !to && steps < 1) {
+        *refuse = agent_error_reply(400, "undo needs 'to', 'options.steps' (at least 1) or "
+                                         "'options.all'");
+        return false;
+    }
+    b->exec.engine = &f->inv->engine;
+    b->exec.application_name = "drover-agent";
+    b->exec.stop = &b->stop;
+    return true;
+}
+
+/* select_tenants maps the tenant ids to inventory indexes in rollout order; an unknown id is
+ * a 400 naming it. */
+static bool select_tenants(const AgentFleet *f, const json_t *ids, Batch *b, AgentReply *refuse)
+{
+    if (!json_is_array(ids) || json_array_size(ids) == 0) {
+        *refuse = agent_error_reply(400, "'tenants' must be a non-empty array of tenant ids");
+        return false;
+    }
+    InvSelector sel = {0};
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        const char *id = json_string_value(json_array_get(ids, i));
+        if (!id) {
+            sl_free(&sel.tenants);
+            *refuse = agent_error_reply(400, "'tenants' must hold strings");
+            return false;
+        }
+        sl_push(&sel.tenants, id);
+    }
+    DrvError err = DRV_ERROR_INIT;
+    bool ok = inv_select(f->inv, &sel, &b->selected, &b->n, &err);
+    if (!ok)
+        *refuse = agent_error_reply(400, "%s", err.message ? err.message : "bad tenant list");
+    drv_error_clear(&err);
+    sl_free(&sel.tenants);
+    return ok;
+}
+
+/* covers_tenants: a resubmission must name tenants the remembered batch holds. */
+static bool covers_tenants(const AgentFleet *f, const Batch *b, const json_t *ids)
+{
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        const char *id = json_string_value(json_array_get(ids, i));
+        bool found = false;
+        for (size_t j = 0; id && j < b->n && !found; j++)
+            found = strcmp(f->inv->tenants[b->selected[j]].id, id) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static AgentReply batch_ref(const Batch *b, unsigned status)
+{
+    return (AgentReply){status, json_pack("{s:s,s:s}", "batch_id", b->id, "run_id", b->run_id)};
+}
+
+/* existing_reply answers a resubmitted run id (under the lock): the same batch, never a new
+ * run; a different command or tenants outside it are refused. */
+static AgentReply existing_reply(const AgentFleet *f, const Batch *b, const char *command,
+                                 const json_t *ids)
+{
+    if (strcmp(b->command, command) != 0 || !covers_tenants(f, b, ids))
+        return agent_error_reply(409, "run '%s' already has batch '%s' with another command "
+                                      "or other tenants", b->run_id, b->id);
+    return batch_ref(b, 200);
+}
+
+static AgentReply start_locked(AgentRegistry *r, Batch *b)
+{
+    b->id = xasprintf("b%lu", ++r->next_id);
+    b->reg = r;
+    b->results = xcalloc(b->n, sizeof *b->results);
+    b->done_json = json_array();
+    b->state = BATCH_RUNNING;
+    if (pthread_create(&b->thread, NULL, batch_main, b) != 0) {
+        r->next_id--;
+        batch_free(b);
+        return agent_error_reply(503, "cannot start a thread for the batch");
+    }
+    b->started = true;
+    r->batches = xrealloc(r->batches, (r->nbatches + 1) * sizeof *r->batches);
+    r->batches[r->nbatches++] = b;
+    r->batches_by_state[BATCH_RUNNING]++;
+    fprintf(stderr, "drover-agent: batch %s (run '%s'): %s of %zu tenant(s)\n", b->id,
+            b->run_id, b->command, b->n);
+    return batch_ref(b, 202);
+}
+
+AgentReply agent_batch_submit(AgentRegistry *r, const json_t *req)
+{
+    const AgentFleet *f = r->fleet;
+    AgentReply reply;
+    if (!json_is_object(req))
+        return agent_error_reply(400, "the body must be a JSON object");
+    const char *run_id = json_string_value(json_object_get(req, "run_id"));
+    const char *command = json_string_value(json_object_get(req, "command"));
+    Batch *b = xcalloc(1, sizeof *b);
+    if (!run_id || !*run_id) {
+        reply = agent_error_reply(400, "missing 'run_id'");
+        goto refused;
+    }
+    if (!parse_command(command, &b->exec.command)) {
+        reply = agent_error_reply(400, "'command' must be \"migrate\", \"undo\" or \"status\"");
+        goto refused;
+    }
+    json_t *conflict = digest_refusal(f, req);
+    if (conflict) {
+        reply = (AgentReply){409, conflict};
+        goto refused;
+    }
+    if (!select_tenants(f, json_object_get(req, "tenants"), b, &reply) ||
+        !parse_options(f, req, b, &reply))
+        goto refused;
+    b->run_id = xstrdup(run_id);
+    b->command = xstrdup(command);
+    pthread_mutex_lock(&r->mu);
+    Batch *seen = find_locked(r, NULL, run_id);
+    if (seen) {
+        reply = existing_reply(f, seen, command, json_object_get(req, "tenants"));
+        pthread_mutex_unlock(&r->mu);
+        goto refused;
+    }
+    reply = start_locked(r, b);
+    pthread_mutex_unlock(&r->mu);
+    return reply;
+refused:
+    batch_free(b);
+    return reply;
+}
+
+AgentReply agent_batch_get(AgentRegistry *r, const char *id)
+{
+    pthread_mutex_lock(&r->mu);
+    Batch *b = find_locked(r, id, NULL);
+    AgentReply reply;
+    if (!b) {
+        reply = agent_error_reply(404, "unknown batch '%s'", id);
+    } else {
+        reply.status = 200;
+        /* A deep copy: the thread appends to done_json once we let go of the lock. */
+        reply.body = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I}", "batch_id", b->id, "run_id",
+                               b->run_id, "command", b->command, "state",
+                               batch_state_names[b->state], "tenants",
+                               json_deep_copy(b->done_json), "total", (json_int_t)b->n);
+        json_object_set_new(reply.body, "outcome",
+                            b->outcome ? json_string(b->outcome) : json_null());
+    }
+    pthread_mutex_unlock(&r->mu);
+    return reply;
+}
+
+AgentReply agent_batch_cancel(AgentRegistry *r, const char *id)
+{
+    pthread_mutex_lock(&r->mu);
+    Batch *b = find_locked(r, id, NULL);
+    AgentReply reply;
+    if (!b) {
+        reply = agent_error_reply(404, "unknown batch '%s'", id);
+    } else {
+        atomic_store(&b->stop, 1);
+        reply = (AgentReply){202, json_pack("{s:s,s:s}", "batch_id", b->id, "state",
+                                            batch_state_names[b->state])};
+    }
+    pthread_mutex_unlock(&r->mu);
+    return reply;
+}
+
+AgentReply agent_migrations(AgentRegistry *r)
+{
+    const AgentFleet *f = r->fleet;
+    json_t *files = json_object();
+    for (size_t i = 0; i < f->file_names.n; i++)
+        json_object_set_new(files, f->file_names.items[i], json_string(f->file_digests.items[i]));
+    return (AgentReply){200, json_pack("{s:s,s:o}", "migrations_digest", f->set_digest,
+                                       "migrations", files)};
+}
+
+void agent_count_request(AgentRegistry *r, unsigned status)
+{
+    pthread_mutex_lock(&r->mu);
+    if (status < 300)
+        r->requests_2xx++;
+    else if (status < 500)
+        r->requests_4xx++;
+    else
+        r->requests_5xx++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+char *agent_metrics_text(AgentRegistry *r)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    pthread_mutex_lock(&r->mu);
+    sb_append(&sb, "# HELP drover_agent_batches Batches by state since the agent started.\n"
+                   "# TYPE drover_agent_batches gauge\n");
+    for (int i = 0; i < 3; i++)
+        sb_appendf(&sb, "drover_agent_batches{state=\"%s\"} %zu\n", batch_state_names[i],
+                   r->batches_by_state[i]);
+    sb_append(&sb, "# HELP drover_agent_tenant_results_total Tenant results by outcome.\n"
+                   "# TYPE drover_agent_tenant_results_total counter\n");
+    for (int i = 0; i < EXEC_OUT_COUNT; i++)
+        sb_appendf(&sb, "drover_agent_tenant_results_total{outcome=\"%s\"} %zu\n",
+                   exec_outcome_name((ExecOutcome)i), r->by_outcome[i]);
+    sb_append(&sb, "# HELP drover_agent_requests_total HTTP requests answered, by class.\n"
+                   "# TYPE drover_agent_requests_total counter\n");
+    sb_appendf(&sb, "drover_agent_requests_total{code=\"2xx\"} %zu\n", r->requests_2xx);
+    sb_appendf(&sb, "drover_agent_requests_total{code=\"4xx\"} %zu\n", r->requests_4xx);
+    sb_appendf(&sb, "drover_agent_requests_total{code=\"5xx\"} %zu\n", r->requests_5xx);
+    pthread_mutex_unlock(&r->mu);
+    return sb_detach(&sb);
+}
