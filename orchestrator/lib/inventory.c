@@ -3,6 +3,8 @@
  * is reported with the file and line that declares it, and no value from the environment
  * (where passwords come from) ever reaches a message.
  */
+/* hcreate_r/hsearch_r, the reentrant hash table of glibc's <search.h>. */
+#define _GNU_SOURCE
 #include "drover/inventory.h"
 #include "inventory_url.h"
 #include "settings.h"
@@ -10,7 +12,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <search.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +52,8 @@ typedef struct Loader {
     config_t cfg;
     Inventory *inv;
     DrvError *err;
+    struct hsearch_data ids; /* tenant ids seen so far -> their index (valid with ids_ready) */
+    bool ids_ready;
 } Loader;
 
 /* resolve_path keeps "x" instead of "./x" when dir is the current directory. */
@@ -367,15 +373,20 @@ static bool check_tenant_id(Loader *ld, const config_setting_t *g, const char *i
     return true;
 }
 
+/* check_unique_id looks the id up among those seen so far in a hash table: a fleet of 10,000
+ * or 100,000 tenants must not pay a comparison with every earlier one. */
 static bool check_unique_id(Loader *ld, const config_setting_t *g, size_t i)
 {
     const InvTenant *t = &ld->inv->tenants[i];
-    for (size_t j = 0; j < i; j++) {
-        const InvTenant *first = &ld->inv->tenants[j];
-        if (strcmp(first->id, t->id) == 0)
-            return fail_at(ld, g, "duplicate tenant id '%s' (first declared at %s:%d)", t->id,
-                           first->file, first->line);
+    ENTRY probe = {.key = t->id, .data = (void *)(uintptr_t)i};
+    ENTRY *found = NULL;
+    if (hsearch_r(probe, FIND, &found, &ld->ids) && found) {
+        const InvTenant *first = &ld->inv->tenants[(uintptr_t)found->data];
+        return fail_at(ld, g, "duplicate tenant id '%s' (first declared at %s:%d)", t->id,
+                       first->file, first->line);
     }
+    if (!hsearch_r(probe, ENTER, &found, &ld->ids))
+        return fail_at(ld, g, "cannot index tenant id '%s': %s", t->id, strerror(errno));
     return true;
 }
 
@@ -461,6 +472,9 @@ static bool load_tenants(Loader *ld, const config_setting_t *root)
     /* Counted up front so that inv_free releases a tenant left half-loaded by an error. */
     ld->inv->tenants = xcalloc(n, sizeof *ld->inv->tenants);
     ld->inv->ntenants = n;
+    if (!hcreate_r(n * 2 + 16, &ld->ids))
+        return fail_at(ld, list, "cannot index %zu tenant ids: %s", n, strerror(errno));
+    ld->ids_ready = true;
     for (size_t i = 0; i < n; i++)
         if (!load_tenant(ld, list, i))
             return false;
@@ -650,6 +664,8 @@ Inventory *inv_load(const char *path, DrvError *err)
     /* @include "x.cfg" is resolved against the config file's directory, not the cwd. */
     config_set_include_dir(&ld.cfg, inv->config_dir);
     bool ok = read_config(&ld) && load_root(&ld);
+    if (ld.ids_ready)
+        hdestroy_r(&ld.ids); /* the keys are the tenants' own ids: not freed here */
     config_destroy(&ld.cfg);
     if (!ok) {
         inv_free(inv);
