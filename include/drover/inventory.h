@@ -110,6 +110,8 @@ typedef struct Inventory {
     char *migrations_path; /* absolute or relative to the cwd, resolved against config_dir */
     char *meta_table;      /* migrations.table, default "SequelizeMeta" */
     char *meta_schema;     /* migrations.schema (sequelize-cli's migrationStorageTableSchema), or NULL */
+    char *node_modules;    /* migrations.node_modules: where .js migrations find sequelize, or
+                              NULL (searched from the migrations folder upwards) */
     char *journal_path;    /* 'journal', default drover-journal.db next to the config */
     InvEngine engine;
     InvEnvironment *envs;  /* rollout order */

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "drover/fleetview.h"
+#include "drover/noderunner.h"
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/rollout.h"
@@ -319,12 +320,29 @@ static char *application_name(const CliArgs *a)
     return xasprintf("drover %s pid %ld on %s", a->command_name, (long)getpid(), host);
 }
 
+static bool has_js(const MigSet *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == MIG_JS)
+            return true;
+    return false;
+}
+
+/* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
+ * sequelize or a broken .js file stops the run up front (exit 2). */
+static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
+{
+    if (!is_write(a) || !has_js(&f->migs))
+        return true;
+    return nr_setup(&f->migs, f->inv->node_modules, 0, err);
+}
+
 int cmd_fleet(const CliArgs *a)
 {
     Fleet f = {0};
     DrvError err = DRV_ERROR_INIT;
     int rc = DROVER_EXIT_USAGE;
-    if (!fleet_load(a, &f, &err)) {
+    if (!fleet_load(a, &f, &err) || !setup_js(a, &f, &err)) {
         rc = cli_fail_usage(&err);
         goto out;
     }
@@ -371,6 +389,7 @@ int cmd_fleet(const CliArgs *a)
     journal_close(fr.journal);
     free(app);
 out:
+    nr_shutdown();
     drv_error_clear(&err);
     fleet_free(&f);
     return rc;

@@ -151,6 +151,8 @@ static void close_session(TenantRun *r)
         drv_unlock(r->conn, r->db_lock_key, &ignored);
     drv_error_clear(&ignored);
     r->locked = false;
+    nr_release(r->runner);
+    r->runner = NULL;
     drv_close(r->conn);
     r->conn = NULL;
     if (r->planned)

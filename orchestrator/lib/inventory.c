@@ -17,7 +17,7 @@
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
                                        "journal", "notify", NULL};
-static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", NULL};
+static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "retries", "backoff_ms",
                                             "backoff_max_ms", "rollback", NULL};
@@ -276,8 +276,19 @@ static bool load_migrations(Loader *ld, const config_setting_t *root)
         return false;
     if (!inv->meta_table)
         inv->meta_table = xstrdup(DEFAULT_META_TABLE);
-    return read_string(ld, m, "schema", "migrations.schema", &inv->meta_schema) &&
-           require_non_empty(ld, m, "schema", "migrations.schema", inv->meta_schema);
+    if (!read_string(ld, m, "schema", "migrations.schema", &inv->meta_schema) ||
+        !require_non_empty(ld, m, "schema", "migrations.schema", inv->meta_schema))
+        return false;
+    char *mods = NULL;
+    if (!read_string(ld, m, "node_modules", "migrations.node_modules", &mods) ||
+        !require_non_empty(ld, m, "node_modules", "migrations.node_modules", mods)) {
+        free(mods);
+        return false;
+    }
+    if (mods)
+        inv->node_modules = resolve_path(inv->config_dir, mods);
+    free(mods);
+    return true;
 }
 
 /* ---- environments ----------------------------------------------------------------------- */
@@ -691,6 +702,7 @@ void inv_free(Inventory *inv)
     free(inv->config_path);
     free(inv->config_dir);
     free(inv->migrations_path);
+    free(inv->node_modules);
     free(inv->meta_table);
     free(inv->meta_schema);
     free(inv->journal_path);
