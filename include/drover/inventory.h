@@ -82,6 +82,7 @@ typedef struct InvEngine {
     long backoff_ms;      /* first backoff, default 200 ms */
     long backoff_max_ms;  /* backoff cap, default 10 s */
     bool rollback_batch;  /* rollback = "batch" (default) or "none" */
+    long js_timeout_ms;   /* one .js migration section in the node runner, default 10 min */
 } InvEngine;
 
 /* A webhook that hears about migrate/undo runs ('notify' list; see notify.h). */

@@ -4,6 +4,7 @@
  * rollout, record migrate/undo in the journal, report, and choose the exit code.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -334,7 +335,8 @@ static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
 {
     if (!is_write(a) || !has_js(&f->migs))
         return true;
-    return nr_setup(&f->migs, f->inv->node_modules, 0, err);
+    long ms = f->inv->engine.js_timeout_ms;
+    return nr_setup(&f->migs, f->inv->node_modules, ms > INT_MAX ? INT_MAX : (int)ms, err);
 }
 
 int cmd_fleet(const CliArgs *a)

@@ -20,7 +20,7 @@ static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", 
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "retries", "backoff_ms",
-                                            "backoff_max_ms", "rollback", NULL};
+                                            "backoff_max_ms", "rollback", "js_timeout", NULL};
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
                                                "lock_timeout", NULL};
 static const char *const TENANT_KEYS[] = {"id", "env", "url", "tags", NULL};
@@ -42,6 +42,7 @@ static const InvEngine ENGINE_DEFAULTS = {
     .backoff_ms = 200,
     .backoff_max_ms = 10000,
     .rollback_batch = true,
+    .js_timeout_ms = 600000,
 };
 
 typedef struct Loader {
@@ -206,6 +207,8 @@ static bool load_engine_value(Loader *ld, const config_setting_t *d, const char 
         ok = typed(ld, s, label, settings_duration(s, 1, &e->lock_timeout_ms, &why), &why);
     else if (strcmp(key, "backoff_ms") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_ms, &why), &why);
+    else if (strcmp(key, "js_timeout") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1000, &e->js_timeout_ms, &why), &why);
     else if (strcmp(key, "backoff_max_ms") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_max_ms, &why), &why);
     else if (strcmp(key, "rollback") == 0) {

@@ -197,3 +197,40 @@ assert_eq "$(my_sql "$my_c" 'SELECT id, email, handle FROM Users ORDER BY email'
   "$(my_sql "$my_d" 'SELECT id, email, handle FROM Users ORDER BY email')" "mariadb: bulkInsert rows"
 assert_exit 0 drover "$T/pg/my.cfg" undo --all
 assert_eq "SequelizeMeta" "$(my_sql "$my_d" 'SHOW TABLES')" "mariadb: undo --all drops every table"
+
+# --- 5. A runner that crashes or hangs fails its tenant only; the others go on.
+mkdir -p "$T/crash/migrations"
+ln -sfn "$NPM_CACHE/node_modules" "$T/crash/node_modules"
+cat >"$T/crash/migrations/20240101000001-crash-or-hang.js" <<'EOF2'
+'use strict';
+module.exports = {
+  up: async (queryInterface, Sequelize) => {
+    const db = queryInterface.sequelize.config.database;
+    if (db.startsWith('jscrash')) process.exit(3);
+    if (db.startsWith('jshang')) await new Promise(() => {});
+    await queryInterface.createTable('Fine', { id: { type: Sequelize.INTEGER, primaryKey: true } });
+  },
+  down: async (queryInterface) => { await queryInterface.dropTable('Fine'); }
+};
+EOF2
+c_crash=$(unique_name jscrash) c_hang=$(unique_name jshang) c_ok=$(unique_name jsok)
+pg_new_db "$c_crash"
+pg_new_db "$c_hang"
+pg_new_db "$c_ok"
+pg_inventory "$T/crash/drover.cfg" "path = \"migrations\";" \
+  crash "$(pg_url "$c_crash")" hang "$(pg_url "$c_hang")" ok "$(pg_url "$c_ok")"
+sed -i 's/rollback = "none";/rollback = "none"; js_timeout = "2s";/' "$T/crash/drover.cfg"
+assert_exit 1 drover "$T/crash/drover.cfg" migrate --continue-on-error --format json
+assert_eq "crash=failed hang=failed ok=migrated" \
+  "$(json_get "$OUT_FILE" '[.tenants[] | "\(.id)=\(.outcome)"] | join(" ")')" "crash: outcomes"
+assert_contains "$(json_get "$OUT_FILE" '.tenants[0].error.message')" \
+  "tenant 'crash': migration '20240101000001-crash-or-hang.js': the node runner (pid "
+assert_contains "$(json_get "$OUT_FILE" '.tenants[0].error.message')" ") exited unexpectedly"
+assert_contains "$(json_get "$OUT_FILE" '.tenants[1].error.message')" ") did not answer in time"
+assert_eq "the migration took longer than 2 s; it was stopped" \
+  "$(json_get "$OUT_FILE" '.tenants[1].error.hint')" "hang: the hint"
+assert_eq "" "$(pg_rows "$c_crash")" "crash: nothing recorded"
+assert_eq "SequelizeMeta" "$(pg_relations "$c_hang")" "hang: nothing created"
+assert_eq "20240101000001-crash-or-hang.js" "$(pg_rows "$c_ok")" "ok: migrated"
+assert_eq "" "$(pgrep -f "$(dirname "$DROVER_BIN")/noderunner/runner.js" || true)" \
+  "no runner left behind"
