@@ -46,6 +46,8 @@ static void step_end(ExecStep *s, bool ok, const DrvError *err)
         s->error = drv_error_summary(err);
 }
 
+/* refuse_js guards the runs that would execute .js files without the node runner set up (a
+ * library caller that skipped nr_setup); listing them in a plan or dry run needs no runner. */
 static bool refuse_js(TenantRun *r, const size_t *idx, size_t n, bool via_applied)
 {
     for (size_t i = 0; i < n; i++) {
@@ -185,10 +187,11 @@ static bool check_before_migrate(TenantRun *r, const size_t *idx, size_t n)
 {
     StrList names = STRLIST_INIT;
     names_of(r, idx, n, &names);
-    bool ok = refuse_js(r, idx, n, false) &&
+    bool preview = r->job->options->command == EXEC_PLAN || r->job->options->dry_run;
+    bool ok = (preview || refuse_js(r, idx, n, false)) &&
               (!r->conn ||
                meta_check_storable(r->conn, &r->table, &r->meta, &names, &r->res->error));
-    if (ok && (r->job->options->command == EXEC_PLAN || r->job->options->dry_run))
+    if (ok && preview)
         for (size_t i = 0; i < names.n; i++)
             sl_push(&r->res->planned, names.items[i]);
     sl_free(&names);
@@ -233,7 +236,7 @@ static StepEnd run_undo(TenantRun *r)
     }
     if (!plan_down(&r->plan, r->job->migrations, o->undo_mode, o->steps, o->to, &idx, &n,
                    &res->error) ||
-        !refuse_js(r, idx, n, true)) {
+        (!o->dry_run && !refuse_js(r, idx, n, true))) {
         end = STEP_FAILED;
     } else if (o->dry_run) {
         for (size_t i = 0; i < n; i++)

@@ -25,6 +25,9 @@
 extern char **environ;
 
 #define DEFAULT_TIMEOUT_MS (10 * 60 * 1000)
+/* check, open and close load modules and connect: bounded, but never by the migrations'
+ * js_timeout, which may be short. */
+#define SETUP_TIMEOUT_MS (2 * 60 * 1000)
 
 struct NrRunner {
     pid_t pid;
@@ -228,9 +231,9 @@ static bool send_all(NrRunner *r, const char *data, size_t len, DrvError *err)
 
 /* read_line waits for one reply line until the deadline; a runner that is silent past it is
  * taken as hung. */
-static char *read_line(NrRunner *r, DrvError *err)
+static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
 {
-    long long deadline = now_ms() + pool.timeout_ms;
+    long long deadline = now_ms() + timeout_ms;
     for (;;) {
         char *nl = r->inbuf.len ? memchr(r->inbuf.data, '\n', r->inbuf.len) : NULL;
         if (nl) {
@@ -245,8 +248,8 @@ static char *read_line(NrRunner *r, DrvError *err)
         long long left = deadline - now_ms();
         if (left <= 0) {
             fail_runner(r, err, "did not answer in time");
-            drv_error_set_hint(err, "the migration took longer than %d s; it was stopped",
-                               pool.timeout_ms / 1000);
+            drv_error_set_hint(err, "the request took longer than %d s; the runner was stopped",
+                               timeout_ms / 1000);
             return NULL;
         }
         struct pollfd p = {.fd = r->fd, .events = POLLIN};
@@ -269,7 +272,7 @@ static char *read_line(NrRunner *r, DrvError *err)
     }
 }
 
-static json_t *request(NrRunner *r, json_t *req, DrvError *err)
+static json_t *request(NrRunner *r, json_t *req, int timeout_ms, DrvError *err)
 {
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
@@ -282,7 +285,7 @@ static json_t *request(NrRunner *r, json_t *req, DrvError *err)
     sb_free(&line);
     if (!sent)
         return NULL;
-    char *reply = read_line(r, err);
+    char *reply = read_line(r, timeout_ms, err);
     if (!reply)
         return NULL;
     json_t *j = json_loads(reply, 0, NULL);
@@ -331,7 +334,7 @@ static bool check_load(const MigSet *set, DrvError *err)
     NrRunner *r = spawn_runner(err);
     if (!r)
         return false;
-    json_t *reply = request(r, check_request(set), err);
+    json_t *reply = request(r, check_request(set), SETUP_TIMEOUT_MS, err);
     bool ok = reply && reply_ok(reply);
     if (reply && !ok) {
         reply_error(reply, DRV_ERR_INPUT, err);
@@ -419,7 +422,7 @@ void nr_release(NrRunner *r)
         return;
     if (!r->broken) {
         DrvError ignored = DRV_ERROR_INIT;
-        json_t *reply = request(r, json_pack("{s:s}", "op", "close"), &ignored);
+        json_t *reply = request(r, json_pack("{s:s}", "op", "close"), SETUP_TIMEOUT_MS, &ignored);
         if (!reply || !reply_ok(reply))
             r->broken = true;
         json_decref(reply);
@@ -468,7 +471,7 @@ static json_t *open_request(const InvUrl *u)
 
 bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err)
 {
-    json_t *reply = request(r, open_request(url), err);
+    json_t *reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
     if (!reply)
         return false;
     bool ok = reply_ok(reply);
@@ -499,7 +502,7 @@ bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran
                           req->up ? "up" : "down", "preview", req->preview);
     if (req->meta_sql)
         json_object_set_new(j, "meta_sql", json_string(req->meta_sql));
-    json_t *reply = request(r, j, err);
+    json_t *reply = request(r, j, pool.timeout_ms, err);
     if (!reply) {
         *ran_any = true; /* unknown: the runner died mid-way */
         return false;

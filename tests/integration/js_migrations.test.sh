@@ -163,10 +163,18 @@ pg_inventory "$T/bare/drover.cfg" "path = \"migrations\";" t1 "$(pg_url "$pg_h")
 assert_exit 2 drover "$T/bare/drover.cfg" migrate
 assert_contains "$ERR" "'sequelize' is not installed in any node_modules from '$T/bare/migrations' upwards"
 assert_contains "$ERR" "npm install sequelize"
-# migrations.node_modules points at one.
+# migrations.node_modules points at one; plan and dry runs list .js files without a runner.
+pg_b=$(unique_name jsb)
+pg_new_db "$pg_b"
 pg_inventory "$T/bare/drover.cfg" "path = \"migrations\"; node_modules = \"$NPM_CACHE/node_modules\";" \
-  t1 "$(pg_url "$pg_h")"
-assert_exit 0 drover "$T/bare/drover.cfg" plan
+  t1 "$(pg_url "$pg_b")"
+assert_exit 0 drover "$T/bare/drover.cfg" plan --format json
+assert_eq "pending|20240101000001-create-users.js" \
+  "$(json_get "$OUT_FILE" '.tenants[0] | [.outcome, .planned[0]] | join("|")')" "bare: plan lists the .js file"
+assert_exit 0 drover "$T/bare/drover.cfg" migrate --dry-run
+assert_eq "" "$(pg_rows "$pg_b" 2>/dev/null || true)" "bare: the dry run wrote nothing"
+assert_exit 0 drover "$T/bare/drover.cfg" migrate
+assert_eq "20240101000001-create-users.js" "$(pg_rows "$pg_b")" "bare: migrated with node_modules from the config"
 # No node: says so.
 assert_exit 2 env DROVER_NODE=/nonexistent/node "$DROVER_BIN" --config "$T/pg/drover.cfg" migrate
 assert_contains "$ERR" "'node' was not found"
@@ -227,7 +235,7 @@ assert_contains "$(json_get "$OUT_FILE" '.tenants[0].error.message')" \
   "tenant 'crash': migration '20240101000001-crash-or-hang.js': the node runner (pid "
 assert_contains "$(json_get "$OUT_FILE" '.tenants[0].error.message')" ") exited unexpectedly"
 assert_contains "$(json_get "$OUT_FILE" '.tenants[1].error.message')" ") did not answer in time"
-assert_eq "the migration took longer than 2 s; it was stopped" \
+assert_eq "the request took longer than 2 s; the runner was stopped" \
   "$(json_get "$OUT_FILE" '.tenants[1].error.hint')" "hang: the hint"
 assert_eq "" "$(pg_rows "$c_crash")" "crash: nothing recorded"
 assert_eq "SequelizeMeta" "$(pg_relations "$c_hang")" "hang: nothing created"
