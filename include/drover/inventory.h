@@ -82,6 +82,7 @@ typedef struct InvEngine {
     long backoff_ms;      /* first backoff, default 200 ms */
     long backoff_max_ms;  /* backoff cap, default 10 s */
     bool rollback_batch;  /* rollback = "batch" (default) or "none" */
+    long js_timeout_ms;   /* one .js migration section in the node runner, default 10 min */
 } InvEngine;
 
 /* A webhook that hears about migrate/undo runs ('notify' list; see notify.h). */
@@ -110,6 +111,8 @@ typedef struct Inventory {
     char *migrations_path; /* absolute or relative to the cwd, resolved against config_dir */
     char *meta_table;      /* migrations.table, default "SequelizeMeta" */
     char *meta_schema;     /* migrations.schema (sequelize-cli's migrationStorageTableSchema), or NULL */
+    char *node_modules;    /* migrations.node_modules: where .js migrations find sequelize, or
+                              NULL (searched from the migrations folder upwards) */
     char *journal_path;    /* 'journal', default drover-journal.db next to the config */
     InvEngine engine;
     InvEnvironment *envs;  /* rollout order */

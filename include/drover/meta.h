@@ -38,6 +38,10 @@ bool meta_ensure(DrvConn *c, const MetaTable *t, const char *tenant_schema, Meta
 bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name,
                  DrvError *err);
 bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err);
+/* The statements meta_insert and meta_delete run, for another client (the node runner) to run
+ * inside its own transaction. Caller frees. */
+char *meta_insert_sql(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name);
+char *meta_delete_sql(DrvConn *c, const MetaTable *t, const char *name);
 
 /*
  * meta_check_storable refuses (DRV_ERR_REFUSED, naming the migration) any name the table

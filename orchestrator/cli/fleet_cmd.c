@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "commands.h"
 #include "drover/fleetview.h"
+#include "drover/noderunner.h"
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/rollout.h"
@@ -347,12 +349,30 @@ static char *application_name(const CliArgs *a)
     return xasprintf("drover %s pid %ld on %s", a->command_name, (long)getpid(), host);
 }
 
+static bool has_js(const MigSet *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == MIG_JS)
+            return true;
+    return false;
+}
+
+/* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
+ * sequelize or a broken .js file stops the run up front (exit 2). */
+static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
+{
+    if (!is_write(a) || !has_js(&f->migs))
+        return true;
+    long ms = f->inv->engine.js_timeout_ms;
+    return nr_setup(&f->migs, f->inv->node_modules, ms > INT_MAX ? INT_MAX : (int)ms, err);
+}
+
 int cmd_fleet(const CliArgs *a)
 {
     Fleet f = {0};
     DrvError err = DRV_ERROR_INIT;
     int rc = DROVER_EXIT_USAGE;
-    if (!fleet_load(a, &f, &err)) {
+    if (!fleet_load(a, &f, &err) || !setup_js(a, &f, &err)) {
         rc = cli_fail_usage(&err);
         goto out;
     }
@@ -403,6 +423,7 @@ int cmd_fleet(const CliArgs *a)
     journal_close(fr.journal);
     free(app);
 out:
+    nr_shutdown();
     drv_error_clear(&err);
     fleet_free(&f);
     return rc;

@@ -155,6 +155,8 @@ static void close_session(TenantRun *r)
     r->locked = false;
     exec_cancels_remove(r->job->options->cancels, r->cancel_id); /* before the close */
     r->cancel_id = 0;
+    nr_release(r->runner);
+    r->runner = NULL;
     drv_close(r->conn);
     r->conn = NULL;
     if (r->planned)

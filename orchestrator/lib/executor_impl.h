@@ -8,6 +8,7 @@
 #include "drover/driver.h"
 #include "drover/executor.h"
 #include "drover/meta.h"
+#include "drover/noderunner.h"
 
 /* How one step (or the whole attempt) ended, from the retry policy's point of view. */
 typedef enum StepEnd {
@@ -30,6 +31,7 @@ typedef struct TenantRun {
     bool state_reported; /* res lists hold the state as first read ("before") */
     bool may_retry;      /* this attempt is not the last one */
     int cancel_id;       /* registration in options->cancels, 0 when none */
+    NrRunner *runner;    /* open on this tenant while the session runs .js migrations */
 } TenantRun;
 
 /* Runs the command's work on an open, locked session with SequelizeMeta read. */

@@ -46,17 +46,19 @@ static void step_end(ExecStep *s, bool ok, const DrvError *err)
         s->error = drv_error_summary(err);
 }
 
+/* refuse_js guards the runs that would execute .js files without the node runner set up (a
+ * library caller that skipped nr_setup); listing them in a plan or dry run needs no runner. */
 static bool refuse_js(TenantRun *r, const size_t *idx, size_t n, bool via_applied)
 {
     for (size_t i = 0; i < n; i++) {
         size_t m = via_applied ? r->plan.applied[idx[i]].mig : idx[i];
-        if (mig_at(r, m)->kind != MIG_JS)
+        if (mig_at(r, m)->kind != MIG_JS || nr_is_ready())
             continue;
         drv_error_set(&r->res->error, DRV_ERR_REFUSED,
                       "JavaScript migrations cannot run in this version of drover");
         drv_error_set_context(&r->res->error, NULL, mig_at(r, m)->name, NULL);
-        drv_error_set_hint(&r->res->error, "run it with sequelize-cli, or write it as a .sql "
-                                           "migration; nothing was applied to this tenant");
+        drv_error_set_hint(&r->res->error, "this command does not start the node runner; "
+                                           "nothing was applied to this tenant");
         return false;
     }
     return true;
@@ -86,6 +88,53 @@ static char *partial_text(size_t completed)
 }
 
 
+static bool open_runner(TenantRun *r, DrvError *err)
+{
+    if (r->runner)
+        return true;
+    r->runner = nr_acquire(err);
+    if (r->runner && nr_open(r->runner, &r->job->tenant->url, err))
+        return true;
+    nr_release(r->runner);
+    r->runner = NULL;
+    return false;
+}
+
+/*
+ * run_js_section runs a .js migration's up or down in the node runner, which also runs the
+ * SequelizeMeta statement built here: on PostgreSQL and SQLite both in one transaction, on
+ * MariaDB as they come. A runner that failed is given back (and replaced if it crashed or hung)
+ * so that a retry starts from a fresh one.
+ */
+static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const char *row)
+{
+    DrvDialect d = drv_conn_dialect(r->conn);
+    DrvError *err = &r->res->error;
+    ExecStep *step = step_begin(r, m->name, up);
+    bool ran = false, ok = open_runner(r, err);
+    if (ok) {
+        char *meta = up ? meta_insert_sql(r->conn, &r->table, &r->meta, m->name)
+                        : meta_delete_sql(r->conn, &r->table, row);
+        NrRunRequest req = {.file = m->path, .up = up, .meta_sql = meta};
+        ok = nr_run(r->runner, &req, NULL, &ran, err);
+        free(meta);
+    }
+    if (ok) {
+        step_end(step, true, err);
+        return STEP_OK;
+    }
+    drv_error_set_context(err, NULL, m->name, NULL);
+    step_end(step, false, err);
+    nr_release(r->runner);
+    r->runner = NULL;
+    if (d == DRV_MYSQL && ran) {
+        mark_partial(r, m, "the migration stopped after some of its statements had run without "
+                           "a transaction; it is not recorded in SequelizeMeta", true);
+        return STEP_FAILED;
+    }
+    return exec_retry_or_fail(r, d);
+}
+
 /*
  * run_section runs one section (up or down) and records the change in SequelizeMeta.
  * Transactional on PostgreSQL and SQLite unless the section opted out; MariaDB commits DDL
@@ -94,6 +143,8 @@ static char *partial_text(size_t completed)
 static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s, bool up,
                            const char *row)
 {
+    if (m->kind == MIG_JS)
+        return run_js_section(r, m, up, row);
     DrvDialect d = drv_conn_dialect(r->conn);
     DrvError *err = &r->res->error;
     bool tx = s->transaction && d != DRV_MYSQL;
@@ -136,10 +187,11 @@ static bool check_before_migrate(TenantRun *r, const size_t *idx, size_t n)
 {
     StrList names = STRLIST_INIT;
     names_of(r, idx, n, &names);
-    bool ok = refuse_js(r, idx, n, false) &&
+    bool preview = r->job->options->command == EXEC_PLAN || r->job->options->dry_run;
+    bool ok = (preview || refuse_js(r, idx, n, false)) &&
               (!r->conn ||
                meta_check_storable(r->conn, &r->table, &r->meta, &names, &r->res->error));
-    if (ok && (r->job->options->command == EXEC_PLAN || r->job->options->dry_run))
+    if (ok && preview)
         for (size_t i = 0; i < names.n; i++)
             sl_push(&r->res->planned, names.items[i]);
     sl_free(&names);
@@ -184,7 +236,7 @@ static StepEnd run_undo(TenantRun *r)
     }
     if (!plan_down(&r->plan, r->job->migrations, o->undo_mode, o->steps, o->to, &idx, &n,
                    &res->error) ||
-        !refuse_js(r, idx, n, true)) {
+        (!o->dry_run && !refuse_js(r, idx, n, true))) {
         end = STEP_FAILED;
     } else if (o->dry_run) {
         for (size_t i = 0; i < n; i++)

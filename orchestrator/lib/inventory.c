@@ -21,10 +21,10 @@
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
                                        "journal", "notify", NULL};
-static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", NULL};
+static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "retries", "backoff_ms",
-                                            "backoff_max_ms", "rollback", NULL};
+                                            "backoff_max_ms", "rollback", "js_timeout", NULL};
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
                                                "lock_timeout", NULL};
 static const char *const TENANT_KEYS[] = {"id", "env", "url", "tags", NULL};
@@ -46,6 +46,7 @@ static const InvEngine ENGINE_DEFAULTS = {
     .backoff_ms = 200,
     .backoff_max_ms = 10000,
     .rollback_batch = true,
+    .js_timeout_ms = 600000,
 };
 
 typedef struct Loader {
@@ -212,6 +213,8 @@ static bool load_engine_value(Loader *ld, const config_setting_t *d, const char 
         ok = typed(ld, s, label, settings_duration(s, 1, &e->lock_timeout_ms, &why), &why);
     else if (strcmp(key, "backoff_ms") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_ms, &why), &why);
+    else if (strcmp(key, "js_timeout") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1000, &e->js_timeout_ms, &why), &why);
     else if (strcmp(key, "backoff_max_ms") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_max_ms, &why), &why);
     else if (strcmp(key, "rollback") == 0) {
@@ -282,8 +285,19 @@ static bool load_migrations(Loader *ld, const config_setting_t *root)
         return false;
     if (!inv->meta_table)
         inv->meta_table = xstrdup(DEFAULT_META_TABLE);
-    return read_string(ld, m, "schema", "migrations.schema", &inv->meta_schema) &&
-           require_non_empty(ld, m, "schema", "migrations.schema", inv->meta_schema);
+    if (!read_string(ld, m, "schema", "migrations.schema", &inv->meta_schema) ||
+        !require_non_empty(ld, m, "schema", "migrations.schema", inv->meta_schema))
+        return false;
+    char *mods = NULL;
+    if (!read_string(ld, m, "node_modules", "migrations.node_modules", &mods) ||
+        !require_non_empty(ld, m, "node_modules", "migrations.node_modules", mods)) {
+        free(mods);
+        return false;
+    }
+    if (mods)
+        inv->node_modules = resolve_path(inv->config_dir, mods);
+    free(mods);
+    return true;
 }
 
 /* ---- environments ----------------------------------------------------------------------- */
@@ -707,6 +721,7 @@ void inv_free(Inventory *inv)
     free(inv->config_path);
     free(inv->config_dir);
     free(inv->migrations_path);
+    free(inv->node_modules);
     free(inv->meta_table);
     free(inv->meta_schema);
     free(inv->journal_path);

@@ -205,8 +205,7 @@ static const char *utc_now_sql(DrvDialect d)
     return "NULL";
 }
 
-bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name,
-                 DrvError *err)
+char *meta_insert_sql(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name)
 {
     DrvDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
@@ -223,15 +222,22 @@ bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char
     } else {
         sql = xasprintf("INSERT INTO %s (%s) VALUES (%s)", table, col, lit);
     }
-    bool ok = drv_exec(c, sql, err);
-    free(sql);
     free(col);
     free(lit);
     free(table);
+    return sql;
+}
+
+bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name,
+                 DrvError *err)
+{
+    char *sql = meta_insert_sql(c, t, st, name);
+    bool ok = drv_exec(c, sql, err);
+    free(sql);
     return ok;
 }
 
-bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err)
+char *meta_delete_sql(DrvConn *c, const MetaTable *t, const char *name)
 {
     DrvDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
@@ -241,11 +247,17 @@ bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err
      * row drover read, never a look-alike. */
     char *sql = xasprintf("DELETE FROM %s WHERE %s = %s%s", table, col,
                           d == DRV_MYSQL ? "BINARY " : "", lit);
-    bool ok = drv_exec(c, sql, err);
-    free(sql);
     free(col);
     free(lit);
     free(table);
+    return sql;
+}
+
+bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err)
+{
+    char *sql = meta_delete_sql(c, t, name);
+    bool ok = drv_exec(c, sql, err);
+    free(sql);
     return ok;
 }
 

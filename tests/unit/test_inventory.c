@@ -245,7 +245,7 @@ static const BadCase UNKNOWN_TENANT_KEY = {
     "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, tags)"};
 static const BadCase UNKNOWN_MIGRATIONS_KEY = {
     "unknown_migrations_key.cfg", "unknown_migrations_key.cfg", 3, NULL,
-    "unknown key 'storage' in 'migrations' (allowed: path, table, schema)"};
+    "unknown key 'storage' in 'migrations' (allowed: path, table, schema, node_modules)"};
 static const BadCase DUPLICATE_ID = {
     "duplicate_id.cfg", "duplicate_id.cfg", 6, NULL,
     "duplicate tenant id 'acme' (first declared at " INV_DIR "/duplicate_id.cfg:4)"};

@@ -1,0 +1,55 @@
+/*
+ * noderunner.h — a process-wide pool of long-lived Node.js runners (orchestrator/noderunner/
+ * runner.js) that run Sequelize .js migrations with the team's own sequelize. drover talks to
+ * each over a socket, one JSON request per line, with a timeout per request; a runner that
+ * crashes or hangs fails the request and is discarded, never reused.
+ */
+#ifndef DROVER_NODERUNNER_H
+#define DROVER_NODERUNNER_H
+
+#include <stdbool.h>
+
+#include "drover/error.h"
+#include "drover/inventory.h"
+#include "drover/migration.h"
+#include "drover/util.h"
+
+typedef struct NrRunner NrRunner;
+
+/*
+ * nr_setup prepares the pool for a migration set that has .js files: finds node ($DROVER_NODE,
+ * else "node" on PATH), runner.js ($DROVER_NODERUNNER, else next to the executable or in
+ * ../share/drover/noderunner), the team's node_modules (modules_dir when given, else the first
+ * "node_modules" holding sequelize found from set->dir upwards), then starts one runner that
+ * loads sequelize and every .js file. Fails (DRV_ERR_INPUT, naming what to install or which
+ * file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
+ */
+bool nr_setup(const MigSet *set, const char *modules_dir, int timeout_ms, DrvError *err);
+bool nr_is_ready(void);
+
+/* nr_acquire hands out an idle runner, or starts one. NULL with err when none can start. */
+NrRunner *nr_acquire(DrvError *err);
+/* nr_release closes the runner's tenant and keeps it for the next job; a runner that failed
+ * to answer is killed instead. nr_release(NULL) is a no-op. */
+void nr_release(NrRunner *r);
+
+/* nr_open connects the runner to a tenant (Sequelize instance on the tenant's URL). */
+bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err);
+
+typedef struct NrRunRequest {
+    const char *file;     /* absolute path of the .js migration */
+    bool up;
+    const char *meta_sql; /* the SequelizeMeta INSERT/DELETE to run after it, or NULL */
+    bool preview;         /* postgres/sqlite: always roll back (plan --sql) */
+} NrRunRequest;
+
+/* nr_run runs one section; statements (may be NULL) receives the SQL Sequelize logged. On
+ * failure err carries the database's message, SQLSTATE (postgres) or errno (mysql), the
+ * failing statement when known, and *ran_any tells whether any statement had started. */
+bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
+            DrvError *err);
+
+/* nr_shutdown ends every idle runner (they exit on end of input) and waits for them. */
+void nr_shutdown(void);
+
+#endif

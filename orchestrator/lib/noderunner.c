@@ -1,0 +1,532 @@
+/*
+ * noderunner.c — the pool of Node.js runners (see noderunner.h): spawning them, the
+ * line-delimited JSON protocol with a per-request deadline, and turning their replies into
+ * DrvErrors that the executor's retry and rollback rules understand.
+ */
+#define _GNU_SOURCE
+#include "drover/noderunner.h"
+
+#include "drover/driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_TIMEOUT_MS (10 * 60 * 1000)
+/* check, open and close load modules and connect: bounded, but never by the migrations'
+ * js_timeout, which may be short. */
+#define SETUP_TIMEOUT_MS (2 * 60 * 1000)
+
+struct NrRunner {
+    pid_t pid;
+    int fd;       /* our end of the socketpair: requests out, replies in */
+    StrBuf inbuf; /* bytes read past the last reply */
+    bool broken;  /* crashed, hung or out of step: never reuse */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    bool ready;
+    char *node;
+    char *script;
+    char *modules;
+    int timeout_ms;
+    NrRunner **idle;
+    size_t nidle;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool is_executable(const char *p)
+{
+    return access(p, X_OK) == 0;
+}
+
+static bool is_file(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+static char *find_node(void)
+{
+    const char *env = getenv("DROVER_NODE");
+    if (env && *env)
+        return is_executable(env) ? xstrdup(env) : NULL;
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    char *found = NULL;
+    for (const char *p = path; !found; p++) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char *dir = n ? xstrndup(p, n) : xstrdup(".");
+        char *cand = path_join(dir, "node");
+        free(dir);
+        if (is_executable(cand))
+            found = cand;
+        else
+            free(cand);
+        if (!end)
+            break;
+        p = end;
+    }
+    return found;
+}
+
+static char *exe_dir(void)
+{
+    for (size_t cap = 256;; cap *= 2) {
+        char *buf = xmalloc(cap);
+        ssize_t n = readlink("/proc/self/exe", buf, cap);
+        if (n < 0) {
+            free(buf);
+            return NULL;
+        }
+        if ((size_t)n < cap) {
+            buf[n] = '\0';
+            char *dir = path_dirname(buf);
+            free(buf);
+            return dir;
+        }
+        free(buf);
+    }
+}
+
+static char *find_script(void)
+{
+    const char *env = getenv("DROVER_NODERUNNER");
+    if (env && *env)
+        return is_file(env) ? xstrdup(env) : NULL;
+    char *dir = exe_dir();
+    if (!dir)
+        return NULL;
+    const char *rels[] = {"noderunner/runner.js", "../share/drover/noderunner/runner.js"};
+    char *found = NULL;
+    for (size_t i = 0; i < sizeof rels / sizeof *rels && !found; i++) {
+        char *cand = path_join(dir, rels[i]);
+        if (is_file(cand))
+            found = cand;
+        else
+            free(cand);
+    }
+    free(dir);
+    return found;
+}
+
+/* find_modules walks up from the migrations folder, as Node resolves require('sequelize') for a
+ * file there. */
+static char *find_modules(const char *start)
+{
+    char *dir = xstrdup(start);
+    for (;;) {
+        char *mods = path_join(dir, "node_modules");
+        char *pkg = path_join(mods, "sequelize/package.json");
+        bool hit = is_file(pkg);
+        free(pkg);
+        if (hit) {
+            free(dir);
+            return mods;
+        }
+        free(mods);
+        char *up = path_dirname(dir);
+        bool top = strcmp(up, dir) == 0 || strcmp(up, ".") == 0;
+        free(dir);
+        dir = up;
+        if (top) {
+            free(dir);
+            return NULL;
+        }
+    }
+}
+
+static void runner_kill(NrRunner *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->broken)
+        kill(r->pid, SIGKILL);
+    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    sb_free(&r->inbuf);
+    free(r);
+}
+
+/* spawn_runner starts node in its own process group, so that a Ctrl-C meant for drover does not
+ * kill a migration half-way: drover decides when to stop. stderr goes to /dev/null; a runner
+ * reports every failure on its socket. */
+static NrRunner *spawn_runner(DrvError *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        drv_error_set(err, DRV_ERR_INTERNAL, "cannot create a socket for the node runner: %s",
+                      strerror(errno));
+        return NULL;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    char *argv[] = {pool.node, pool.script, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, pool.node, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(sv[1]);
+    if (rc != 0) {
+        close(sv[0]);
+        drv_error_set(err, DRV_ERR_INTERNAL, "cannot start '%s': %s", pool.node, strerror(rc));
+        return NULL;
+    }
+    NrRunner *r = xcalloc(1, sizeof *r);
+    r->pid = pid;
+    r->fd = sv[0];
+    sb_init(&r->inbuf);
+    return r;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool fail_runner(NrRunner *r, DrvError *err, const char *what)
+{
+    r->broken = true;
+    drv_error_set(err, DRV_ERR_INTERNAL, "the node runner (pid %ld) %s", (long)r->pid, what);
+    return false;
+}
+
+static bool send_all(NrRunner *r, const char *data, size_t len, DrvError *err)
+{
+    while (len) {
+        ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return fail_runner(r, err, "exited before it took the request");
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* read_line waits for one reply line until the deadline; a runner that is silent past it is
+ * taken as hung. */
+static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char *nl = r->inbuf.len ? memchr(r->inbuf.data, '\n', r->inbuf.len) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - r->inbuf.data);
+            char *line = xstrndup(r->inbuf.data, n);
+            size_t rest = r->inbuf.len - n - 1;
+            memmove(r->inbuf.data, nl + 1, rest);
+            r->inbuf.len = rest;
+            r->inbuf.data[rest] = '\0';
+            return line;
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            fail_runner(r, err, "did not answer in time");
+            drv_error_set_hint(err, "the request took longer than %d s; the runner was stopped",
+                               timeout_ms / 1000);
+            return NULL;
+        }
+        struct pollfd p = {.fd = r->fd, .events = POLLIN};
+        int pr = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (pr < 0 && errno != EINTR) {
+            fail_runner(r, err, "could not be read");
+            return NULL;
+        }
+        if (pr <= 0)
+            continue;
+        char buf[4096];
+        ssize_t n = recv(r->fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fail_runner(r, err, "exited unexpectedly");
+            return NULL;
+        }
+        sb_appendn(&r->inbuf, buf, (size_t)n);
+    }
+}
+
+static json_t *request(NrRunner *r, json_t *req, int timeout_ms, DrvError *err)
+{
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    StrBuf line;
+    sb_init(&line);
+    sb_append(&line, text);
+    sb_appendc(&line, '\n');
+    free(text);
+    bool sent = send_all(r, line.data, line.len, err);
+    sb_free(&line);
+    if (!sent)
+        return NULL;
+    char *reply = read_line(r, timeout_ms, err);
+    if (!reply)
+        return NULL;
+    json_t *j = json_loads(reply, 0, NULL);
+    free(reply);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        fail_runner(r, err, "sent a reply that is not JSON");
+        return NULL;
+    }
+    return j;
+}
+
+/* reply_error fills err from a runner's {"ok":false,"error":{...}} reply. */
+static void reply_error(json_t *reply, DrvErrorKind kind, DrvError *err)
+{
+    json_t *e = json_object_get(reply, "error");
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    drv_error_set(err, kind, "%s", msg ? msg : "the node runner failed without a message");
+    const char *state = json_string_value(json_object_get(e, "sqlstate"));
+    if (state && strlen(state) == 5)
+        memcpy(err->sqlstate, state, 6);
+    json_t *no = json_object_get(e, "errno");
+    if (json_is_integer(no))
+        err->code = (int)json_integer_value(no);
+    const char *sql = json_string_value(json_object_get(e, "sql"));
+    if (sql)
+        drv_error_set_context(err, NULL, NULL, sql);
+}
+
+static bool reply_ok(json_t *reply)
+{
+    return json_is_true(json_object_get(reply, "ok"));
+}
+
+static json_t *check_request(const MigSet *set)
+{
+    json_t *files = json_array();
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == MIG_JS)
+            json_array_append_new(files, json_string(set->items[i].path));
+    return json_pack("{s:s, s:s, s:o}", "op", "check", "modules", pool.modules, "files", files);
+}
+
+static bool check_load(const MigSet *set, DrvError *err)
+{
+    NrRunner *r = spawn_runner(err);
+    if (!r)
+        return false;
+    json_t *reply = request(r, check_request(set), SETUP_TIMEOUT_MS, err);
+    bool ok = reply && reply_ok(reply);
+    if (reply && !ok) {
+        reply_error(reply, DRV_ERR_INPUT, err);
+        const char *file = json_string_value(json_object_get(reply, "file"));
+        if (file)
+            drv_error_set_hint(err, "fix '%s'; no tenant was touched", file);
+        else
+            drv_error_set_hint(err, "run 'npm install sequelize' in the project that holds the "
+                                    "migrations; no tenant was touched");
+    }
+    json_decref(reply);
+    if (ok) {
+        pool.idle = xrealloc(pool.idle, (pool.nidle + 1) * sizeof *pool.idle);
+        pool.idle[pool.nidle++] = r;
+    } else {
+        r->broken = true;
+        runner_kill(r);
+    }
+    return ok;
+}
+
+static bool locate(const MigSet *set, const char *modules_dir, DrvError *err)
+{
+    pool.node = find_node();
+    if (!pool.node) {
+        drv_error_set(err, DRV_ERR_INPUT, "'node' was not found, and '%s' has JavaScript "
+                                          "migrations", set->dir);
+        drv_error_set_hint(err, "install Node.js (or set DROVER_NODE); no tenant was touched");
+        return false;
+    }
+    pool.script = find_script();
+    if (!pool.script) {
+        drv_error_set(err, DRV_ERR_INPUT, "drover's node runner 'runner.js' was not found next "
+                                          "to the drover executable");
+        drv_error_set_hint(err, "reinstall drover, or set DROVER_NODERUNNER to its runner.js");
+        return false;
+    }
+    pool.modules = modules_dir ? xstrdup(modules_dir) : find_modules(set->dir);
+    if (!pool.modules) {
+        drv_error_set(err, DRV_ERR_INPUT, "'sequelize' is not installed in any node_modules from "
+                                          "'%s' upwards", set->dir);
+        drv_error_set_hint(err, "run 'npm install sequelize' (and the dialect driver: pg, mysql2 "
+                                "or sqlite3) in the project, or set migrations.node_modules; no "
+                                "tenant was touched");
+        return false;
+    }
+    return true;
+}
+
+bool nr_setup(const MigSet *set, const char *modules_dir, int timeout_ms, DrvError *err)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+    bool ok = pool.ready || (locate(set, modules_dir, err) && check_load(set, err));
+    pool.ready = ok;
+    pthread_mutex_unlock(&pool.mu);
+    return ok;
+}
+
+bool nr_is_ready(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    bool ready = pool.ready;
+    pthread_mutex_unlock(&pool.mu);
+    return ready;
+}
+
+NrRunner *nr_acquire(DrvError *err)
+{
+    pthread_mutex_lock(&pool.mu);
+    NrRunner *r = NULL;
+    if (!pool.ready)
+        drv_error_set(err, DRV_ERR_INTERNAL, "the node runner pool was not set up");
+    else if (pool.nidle)
+        r = pool.idle[--pool.nidle];
+    else
+        r = spawn_runner(err);
+    pthread_mutex_unlock(&pool.mu);
+    return r;
+}
+
+void nr_release(NrRunner *r)
+{
+    if (!r)
+        return;
+    if (!r->broken) {
+        DrvError ignored = DRV_ERROR_INIT;
+        json_t *reply = request(r, json_pack("{s:s}", "op", "close"), SETUP_TIMEOUT_MS, &ignored);
+        if (!reply || !reply_ok(reply))
+            r->broken = true;
+        json_decref(reply);
+        drv_error_clear(&ignored);
+    }
+    if (r->broken) {
+        runner_kill(r);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.idle = xrealloc(pool.idle, (pool.nidle + 1) * sizeof *pool.idle);
+    pool.idle[pool.nidle++] = r;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static const char *dialect_name(DrvDialect d)
+{
+    switch (d) {
+    case DRV_POSTGRES: return "postgres";
+    case DRV_MYSQL: return "mysql";
+    default: return "sqlite";
+    }
+}
+
+static json_t *open_request(const InvUrl *u)
+{
+    json_t *cfg = json_object();
+    if (u->host)
+        json_object_set_new(cfg, "host", json_string(u->host));
+    if (u->port)
+        json_object_set_new(cfg, "port", json_integer(u->port));
+    if (u->user)
+        json_object_set_new(cfg, "user", json_string(u->user));
+    if (u->password)
+        json_object_set_new(cfg, "password", json_string(u->password));
+    if (u->database)
+        json_object_set_new(cfg, "database", json_string(u->database));
+    if (u->schema && u->dialect == DRV_POSTGRES) {
+        char *q = drv_quote_ident(DRV_POSTGRES, u->schema);
+        json_object_set_new(cfg, "search_path", json_string(q));
+        free(q);
+    }
+    return json_pack("{s:s, s:s, s:s, s:o}", "op", "open", "dialect", dialect_name(u->dialect),
+                     "modules", pool.modules, "config", cfg);
+}
+
+bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err)
+{
+    json_t *reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
+    if (!reply)
+        return false;
+    bool ok = reply_ok(reply);
+    if (!ok)
+        reply_error(reply, DRV_ERR_CONNECT, err);
+    json_decref(reply);
+    return ok;
+}
+
+static void collect_statements(json_t *reply, StrList *out, bool *ran_any)
+{
+    json_t *list = json_object_get(reply, "statements");
+    *ran_any = json_array_size(list) > 0;
+    if (!out)
+        return;
+    size_t i;
+    json_t *s;
+    json_array_foreach(list, i, s)
+        if (json_is_string(s))
+            sl_push(out, json_string_value(s));
+}
+
+bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
+            DrvError *err)
+{
+    *ran_any = false;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "op", "run", "file", req->file, "direction",
+                          req->up ? "up" : "down", "preview", req->preview);
+    if (req->meta_sql)
+        json_object_set_new(j, "meta_sql", json_string(req->meta_sql));
+    json_t *reply = request(r, j, pool.timeout_ms, err);
+    if (!reply) {
+        *ran_any = true; /* unknown: the runner died mid-way */
+        return false;
+    }
+    bool ok = reply_ok(reply);
+    collect_statements(reply, statements, ran_any);
+    if (!ok)
+        reply_error(reply, DRV_ERR_SQL, err);
+    json_decref(reply);
+    return ok;
+}
+
+void nr_shutdown(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    for (size_t i = 0; i < pool.nidle; i++)
+        runner_kill(pool.idle[i]);
+    free(pool.idle);
+    pool.idle = NULL;
+    pool.nidle = 0;
+    free(pool.node);
+    free(pool.script);
+    free(pool.modules);
+    pool.node = pool.script = pool.modules = NULL;
+    pool.ready = false;
+    pthread_mutex_unlock(&pool.mu);
+}

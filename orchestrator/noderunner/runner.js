@@ -1,0 +1,176 @@
+/*
+ * runner.js — drover's Node.js runner: runs a team's Sequelize .js migrations with the team's
+ * own sequelize, one tenant at a time, for as long as drover keeps it. Protocol: one JSON
+ * request per line on stdin, one JSON reply per line on stdout (see docs/noderunner.md).
+ */
+'use strict';
+
+const path = require('path');
+const readline = require('readline');
+const { createRequire } = require('module');
+
+let project = null;   // { Sequelize, cls, modules }
+let sequelize = null; // the open tenant's instance
+let dialect = null;
+let statements = [];  // SQL logged by the current request
+
+function fail(message, extra) {
+  return Object.assign({ ok: false, error: { message } }, extra || {});
+}
+
+// loadProject requires sequelize (and cls-hooked when present) from the team's node_modules,
+// as sequelize-cli resolves them from the project, never from drover's directory.
+function loadProject(modules) {
+  if (project && project.modules === modules) return null;
+  const req = createRequire(path.join(modules, '..', '__drover_runner__.js'));
+  let Sequelize;
+  try {
+    Sequelize = req('sequelize');
+  } catch (e) {
+    return `cannot load 'sequelize' from '${modules}': ${e.code || e.message}`;
+  }
+  let cls = null;
+  try {
+    cls = req('cls-hooked');
+  } catch (e) {
+    cls = null;
+  }
+  if (cls && !Sequelize._cls) Sequelize.useCLS(cls.createNamespace('drover-runner'));
+  project = { Sequelize, cls, modules };
+  return null;
+}
+
+function loadMigration(file) {
+  const mod = require(file);
+  const m = mod && mod.default && typeof mod.up !== 'function' ? mod.default : mod;
+  if (!m || typeof m.up !== 'function')
+    throw new Error(`'${path.basename(file)}' does not export an up function`);
+  return m;
+}
+
+async function opOpen(req) {
+  const why = loadProject(req.modules);
+  if (why) return fail(why, { phase: 'load' });
+  if ((req.dialect === 'postgres' || req.dialect === 'sqlite') && !project.cls)
+    return fail(`'cls-hooked' is not installed in '${req.modules}': drover needs it to run ` +
+                `each migration and its SequelizeMeta row in one transaction`, { phase: 'load' });
+  await closeTenant();
+  const c = req.config || {};
+  dialect = req.dialect;
+  const opts = {
+    dialect: req.dialect === 'mysql' ? 'mysql' : req.dialect,
+    host: c.host || undefined,
+    port: c.port || undefined,
+    storage: req.dialect === 'sqlite' ? c.database : undefined,
+    logging: (sql) => statements.push(sql.replace(/^Executing \([^)]*\): /, '')),
+    pool: { max: 5, min: 0 },
+  };
+  sequelize = new project.Sequelize(req.dialect === 'sqlite' ? '' : c.database,
+                                    c.user || null, c.password || null, opts);
+  if (c.search_path) {
+    sequelize.addHook('afterConnect', async (conn) => {
+      await conn.query(`SET search_path TO ${c.search_path}`);
+    });
+  }
+  await sequelize.authenticate();
+  return { ok: true };
+}
+
+async function closeTenant() {
+  if (!sequelize) return;
+  const s = sequelize;
+  sequelize = null;
+  await s.close().catch(() => {});
+}
+
+// runSection runs up or down and then the SequelizeMeta statement drover built. On postgres
+// and sqlite both share one managed transaction that every queryInterface call joins through
+// CLS; preview always rolls it back. MariaDB commits DDL implicitly, so there is none.
+async function runSection(req) {
+  const m = loadMigration(req.file);
+  const fn = req.direction === 'down' ? m.down : m.up;
+  if (typeof fn !== 'function')
+    return fail(`'${path.basename(req.file)}' does not export a ${req.direction} function`);
+  const qi = sequelize.getQueryInterface();
+  const body = async () => {
+    await fn.call(m, qi, project.Sequelize);
+    if (req.meta_sql) await sequelize.query(req.meta_sql);
+  };
+  if (dialect === 'mysql') {
+    await body();
+    return { ok: true };
+  }
+  const rollback = new Error('drover preview rollback');
+  try {
+    await sequelize.transaction(async () => {
+      await body();
+      if (req.preview) throw rollback;
+    });
+  } catch (e) {
+    if (e !== rollback) throw e;
+  }
+  return { ok: true };
+}
+
+function opCheck(req) {
+  const why = loadProject(req.modules);
+  if (why) return fail(why, { phase: 'load' });
+  for (const f of req.files || []) {
+    try {
+      loadMigration(f);
+    } catch (e) {
+      return fail(`'${path.basename(f)}' cannot be loaded: ${e.message}`,
+                  { phase: 'load', file: f });
+    }
+  }
+  return { ok: true };
+}
+
+function dbError(e, phase) {
+  const p = e.parent || e.original || e;
+  const error = { message: String(p.message || e.message || e) };
+  if (dialect === 'postgres' && typeof p.code === 'string') error.sqlstate = p.code;
+  if (dialect === 'mysql' && typeof p.errno === 'number') error.errno = p.errno;
+  if (p.sql || e.sql) error.sql = p.sql || e.sql;
+  return { ok: false, error, phase };
+}
+
+async function handle(req) {
+  statements = [];
+  switch (req.op) {
+    case 'check': return opCheck(req);
+    case 'open': return opOpen(req);
+    case 'run': {
+      if (!sequelize) return fail('no tenant is open');
+      const started = statements.length;
+      try {
+        const res = await runSection(req);
+        res.statements = statements.slice(started);
+        return res;
+      } catch (e) {
+        const res = dbError(e, 'run');
+        res.statements = statements.slice(started);
+        return res;
+      }
+    }
+    case 'close': await closeTenant(); return { ok: true };
+    default: return fail(`unknown op '${req.op}'`);
+  }
+}
+
+async function main() {
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    let res;
+    try {
+      res = await handle(JSON.parse(line));
+    } catch (e) {
+      res = dbError(e, 'internal');
+    }
+    process.stdout.write(JSON.stringify(res) + '\n');
+  }
+  await closeTenant();
+}
+
+main();
