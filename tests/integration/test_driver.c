@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "drover/driver.h"
+#include "itest_db.h"
 
 /* A connection under test and the database it was given. */
 typedef struct Ctx {
@@ -67,33 +68,6 @@ static DrvConn *connect_or_fail(const InvUrl *url, bool create)
     if (!c)
         fail_msg("connect: %s", err.message);
     return c;
-}
-
-static void exec_or_fail(DrvConn *c, const char *sql)
-{
-    DrvError err = DRV_ERROR_INIT;
-    if (!drv_exec(c, sql, &err))
-        fail_msg("%s: %s", sql, err.message);
-}
-
-/* query_one returns the single value a query yields, or fails the test. */
-static char *query_one(DrvConn *c, const char *sql)
-{
-    StrList rows = STRLIST_INIT;
-    DrvError err = DRV_ERROR_INIT;
-    if (!drv_query_strings(c, sql, &rows, &err))
-        fail_msg("%s: %s", sql, err.message);
-    assert_int_equal(rows.n, 1);
-    char *value = xstrdup(rows.items[0]);
-    sl_free(&rows);
-    return value;
-}
-
-static void assert_query_one(DrvConn *c, const char *sql, const char *want)
-{
-    char *got = query_one(c, sql);
-    assert_string_equal(got, want);
-    free(got);
 }
 
 /* admin_exec runs sql on the server's maintenance database (CREATE/DROP DATABASE). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "drover/driver.h"
+#include "itest_db.h"
 
 #define KEY "public.SequelizeMeta"
 
@@ -76,32 +77,6 @@ static DrvConn *open_as(const Ctx *ctx, const char *database, const char *app)
 static DrvConn *open_conn(const Ctx *ctx, const char *app)
 {
     return open_as(ctx, ctx->dbname, app);
-}
-
-static void exec_or_fail(DrvConn *c, const char *sql)
-{
-    DrvError err = DRV_ERROR_INIT;
-    if (!drv_exec(c, sql, &err))
-        fail_msg("%s: %s", sql, err.message);
-}
-
-static char *query_one(DrvConn *c, const char *sql)
-{
-    StrList rows = STRLIST_INIT;
-    DrvError err = DRV_ERROR_INIT;
-    if (!drv_query_strings(c, sql, &rows, &err))
-        fail_msg("%s: %s", sql, err.message);
-    assert_int_equal(rows.n, 1);
-    char *value = xstrdup(rows.items[0]);
-    sl_free(&rows);
-    return value;
-}
-
-static void assert_query_one(DrvConn *c, const char *sql, const char *want)
-{
-    char *got = query_one(c, sql);
-    assert_string_equal(got, want);
-    free(got);
 }
 
 static long long now_ms(void)
