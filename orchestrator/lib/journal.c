@@ -582,6 +582,29 @@ bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, Dr
     return ok;
 }
 
+/*
+ * tenant_row runs a query whose one parameter is a tenant id and steps to its first row:
+ * *found tells whether there is one. Returns the statement for the caller to read and
+ * finalize, or NULL with err set (naming `what`) when the query failed.
+ */
+static sqlite3_stmt *tenant_row(Journal *j, const char *sql, const char *tenant_id,
+                                const char *what, bool *found, DrvError *err)
+{
+    sqlite3_stmt *st = journal_prepare(j, sql, what, err);
+    if (!st)
+        return NULL;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        journal_sql_fail(j, err, what);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    *found = rc == SQLITE_ROW;
+    return st;
+}
+
 /* ---- the dirty list ---------------------------------------------------------------------- */
 
 bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
@@ -589,23 +612,17 @@ bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **e
 {
     *migration = NULL;
     *error = NULL;
-    const char *what = "cannot read the dirty list";
-    sqlite3_stmt *st =
-        journal_prepare(j, "SELECT migration, error FROM dirty WHERE tenant_id = ?", what, err);
+    bool found = false;
+    sqlite3_stmt *st = tenant_row(j, "SELECT migration, error FROM dirty WHERE tenant_id = ?",
+                                  tenant_id, "cannot read the dirty list", &found, err);
     if (!st)
         return false;
-    Binder b = {st, 1, SQLITE_OK};
-    bind_text(&b, tenant_id);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
-    if (rc == SQLITE_ROW) {
+    if (found) {
         *migration = xstrdup((const char *)sqlite3_column_text(st, 0));
         *error = xstrdup((const char *)sqlite3_column_text(st, 1));
-    } else if (!ok) {
-        journal_sql_fail(j, err, what);
     }
     sqlite3_finalize(st);
-    return ok;
+    return true;
 }
 
 /* A skipped tenant has no times of its own; the run's end (or start, while it runs) stands in
@@ -616,28 +633,22 @@ bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long lo
     *outcome = NULL;
     *run_id = 0;
     *ended_at = 0;
-    const char *what = "cannot read the tenant's last run";
-    sqlite3_stmt *st = journal_prepare(
+    bool found = false;
+    sqlite3_stmt *st = tenant_row(
         j,
         "SELECT tr.run_id, tr.outcome, COALESCE(tr.ended_at, r.ended_at, r.started_at)"
         " FROM tenant_results tr JOIN runs r ON r.id = tr.run_id"
         " WHERE tr.tenant_id = ? ORDER BY tr.run_id DESC LIMIT 1",
-        what, err);
+        tenant_id, "cannot read the tenant's last run", &found, err);
     if (!st)
         return false;
-    Binder b = {st, 1, SQLITE_OK};
-    bind_text(&b, tenant_id);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
-    if (rc == SQLITE_ROW) {
+    if (found) {
         *run_id = sqlite3_column_int64(st, 0);
         *outcome = xstrdup((const char *)sqlite3_column_text(st, 1));
         *ended_at = sqlite3_column_double(st, 2);
-    } else if (!ok) {
-        journal_sql_fail(j, err, what);
     }
     sqlite3_finalize(st);
-    return ok;
+    return true;
 }
 
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err)
