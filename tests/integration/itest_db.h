@@ -1,0 +1,39 @@
+/*
+ * itest_db.h — what the C integration tests do with a connection when a failure must end the
+ * test: run a statement, read a single value, compare it. Include after <cmocka.h>.
+ */
+#ifndef DROVER_ITEST_DB_H
+#define DROVER_ITEST_DB_H
+
+#include <stdlib.h>
+
+#include "drover/driver.h"
+
+static inline void exec_or_fail(DrvConn *c, const char *sql)
+{
+    DrvError err = DRV_ERROR_INIT;
+    if (!drv_exec(c, sql, &err))
+        fail_msg("%s: %s", sql, err.message);
+}
+
+/* query_one returns the single value a query yields, or fails the test. */
+static inline char *query_one(DrvConn *c, const char *sql)
+{
+    StrList rows = STRLIST_INIT;
+    DrvError err = DRV_ERROR_INIT;
+    if (!drv_query_strings(c, sql, &rows, &err))
+        fail_msg("%s: %s", sql, err.message);
+    assert_int_equal(rows.n, 1);
+    char *value = xstrdup(rows.items[0]);
+    sl_free(&rows);
+    return value;
+}
+
+static inline void assert_query_one(DrvConn *c, const char *sql, const char *want)
+{
+    char *got = query_one(c, sql);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+#endif
