@@ -46,6 +46,9 @@ bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError
 
 /* Runs a query and appends the first column of every row, as text (NULL as ""), to out. */
 bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+/* Runs a query and appends the names of its result's columns to out, in order (rows are
+ * discarded: "SELECT * FROM t LIMIT 0" lists t's columns without reading the catalogs). */
+bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err);
 
 bool drv_begin(DrvConn *c, DrvError *err);
 bool drv_commit(DrvConn *c, DrvError *err);

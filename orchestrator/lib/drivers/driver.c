@@ -105,6 +105,11 @@ bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
     return c->ops->query_strings(c, sql, out, err);
 }
 
+bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+{
+    return c->ops->query_columns(c, sql, out, err);
+}
+
 bool drv_begin(DrvConn *c, DrvError *err)
 {
     return c->ops->exec(c, c->ops->begin_sql, err);

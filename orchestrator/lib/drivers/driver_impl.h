@@ -18,6 +18,7 @@ typedef struct DrvOps {
     bool (*exec)(DrvConn *c, const char *sql, DrvError *err);
     bool (*exec_script)(DrvConn *c, const char *script, size_t *completed, DrvError *err);
     bool (*query_strings)(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+    bool (*query_columns)(DrvConn *c, const char *sql, StrList *out, DrvError *err);
     char *(*quote_literal)(DrvConn *c, const char *s);
     /* The lock operations of driver.h; driver.c has checked the arguments (wait_ms >= 0,
      * ms >= 0) and set *acquired to false and *holder to NULL before the call. */

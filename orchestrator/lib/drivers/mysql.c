@@ -154,7 +154,10 @@ static void push_rows(MYSQL_RES *res, StrList *out)
     }
 }
 
-static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+/* mdb_query runs sql and hands its first result to take (rows or column names), then drains
+ * whatever further results a multi-statement left. */
+static bool mdb_query(DrvConn *c, const char *sql, void (*take)(MYSQL_RES *, StrList *),
+                      StrList *out, DrvError *err)
 {
     MYSQL *my = mdb_of(c);
     if (mysql_real_query(my, sql, strlen(sql)) != 0) {
@@ -168,7 +171,7 @@ static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DrvErro
     }
     if (res) {
         if (mysql_num_fields(res) > 0)
-            push_rows(res, out);
+            take(res, out);
         mysql_free_result(res);
     }
     size_t ignored = 0;
@@ -178,6 +181,23 @@ static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DrvErro
         return false;
     }
     return true;
+}
+
+static void push_field_names(MYSQL_RES *res, StrList *out)
+{
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    for (unsigned i = 0; i < mysql_num_fields(res); i++)
+        sl_push_owned(out, xstrndup(fields[i].name, fields[i].name_length));
+}
+
+static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+{
+    return mdb_query(c, sql, push_rows, out, err);
+}
+
+static bool mdb_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+{
+    return mdb_query(c, sql, push_field_names, out, err);
 }
 
 /* Returns NULL when the client library cannot escape in the connection's character set. */
@@ -368,6 +388,7 @@ const DrvOps drvi_mysql_ops = {
     .exec = mdb_exec,
     .exec_script = mdb_exec_script,
     .query_strings = mdb_query_strings,
+    .query_columns = mdb_query_columns,
     .quote_literal = mdb_quote_literal,
     .lock = mdb_lock,
     .unlock = mdb_unlock,

@@ -17,6 +17,8 @@
 typedef struct PgConn {
     DrvConn base;
     PGconn *pg;
+    int64_t *held; /* advisory keys this session holds (pg_lock_holder must not probe them) */
+    size_t nheld;
 } PgConn;
 
 static PGconn *pg_of(DrvConn *c)
@@ -150,6 +152,7 @@ static DrvConn *pg_connect(const InvUrl *url, const DrvConnectOptions *opts, cha
 static void pg_close(DrvConn *c)
 {
     PQfinish(pg_of(c));
+    free(((PgConn *)c)->held);
     drvi_conn_release(c);
     free(c);
 }
@@ -263,6 +266,17 @@ static bool pg_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError
     return true;
 }
 
+static bool pg_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+{
+    PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
+    if (!res)
+        return false;
+    for (int col = 0; col < PQnfields(res); col++)
+        sl_push(out, PQfname(res, col));
+    PQclear(res);
+    return true;
+}
+
 /* Returns NULL when libpq rejects the string (invalid UTF-8). */
 static char *pg_quote_literal(DrvConn *c, const char *s)
 {
@@ -344,20 +358,34 @@ static DrviTry pg_try_lock(DrvConn *c, const void *arg, DrvError *err)
 }
 
 /*
+ * take_and_release takes k (exclusive, or shared when shared is true) without waiting and
+ * releases that hold in the same statement (CASE keeps the order: it releases only what it
+ * took). *taken tells whether the lock could be taken. It reads no catalog: a pg_locks query
+ * costs a fresh backend more than the rest of a small migration's bookkeeping
+ * (bench/profile-status).
+ */
+static bool take_and_release(DrvConn *c, const AdvisoryKey *k, bool shared, bool *taken,
+                             DrvError *err)
+{
+    const char *mode = shared ? "_shared" : "";
+    char *sql = xasprintf("SELECT CASE WHEN pg_try_advisory_lock%s(%" PRId64 ")"
+                          " THEN pg_advisory_unlock%s(%" PRId64 ") ELSE false END",
+                          mode, k->id, mode, k->id);
+    bool ok = run_bool(c, sql, taken, err);
+    free(sql);
+    return ok;
+}
+
+/*
  * lock_is_ours asks, in a second statement, whether this backend holds the lock. Behind a
  * transaction-pooling proxy (PgBouncer pool_mode=transaction) the next statement may run in
- * another backend, where a session lock is worthless: it neither excludes nor survives.
+ * another backend, where a session lock is worthless: it neither excludes nor survives. Session
+ * advisory locks are re-entrant, so taking k again succeeds only in the backend that holds it;
+ * any other backend finds it held.
  */
 static bool lock_is_ours(DrvConn *c, const AdvisoryKey *k, bool *ours, DrvError *err)
 {
-    char *filter = advisory_lock_filter(k);
-    char *sql = xasprintf("SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE %s"
-                          " AND l.pid = pg_backend_pid())",
-                          filter);
-    bool ok = run_bool(c, sql, ours, err);
-    free(sql);
-    free(filter);
-    return ok;
+    return take_and_release(c, k, false, ours, err);
 }
 
 static void unlock_quietly(DrvConn *c, const AdvisoryKey *k)
@@ -368,6 +396,33 @@ static void unlock_quietly(DrvConn *c, const AdvisoryKey *k)
     run_bool(c, sql, &released, &ignored);
     free(sql);
     drv_error_clear(&ignored);
+}
+
+static void remember_held(DrvConn *c, int64_t id)
+{
+    PgConn *pc = (PgConn *)c;
+    pc->held = xrealloc(pc->held, (pc->nheld + 1) * sizeof *pc->held);
+    pc->held[pc->nheld++] = id;
+}
+
+static void forget_held(DrvConn *c, int64_t id)
+{
+    PgConn *pc = (PgConn *)c;
+    for (size_t i = 0; i < pc->nheld; i++) {
+        if (pc->held[i] == id) {
+            pc->held[i] = pc->held[--pc->nheld];
+            return;
+        }
+    }
+}
+
+static bool holds(const DrvConn *c, int64_t id)
+{
+    const PgConn *pc = (const PgConn *)c;
+    for (size_t i = 0; i < pc->nheld; i++)
+        if (pc->held[i] == id)
+            return true;
+    return false;
 }
 
 /* pg_lock: holder is not stored; the session's application_name identifies the process. */
@@ -386,8 +441,10 @@ static bool pg_lock(DrvConn *c, const char *key, const char *holder, int wait_ms
         *acquired = false;
         return false;
     }
-    if (ours)
+    if (ours) {
+        remember_held(c, k.id);
         return true;
+    }
     unlock_quietly(c, &k);
     *acquired = false;
     drv_error_set(err, DRV_ERR_CONNECT, "the advisory lock for '%s' is not held by this session",
@@ -411,7 +468,21 @@ static bool pg_unlock(DrvConn *c, const char *key, DrvError *err)
                       key);
         return false;
     }
+    if (ok)
+        forget_held(c, k.id);
     return ok;
+}
+
+/*
+ * lock_is_free probes k with a shared lock held for one statement: it conflicts only with an
+ * exclusive holder and waits for nothing. Reading pg_locks joined to pg_stat_activity costs a
+ * fresh backend about a third of its connection time, and status probes every tenant, so the
+ * holder is described only when there is one. A drover migrate that tries the lock during those
+ * microseconds polls again (drv_lock).
+ */
+static bool lock_is_free(DrvConn *c, const AdvisoryKey *k, bool *is_free, DrvError *err)
+{
+    return take_and_release(c, k, true, is_free, err);
 }
 
 /* pg_lock_holder: PostgreSQL does not record when a lock was granted, so "since" is when the
@@ -419,6 +490,14 @@ static bool pg_unlock(DrvConn *c, const char *key, DrvError *err)
 static bool pg_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
 {
     AdvisoryKey k = advisory_key(key);
+    bool is_free = false;
+    *holder = NULL;
+    if (!holds(c, k.id)) {
+        if (!lock_is_free(c, &k, &is_free, err))
+            return false;
+        if (is_free)
+            return true;
+    }
     char *filter = advisory_lock_filter(&k);
     char *sql = xasprintf(
         "SELECT format('pid %%s, application_name %%L, client %%s, since %%s', l.pid,"
@@ -484,6 +563,7 @@ const DrvOps drvi_pg_ops = {
     .exec = pg_exec,
     .exec_script = pg_exec_script,
     .query_strings = pg_query_strings,
+    .query_columns = pg_query_columns,
     .quote_literal = pg_quote_literal,
     .lock = pg_lock,
     .unlock = pg_unlock,

@@ -174,6 +174,21 @@ static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, DrvErr
     return rc == SQLITE_DONE;
 }
 
+/* Column names come from the prepared statement; it is never stepped. */
+static bool lite_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+{
+    sqlite3 *db = db_of(c);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        lite_set_error(db, sql, strlen(sql), err);
+        return false;
+    }
+    for (int col = 0; stmt && col < sqlite3_column_count(stmt); col++)
+        sl_push(out, sqlite3_column_name(stmt, col));
+    sqlite3_finalize(stmt);
+    return true;
+}
+
 static char *lite_quote_literal(DrvConn *c, const char *s)
 {
     (void)c;
@@ -372,6 +387,7 @@ const DrvOps drvi_sqlite_ops = {
     .exec = lite_exec,
     .exec_script = lite_exec_script,
     .query_strings = lite_query_strings,
+    .query_columns = lite_query_columns,
     .quote_literal = lite_quote_literal,
     .lock = lite_lock,
     .unlock = lite_unlock,
