@@ -166,6 +166,27 @@ static void test_exec_and_query(void **state)
     assert_int_equal(drv_conn_dialect(ctx->conn), ctx->dialect);
 }
 
+/* drv_query_columns names the result's columns in order, for an empty result too, and
+ * reports an error for a missing table. */
+static void test_query_columns(void **state)
+{
+    Ctx *ctx = *state;
+    exec_or_fail(ctx->conn, "CREATE TABLE qc (name varchar(20), createdAt int, updatedAt int)");
+    StrList cols = STRLIST_INIT;
+    DrvError err = DRV_ERROR_INIT;
+    assert_true(drv_query_columns(ctx->conn, "SELECT * FROM qc LIMIT 0", &cols, &err));
+    assert_int_equal(cols.n, 3);
+    assert_string_equal(cols.items[0], "name");
+    /* unquoted identifiers fold to lower case on PostgreSQL only */
+    assert_string_equal(cols.items[1], ctx->dialect == DRV_POSTGRES ? "createdat" : "createdAt");
+    assert_string_equal(cols.items[2], ctx->dialect == DRV_POSTGRES ? "updatedat" : "updatedAt");
+    sl_free(&cols);
+    assert_false(drv_query_columns(ctx->conn, "SELECT * FROM no_such_table", &cols, &err));
+    assert_int_equal(cols.n, 0);
+    assert_non_null(err.message);
+    drv_error_clear(&err);
+}
+
 static void test_empty_scripts(void **state)
 {
     Ctx *ctx = *state;
@@ -538,6 +559,7 @@ int main(void)
 {
     const struct CMUnitTest pg[] = {
         cmocka_unit_test(test_exec_and_query),
+        cmocka_unit_test(test_query_columns),
         cmocka_unit_test(test_empty_scripts),
         cmocka_unit_test(test_failing_statement),
         cmocka_unit_test(test_rollback_leaves_nothing),
@@ -551,6 +573,7 @@ int main(void)
     };
     const struct CMUnitTest mysql[] = {
         cmocka_unit_test(test_exec_and_query),
+        cmocka_unit_test(test_query_columns),
         cmocka_unit_test(test_empty_scripts),
         cmocka_unit_test(test_failing_statement),
         cmocka_unit_test(test_rollback_leaves_nothing),
@@ -563,6 +586,7 @@ int main(void)
     };
     const struct CMUnitTest sqlite[] = {
         cmocka_unit_test(test_exec_and_query),
+        cmocka_unit_test(test_query_columns),
         cmocka_unit_test(test_empty_scripts),
         cmocka_unit_test(test_failing_statement),
         cmocka_unit_test(test_rollback_leaves_nothing),
