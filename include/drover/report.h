@@ -71,4 +71,20 @@ void report_status_table(FILE *out, const ReportInput *in);
 /* Writes json to path ("-" or NULL: stdout), indented, with a final newline. */
 bool report_write_json(json_t *json, const char *path, DrvError *err);
 
+/*
+ * A report file appears whole or not at all: it is written to "PATH.tmp-PID" beside PATH and
+ * renamed over PATH once complete, so a reader (node_exporter's textfile collector, a CI step,
+ * a browser) never sees half a report and a failed run leaves the previous file in place.
+ * report_out_open returns NULL with err set when the file cannot be created;
+ * report_out_close(out, ok) renames when ok and everything was written, else removes the
+ * temporary file, and returns whether PATH now holds the report.
+ */
+typedef struct ReportOut {
+    FILE *f;
+    char *path;
+    char *tmp;
+} ReportOut;
+bool report_out_open(ReportOut *out, const char *path, DrvError *err);
+bool report_out_close(ReportOut *out, bool ok, DrvError *err);
+
 #endif

@@ -272,11 +272,10 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
         json_decref(j);
         return ok;
     }
-    FILE *out = stdout;
-    if (a->out && !(out = fopen(a->out, "w"))) {
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out, strerror(errno));
+    ReportOut file = {0};
+    if (a->out && !report_out_open(&file, a->out, err))
         return false;
-    }
+    FILE *out = a->out ? file.f : stdout;
     bool ok = true;
     bool streamed = is_write(a) && !a->out && a->log_format == FMT_TEXT;
     if (a->command == CMD_STATUS)
@@ -285,10 +284,8 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
         report_run_summary(out, a->command_name, res, in->n);
     else
         report_run_text(out, a->command_name, res, in->n, true);
-    if (out != stdout && fclose(out) != 0 && ok) {
-        ok = false;
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out, strerror(errno));
-    }
+    if (a->out)
+        ok = report_out_close(&file, ok, err);
     if (!ok && !drv_error_is_set(err))
         drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out ? a->out : "stdout",
                       strerror(errno));

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 void report_count(const ExecResult *res, size_t n, ReportCounts *out)
 {
@@ -345,6 +346,39 @@ void report_status_table(FILE *out, const ReportInput *in)
             by[EXEC_STATE_UNREACHABLE]);
 }
 
+bool report_out_open(ReportOut *out, const char *path, DrvError *err)
+{
+    out->path = xstrdup(path);
+    out->tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
+    out->f = fopen(out->tmp, "w");
+    if (out->f)
+        return true;
+    drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    free(out->tmp);
+    free(out->path);
+    *out = (ReportOut){0};
+    return false;
+}
+
+bool report_out_close(ReportOut *out, bool ok, DrvError *err)
+{
+    bool written = !ferror(out->f);
+    written = fclose(out->f) == 0 && written;
+    if (ok && !written)
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", out->path, strerror(errno));
+    ok = ok && written;
+    if (ok && rename(out->tmp, out->path) != 0) {
+        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", out->path, strerror(errno));
+        ok = false;
+    }
+    if (!ok)
+        unlink(out->tmp);
+    free(out->tmp);
+    free(out->path);
+    *out = (ReportOut){0};
+    return ok;
+}
+
 bool report_write_json(json_t *json, const char *path, DrvError *err)
 {
     size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
@@ -353,18 +387,12 @@ bool report_write_json(json_t *json, const char *path, DrvError *err)
         fputc('\n', stdout);
         return true;
     }
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    ReportOut out;
+    if (!report_out_open(&out, path, err))
         return false;
-    }
-    int rc = json_dumpf(json, f, flags);
-    fputc('\n', f);
-    if (fclose(f) != 0 || rc != 0) {
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-        return false;
-    }
-    return true;
+    bool ok = json_dumpf(json, out.f, flags) == 0;
+    fputc('\n', out.f);
+    return report_out_close(&out, ok, err);
 }
 
 int report_status_exit_code(const ExecResult *res, size_t n)

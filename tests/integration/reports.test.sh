@@ -243,3 +243,16 @@ assert_exit 0 drover status --env staging
 assert_exit 0 drover status --tenant lite_dirty
 assert_exit 1 drover status
 assert_exit 2 drover status --exit-code --tenant nobody
+
+# --- --out replaces the file whole (written beside it, then renamed): no temporary file stays
+# behind, and a report that cannot be put in place leaves what was there (here a directory of
+# that name, which rename refuses even for root) and no temporary file.
+assert_eq "" "$(ls "$T" | grep '\.tmp-' || true)" "no temporary report file left"
+mkdir -p "$T/taken.prom/inside"
+assert_exit 1 drover status --format prom --out "$T/taken.prom"
+assert_eq "drover: cannot write '$T/taken.prom': Is a directory" "$(grep 'cannot write' <<<"$ERR")"
+[ -d "$T/taken.prom/inside" ] || fail "failed --out: what was there is gone"
+assert_eq "" "$(ls "$T" | grep '\.tmp-' || true)" "failed --out: temporary file removed"
+assert_exit 1 drover status --format prom --out "$T/nodir/status.prom"
+assert_eq "drover: cannot write '$T/nodir/status.prom': No such file or directory" \
+  "$(grep 'cannot write' <<<"$ERR")"
