@@ -4,6 +4,7 @@
 # themselves, and Debian's chromium for the headless test of the HTML report).
 # libmicrohttpd-dev builds drover-agent and a test helper (the webhook receiver of notify.test.sh);
 # curl and openssl drive agent.test.sh (requests, and the certificate of its TLS agent).
+# pgbouncer: pgbouncer.test.sh checks that a transaction-pooling proxy is detected.
 # Idempotent: apt is only touched when dpkg says a package is missing.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ usage() {
 BUILD_PACKAGES=(build-essential cmake pkg-config git libpq-dev default-libmysqlclient-dev
                 libsqlite3-dev libconfig-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
                 libmicrohttpd-dev sqlite3 jq curl openssl)
-SERVER_PACKAGES=(postgresql postgresql-client mariadb-server mariadb-client chromium)
+SERVER_PACKAGES=(postgresql postgresql-client mariadb-server mariadb-client chromium pgbouncer)
 
 want_servers=0
 for arg in "$@"; do
