@@ -35,6 +35,16 @@ void exec_cancels_free(ExecCancels *c); /* exec_cancels_free(NULL) is a no-op */
  * cancel requests were sent. */
 size_t exec_cancels_fire(ExecCancels *c);
 
+/*
+ * ExecSessions: connections that read-only jobs (plan, status, check) hand on to the next job
+ * for the same PostgreSQL database and login, switching search_path: schema-per-tenant fleets
+ * then need a connection per worker instead of one per tenant. Thread-safe; freeing closes
+ * what is idle.
+ */
+typedef struct ExecSessions ExecSessions;
+ExecSessions *exec_sessions_new(void);
+void exec_sessions_free(ExecSessions *s); /* exec_sessions_free(NULL) is a no-op */
+
 typedef struct ExecOptions {
     ExecCommand command;
     ssize_t to;              /* migrate/undo --to: MigSet index, -1 when absent */
@@ -51,6 +61,7 @@ typedef struct ExecOptions {
      * it, and only a lock-free atomic is defined for both (C11 7.14.1.1, 5.1.2.4). */
     const atomic_int *stop;
     ExecCancels *cancels;    /* where jobs register their connections; may be NULL */
+    ExecSessions *sessions;  /* read-only commands: connections to share; NULL: none */
 } ExecOptions;
 
 typedef enum ExecOutcome {

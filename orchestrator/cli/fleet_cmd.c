@@ -391,11 +391,14 @@ int cmd_fleet(const CliArgs *a)
             goto out;
         }
     }
+    ExecSessions *sessions = is_write(a) ? NULL : exec_sessions_new();
+    o.sessions = sessions;
     ExecResult *res = xcalloc(f.nselected ? f.nselected : 1, sizeof *res);
     /* Webhooks hear about runs that change tenants, not about reads or dry runs. */
     if (is_write(a))
         fleet_notify_begin(&fr.notify, f.inv, a->command_name, fr.run_id, res, f.nselected);
     RolloutOutcome outcome = run_rollout(&fr, res, &o);
+    exec_sessions_free(sessions);
     progress_end(&fr.progress);
     fleet_notify_finished(&fr.notify, rollout_outcome_name(outcome));
     if (a->command == CMD_STATUS)

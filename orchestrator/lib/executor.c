@@ -128,7 +128,10 @@ static StepEnd open_session(TenantRun *r)
         .create = writes(o) && o->command == EXEC_MIGRATE,
     };
     r->res->attempts++;
-    r->conn = drv_connect(&r->job->tenant->url, &copts, &r->res->error);
+    if (!writes(o))
+        r->conn = exec_sessions_take(o->sessions, &r->job->tenant->url);
+    if (!r->conn)
+        r->conn = drv_connect(&r->job->tenant->url, &copts, &r->res->error);
     if (!r->conn) {
         r->res->outcome = EXEC_OUT_UNREACHABLE;
         r->res->state = EXEC_STATE_UNREACHABLE;
@@ -157,7 +160,11 @@ static void close_session(TenantRun *r)
     r->cancel_id = 0;
     nr_release(r->runner);
     r->runner = NULL;
-    drv_close(r->conn);
+    const ExecOptions *o = r->job->options;
+    if (!writes(o) && r->conn && !drv_error_is_set(&r->res->error))
+        exec_sessions_give(o->sessions, &r->job->tenant->url, r->conn);
+    else
+        drv_close(r->conn);
     r->conn = NULL;
     if (r->planned)
         plan_free(&r->plan);

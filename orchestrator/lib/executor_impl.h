@@ -47,5 +47,9 @@ bool exec_stop_requested(const TenantRun *r);
 int exec_cancels_add(ExecCancels *c, DrvCanceller *k);
 void exec_cancels_remove(ExecCancels *c, int id);
 double exec_wall_clock(void);
+/* Sharing of read-only connections (executor_sessions.c). */
+bool exec_sessions_shareable(const ExecSessions *s, const InvUrl *url);
+DrvConn *exec_sessions_take(ExecSessions *s, const InvUrl *url);
+void exec_sessions_give(ExecSessions *s, const InvUrl *url, DrvConn *conn);
 
 #endif
