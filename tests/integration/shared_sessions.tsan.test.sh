@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# shared_sessions.test.sh — read-only commands over PostgreSQL schema-per-tenant share
+# shared_sessions.tsan.test.sh — read-only commands over PostgreSQL schema-per-tenant share
 # connections: twelve tenant schemas in one database are read by two workers over two
 # sessions (pg_stat_database counts them), and each tenant is still read in its own schema:
 # one behind, one with an unknown row, one hand-altered (schema drift), the rest current.
 # A tenant in another database, and every write, still gets a session of its own.
+# Also run by the ThreadSanitizer build: workers hand connections to each other.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
