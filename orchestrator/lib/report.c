@@ -55,7 +55,7 @@ static json_t *tenant_base_json(const ExecResult *r)
 {
     const InvTenant *t = r->tenant;
     return json_pack("{s:s,s:s,s:s,s:s}", "id", t->id, "env", t->env, "dialect",
-                     drv_dialect_name(t->url.dialect), "url", t->url.masked);
+                     exec_result_dialect(r), "url", exec_result_url(r));
 }
 
 static json_t *run_tenant_json(const char *command, const ExecResult *r)
@@ -219,7 +219,7 @@ static void print_failure(FILE *out, const ExecResult *r)
 static void print_run_line(FILE *out, const char *command, const ExecResult *r)
 {
     const InvTenant *t = r->tenant;
-    fprintf(out, "%s (%s, %s): ", t->id, t->env, drv_dialect_name(t->url.dialect));
+    fprintf(out, "%s (%s, %s): ", t->id, t->env, exec_result_dialect(r));
     switch (r->outcome) {
     case EXEC_OUT_MIGRATED:
         fprintf(out, "migrated %zu, now at %s\n", r->applied.n, last_of(&r->applied));
@@ -327,7 +327,7 @@ void report_status_table(FILE *out, const ReportInput *in)
     for (size_t i = 0; i < n; i++) {
         const ExecResult *r = &res[i];
         fprintf(out, "%-*s  %-*s  %-8s  ", wid, r->tenant->id, wenv, r->tenant->env,
-                drv_dialect_name(r->tenant->url.dialect));
+                exec_result_dialect(r));
         state_cell(out, r->state, in->color);
         fprintf(out, "  %7zu  %7zu  %7zu  %s\n", r->have.n, r->pending.n, r->unknown.n,
                 last_of(&r->have));

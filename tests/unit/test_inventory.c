@@ -274,7 +274,7 @@ static const BadCase MISSING_PATH = {"missing_path.cfg", "missing_path.cfg", 1, 
 static const BadCase MISSING_TENANTS = {"missing_tenants.cfg", "missing_tenants.cfg", 0, NULL,
                                         "missing required key 'tenants'"};
 static const BadCase MISSING_URL = {"missing_url.cfg", "missing_url.cfg", 4, "a",
-                                    "missing required key 'url'"};
+                                    "missing required key 'url' (or 'agent')"};
 static const BadCase EMPTY_TENANTS = {"empty_tenants.cfg", "empty_tenants.cfg", 3, NULL,
                                       "'tenants' must declare at least one tenant"};
 static const BadCase BAD_DURATION = {
