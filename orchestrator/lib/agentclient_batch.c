@@ -357,8 +357,14 @@ static void give_up(Remote *r)
                   r->agent->name, r->agent->url,
                   r->batch_id ? "stopped answering while it ran the tenant" : "did not answer",
                   r->failures, r->failures == 1 ? "" : "s", r->problem ? r->problem : "?");
-    drv_error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
-                                       "finish is still pending, nothing runs twice");
+    if (r->batch_id)
+        drv_error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
+                                           "finish is still pending, nothing runs twice; a "
+                                           "MariaDB migration cut off half-way is not atomic "
+                                           "(docs/guarantees.md): check 'drover status' first");
+    else
+        drv_error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
+                                           "finish is still pending, nothing runs twice");
 }
 
 static void run_remote(Remote *r)
