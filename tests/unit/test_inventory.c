@@ -159,15 +159,19 @@ static void test_example_config_loads(void **state)
     setenv("ACME_DB_PASSWORD", "x", 1);
     setenv("SHARED_DB_PASSWORD", "x", 1);
     setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/x", 1);
+    setenv("EU_WEST_AGENT_TOKEN", "x", 1);
     DrvError err = DRV_ERROR_INIT;
     Inventory *inv = inv_load(EXAMPLE_DIR "/drover.example.cfg", &err);
     if (!inv)
         fail_msg("%s:%d: %s", err.file, err.line, err.message);
     assert_int_equal(inv->nenvs, 3);
-    assert_int_equal(inv->ntenants, 7);
-    assert_string_equal(inv->tenants[6].id, "umbrella");
-    assert_string_equal(inv->tenants[6].file, EXAMPLE_DIR "/prod.example.cfg");
-    assert_string_equal(inv->tenants[6].url.schema, "umbrella");
+    assert_int_equal(inv->ntenants, 8);
+    assert_string_equal(inv->tenants[4].id, "wayne");
+    assert_ptr_equal(inv->tenants[4].agent, &inv->agents[0]);
+    assert_string_equal(inv->agents[0].ca, EXAMPLE_DIR "/certs/agents-ca.pem");
+    assert_string_equal(inv->tenants[7].id, "umbrella");
+    assert_string_equal(inv->tenants[7].file, EXAMPLE_DIR "/prod.example.cfg");
+    assert_string_equal(inv->tenants[7].url.schema, "umbrella");
     assert_string_equal(inv->meta_schema, "public");
     assert_int_equal(inv->nnotify, 1);
     assert_true(inv->notify[0].slack);
