@@ -257,5 +257,23 @@ for id in "${ALL[@]}"; do
   assert_eq "m2:1,m3:1" "$(effects "$id")" "$id: every migration applied once"
 done
 assert_exit 0 drover status --exit-code
+
+# --- schema drift is computed across local and agent tenants; plan and check reach agents ----
+assert_exit 0 drover status --schema --format json
+fp=$(jq -r '.tenants[] | select(.id == "l_pg") | .fingerprint' "$OUT_FILE")
+[[ $fp =~ ^[0-9a-f]{16}$ ]] || fail "no fingerprint for l_pg: '$fp'"
+assert_eq "$fp,$fp" "$(jq -r '[.tenants[] | select(.id == "a_pg" or .id == "b_pg") | .fingerprint] | join(",")' "$OUT_FILE")" \
+  "agent tenants' schemas read through their agents"
+assert_eq "0" "$(jq '[.tenants[] | select(.schema_drift != null)] | length' "$OUT_FILE")" "no drift"
+my_sql "${DB[b_my]}" "ALTER TABLE items ADD COLUMN extra INT"
+assert_exit 0 drover status --schema --format json
+assert_eq "b_my" "$(jq -r '[.tenants[] | select(.schema_drift != null) | .id] | join(",")' "$OUT_FILE")" \
+  "drift on an agent's tenant, against its local and remote peers"
+assert_contains "$(jq -c '.tenants[] | select(.id == "b_my") | .schema_drift.added' "$OUT_FILE")" "extra"
+assert_exit 0 drover check --format json
+assert_eq "ok,ok,ok,ok,ok,ok" "$(jq -r '[.tenants[].outcome] | join(",")' "$OUT_FILE")"
+assert_exit 0 drover plan --format json
+assert_eq "up_to_date,up_to_date,up_to_date,up_to_date,up_to_date,up_to_date" \
+  "$(jq -r '[.tenants[].outcome] | join(",")' "$OUT_FILE")"
 stop_agent a
 stop_agent b
