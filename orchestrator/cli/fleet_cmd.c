@@ -412,8 +412,7 @@ int cmd_fleet(const CliArgs *a)
     DrvError err = DRV_ERROR_INIT;
     int rc = DROVER_EXIT_USAGE;
     AgentClient *agents = NULL;
-    if (!fleet_load(a, &f, &err) || !setup_js(a, &f, &err) ||
-        !setup_agents(&f, &agents, &err)) {
+    if (!fleet_load(a, &f, &err) || !setup_js(a, &f, &err)) {
         rc = cli_fail_usage(&err);
         goto out;
     }
@@ -422,18 +421,24 @@ int cmd_fleet(const CliArgs *a)
     o.stop = &stop_requested;
     /* Never freed: the detached signal thread may use it until the process ends. */
     static ExecCancels *cancels;
-    FleetRun fr = {.a = a, .f = &f, .agents = agents};
-    progress_init(&fr.progress, a->command_name, a->log_format,
-                  is_write(a) && !a->out && a->format == FMT_TEXT);
     if (is_write(a)) {
         cancels = exec_cancels_new();
         o.cancels = cancels;
         start_signal_thread(cancels);
-        if (!open_journal(&fr, &err)) {
-            rc = cli_fail_usage(&err);
-            free(app);
-            goto out;
-        }
+    }
+    /* After the signal mask is set: the agent client's thread must inherit it. */
+    if (!setup_agents(&f, &agents, &err)) {
+        rc = cli_fail_usage(&err);
+        free(app);
+        goto out;
+    }
+    FleetRun fr = {.a = a, .f = &f, .agents = agents};
+    progress_init(&fr.progress, a->command_name, a->log_format,
+                  is_write(a) && !a->out && a->format == FMT_TEXT);
+    if (is_write(a) && !open_journal(&fr, &err)) {
+        rc = cli_fail_usage(&err);
+        free(app);
+        goto out;
     }
     ExecResult *res = xcalloc(f.nselected ? f.nselected : 1, sizeof *res);
     /* Webhooks hear about runs that change tenants, not about reads or dry runs. */

@@ -275,5 +275,26 @@ assert_eq "ok,ok,ok,ok,ok,ok" "$(jq -r '[.tenants[].outcome] | join(",")' "$OUT_
 assert_exit 0 drover plan --format json
 assert_eq "up_to_date,up_to_date,up_to_date,up_to_date,up_to_date,up_to_date" \
   "$(jq -r '[.tenants[].outcome] | join(",")' "$OUT_FILE")"
+
+# --- a stop request reaches the agent: the running migration ends, the next one never starts --
+assert_exit 0 drover undo --tenant a_pg --steps 1
+M4=20240101000004-after.sql
+printf -- '-- migrate:up\nCREATE TABLE after_stop (id INTEGER);\n\n-- migrate:down\nDROP TABLE after_stop;\n' >"$T/migrations/$M4"
+stop_agent a
+start_agent a
+"$DROVER_BIN" --config "$CFG" migrate --tenant a_pg --format json --out "$T/stopped.json" 2>"$T/stopped.err" &
+run_pid=$!
+for _ in $(seq 100); do
+  [ "$(pg_sql "${DB[a_pg]}" "SELECT count(*) FROM pg_stat_activity WHERE datname = '${DB[a_pg]}' AND query LIKE '%sleep(2)%' AND pid <> pg_backend_pid()")" = 1 ] && break
+  sleep 0.05
+done
+kill -TERM "$run_pid"
+rc=0
+wait "$run_pid" || rc=$?
+assert_eq 130 "$rc" "an interrupted run exits 130"
+assert_eq "migrated:$M3" "$(jq -r '.tenants[0] | "\(.outcome):\(.applied | join(","))"' "$T/stopped.json")"
+assert_eq 3 "$(meta_count a_pg)" "M4 never started on a_pg"
+assert_contains "$(cat "$T/a/agent.log")" "/cancel 202"
+assert_eq "m2:1,m3:1" "$(effects a_pg)"
 stop_agent a
 stop_agent b
