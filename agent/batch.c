@@ -105,13 +105,12 @@ void agent_registry_free(AgentRegistry *r)
     free(r);
 }
 
-/* tenant_json is a tenant's object exactly as `drover migrate --format json` prints it. */
+/* tenant_json is a tenant's object as `drover migrate --format json` prints it, or for a
+ * status batch as `drover status --format json` does (plus outcome and the schema lines), so
+ * that the coordinator can rebuild the result (report_tenant_from_json). */
 static json_t *tenant_json(const char *command, const ExecResult *res)
 {
-    json_t *run = report_run_json(command, res, 1);
-    json_t *t = json_incref(json_array_get(json_object_get(run, "tenants"), 0));
-    json_decref(run);
-    return t;
+    return report_tenant_json(command, res);
 }
 
 /* on_finished runs on the batch's rollout coordinator thread as each tenant ends. */
@@ -240,6 +239,7 @@ static bool parse_options(const AgentFleet *f, const json_t *req, Batch *b, Agen
     json_int_t steps = json_integer_value(json_object_get(opts, "steps"));
     bool all = json_is_true(json_object_get(opts, "all"));
     b->exec.dry_run = json_is_true(json_object_get(opts, "dry_run"));
+    b->exec.schema = json_is_true(json_object_get(opts, "schema"));
     b->continue_on_error = json_is_true(json_object_get(opts, "continue_on_error"));
     b->exec.undo_mode = all ? PLAN_UNDO_ALL : to ? PLAN_UNDO_TO : PLAN_UNDO_STEPS;
     b->exec.steps = steps > 0 ? (size_t)steps : 0;

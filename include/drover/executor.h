@@ -132,6 +132,8 @@ typedef struct ExecResult {
     ExecStep *steps;          /* in execution order, rollbacks included */
     size_t nsteps;
     int attempts;             /* connection attempts + migration attempts */
+    char *agent_dialect;      /* agent tenants: the dialect and masked URL the agent reported, */
+    char *agent_url;          /* NULL until it answered (use exec_result_dialect/_url) */
     double started_at;        /* Unix time in seconds */
     double ended_at;
     double seconds;
@@ -148,20 +150,29 @@ typedef struct ExecJob {
     const ExecOptions *options;
 } ExecJob;
 
-/* exec_lock_key names what a job locks: (dialect, host, port, database, schema, meta table).
+/* exec_lock_key names what a job locks: (dialect, host, port, database, schema, meta table);
+ * for a tenant served by an agent "agent:NAME/ID" (the agent locks the database itself).
  * Two jobs with equal keys must never run at once; the pool enforces it. Caller frees. */
 char *exec_lock_key(const ExecJob *job);
 /* exec_database_lock_key names the lock inside the tenant's database (what drv_lock takes):
  * the tenant schema and the meta table it guards. Caller frees. */
 char *exec_database_lock_key(const ExecJob *job);
 /* exec_server_key names the server a job loads ("postgres://host:port"), for per-server caps;
- * NULL for SQLite. Caller frees. */
+ * NULL for SQLite; "agent:NAME" for an agent's tenants, so max_per_server caps the tenants in
+ * flight on one agent. Caller frees. */
 char *exec_server_key(const ExecJob *job);
 
 /* exec_run_tenant runs the job and fills res (initialised here; free with exec_result_free).
- * It never aborts the caller: every failure ends up in res->outcome and res->error. */
+ * It never aborts the caller: every failure ends up in res->outcome and res->error. A tenant
+ * served by an agent fails here (agentclient.h runs those). */
 void exec_run_tenant(const ExecJob *job, ExecResult *res);
 void exec_result_free(ExecResult *res);
+
+/* exec_result_dialect / exec_result_url: what reports show as the tenant's database: its
+ * dialect name and masked URL; for an agent tenant what the agent reported, or "agent" and
+ * "agent:NAME" when it never answered. Owned by the result or the inventory. */
+const char *exec_result_dialect(const ExecResult *r);
+const char *exec_result_url(const ExecResult *r);
 
 const char *exec_outcome_name(ExecOutcome o); /* "migrated", "up_to_date", ... */
 /* True for outcomes that make a run fail: failed, unreachable, rolled_back, dirty. */

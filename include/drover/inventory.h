@@ -43,11 +43,28 @@ typedef struct InvUrl {
     char *masked;     /* printable form with the password replaced by *** */
 } InvUrl;
 
+/* A drover-agent that serves tenants this process cannot reach ('agents' list; see
+ * agentclient.h and docs/agent-api.md). */
+typedef struct InvAgent {
+    char *name;
+    char *url;        /* base URL, http:// or https://, no userinfo: printable */
+    char *token;      /* bearer token, ${VARs} expanded; a secret: never print */
+    char *ca;         /* PEM CA bundle (resolved against the config file's directory), or NULL:
+                         the system's CAs */
+    long timeout_ms;  /* per HTTP request, default 30 s */
+    char *file;       /* where it is declared */
+    int line;
+} InvAgent;
+
 typedef struct InvTenant {
     char *id;
     char *env;
     char **tags;
     size_t ntags;
+    /* agent == NULL: drover connects itself through url. Else the agent holds the tenant's
+     * credentials: url is empty but for url.masked = "agent:NAME" (the dialect is unknown
+     * until the agent answers; see exec_result_dialect). */
+    const InvAgent *agent;
     InvUrl url;
     char *file; /* config file that declares the tenant (an @include may differ from the main one) */
     int line;
@@ -121,13 +138,16 @@ typedef struct Inventory {
     size_t ntenants;
     InvNotify *notify;     /* webhooks, declaration order; none when nnotify is 0 */
     size_t nnotify;
+    InvAgent *agents;      /* declaration order; none when nagents is 0 */
+    size_t nagents;
 } Inventory;
 
 /*
  * inv_load parses and validates a whole inventory. On any problem it returns NULL with err
  * kind DRV_ERR_CONFIG and, where known, err->file/err->line: syntax errors, unknown keys,
  * wrong types, missing required keys, duplicate tenant ids or environment names, a tenant
- * whose env is not declared, an unset ${VAR}, a bad URL. It touches no database.
+ * whose env is not declared, an unset ${VAR}, a bad URL, a duplicate or undeclared agent, an
+ * agent tenant with a url. It touches no database.
  */
 Inventory *inv_load(const char *path, DrvError *err);
 void inv_free(Inventory *inv); /* inv_free(NULL) is a no-op */
@@ -163,6 +183,8 @@ typedef struct InvSelector {
     size_t shard_count; /* 0: no sharding */
 } InvSelector;
 
+/* inv_agent finds a declared agent by name, or NULL. */
+const InvAgent *inv_agent(const Inventory *inv, const char *name);
 /* inv_environment finds a declared environment by name, or NULL. */
 const InvEnvironment *inv_environment(const Inventory *inv, const char *name);
 /* inv_tenant_has_tag tells whether the tenant carries tag. */

@@ -30,6 +30,16 @@ void report_count(const ExecResult *res, size_t n, ReportCounts *out);
 /* plan / migrate / undo / check results: {"schema_version","command","outcome","tenants":[...],
  * "summary":{...}}. The caller owns the returned reference. */
 json_t *report_run_json(const char *command, const ExecResult *res, size_t n);
+/* report_tenant_json: one tenant as a JSON report shows it — a run tenant of
+ * report_run_json, or for "status" a status tenant (docs/json.md) plus "outcome", "attempts",
+ * "seconds" and the --schema lines as "schema". drover-agent sends these. Caller owns it. */
+json_t *report_tenant_json(const char *command, const ExecResult *r);
+/* report_tenant_from_json is its inverse (report_parse.c): it fills res from a tenant object
+ * — outcome, lists, state, errors, steps, dialect and url (as agent_dialect/agent_url) —
+ * keeping res->tenant, which the caller sets. On a malformed object it returns false with
+ * err set (DRV_ERR_INTERNAL) and res partly filled (free it with exec_result_free). */
+bool report_tenant_from_json(const json_t *o, ExecResult *res, DrvError *err);
+
 /* Everything a status report shows; every format reads the same input. */
 typedef struct ReportInput {
     const Inventory *inv;

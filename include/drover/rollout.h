@@ -61,6 +61,11 @@ typedef struct RolloutOptions {
     bool continue_on_error; /* ignore failure budgets and canary failures */
     const atomic_int *stop; /* as ExecOptions.stop */
     RolloutHooks hooks;
+    /* Runs a tenant served by an agent (InvTenant.agent) in place of exec_run_tenant, on a
+     * worker thread, with the same contract (agent_client_run_tenant). NULL: such tenants
+     * fail, as exec_run_tenant cannot reach them. */
+    void (*run_remote)(const ExecJob *job, ExecResult *res, void *ctx);
+    void *remote_ctx;
 } RolloutOptions;
 
 /*

@@ -37,6 +37,13 @@ static bool lock_holder_of(const Fleet *f, const InvTenant *t, char **holder, Dr
     ExecJob job = {.tenant = t, .migrations = &f->migs, .meta_table = f->inv->meta_table,
                    .meta_schema = f->inv->meta_schema};
     *holder = NULL;
+    if (t->agent) {
+        drv_error_set(err, DRV_ERR_CONNECT, "served by agent '%s', which holds its credentials",
+                      t->agent->name);
+        drv_error_set_hint(err, "'drover status --tenant %s' reads it through the agent and "
+                                "shows its lock holder", t->id);
+        return false;
+    }
     if (t->url.dialect == DRV_SQLITE && access(t->url.database, F_OK) != 0)
         return true; /* never migrated: nothing to hold */
     DrvConnectOptions copts = {.application_name = "drover locks"};

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "drover/agentclient.h"
 #include "drover/fleetview.h"
 #include "drover/noderunner.h"
 #include "drover/journal.h"
@@ -83,6 +84,7 @@ static bool is_write(const CliArgs *a)
 typedef struct FleetRun {
     const CliArgs *a;
     Fleet *f;
+    AgentClient *agents; /* NULL when no selected tenant is served by an agent */
     Journal *journal;
     int64_t run_id;
     Progress progress;
@@ -317,6 +319,11 @@ static int exit_code_of(const CliArgs *a, RolloutOutcome outcome, const ExecResu
     return outcome == ROLLOUT_SUCCEEDED ? DROVER_EXIT_OK : DROVER_EXIT_FAILED;
 }
 
+static void run_on_agent(const ExecJob *job, ExecResult *res, void *ctx)
+{
+    agent_client_run_tenant(ctx, job, res);
+}
+
 static RolloutOutcome run_rollout(FleetRun *fr, ExecResult *res, ExecOptions *o)
 {
     const CliArgs *a = fr->a;
@@ -331,6 +338,8 @@ static RolloutOutcome run_rollout(FleetRun *fr, ExecResult *res, ExecOptions *o)
         .hooks = {.admit = is_write(a) ? admit : NULL, .finished = finished,
                   .revised = revised, .halted = halted, .env_started = env_started,
                   .env_finished = env_finished, .ctx = fr},
+        .run_remote = run_on_agent,
+        .remote_ctx = fr->agents,
     };
     char *reason = NULL;
     RolloutOutcome outcome = rollout_run(f->inv, &f->migs, f->selected, f->nselected, &ro, res,
@@ -364,11 +373,42 @@ static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
     return nr_setup(&f->migs, f->inv->node_modules, ms > INT_MAX ? INT_MAX : (int)ms, err);
 }
 
+/* run_base: what makes this run's batch ids unique on every agent, e.g.
+ * "ci-7-4711-1700000000123456789" (host, pid, start in ns). */
+static char *run_base(void)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return xasprintf("%s-%ld-%lld%09ld", host, (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+/* setup_agents starts the agent client when a selected tenant needs one, and checks every
+ * agent's migration set and token before anything runs. An agent that does not answer is
+ * only a warning: its tenants end unreachable, never missing. */
+static bool setup_agents(const Fleet *f, AgentClient **out, DrvError *err)
+{
+    *out = NULL;
+    if (!agent_client_needed(f->inv, f->selected, f->nselected))
+        return true;
+    char *base = run_base();
+    *out = agent_client_new(f->inv, &f->migs, base, err);
+    free(base);
+    StrList warnings = STRLIST_INIT;
+    bool ok = *out && agent_client_preflight(*out, f->selected, f->nselected, &warnings, err);
+    for (size_t i = 0; i < warnings.n; i++)
+        fprintf(stderr, "drover: warning: %s\n", warnings.items[i]);
+    sl_free(&warnings);
+    return ok;
+}
+
 int cmd_fleet(const CliArgs *a)
 {
     Fleet f = {0};
     DrvError err = DRV_ERROR_INIT;
     int rc = DROVER_EXIT_USAGE;
+    AgentClient *agents = NULL;
     if (!fleet_load(a, &f, &err) || !setup_js(a, &f, &err)) {
         rc = cli_fail_usage(&err);
         goto out;
@@ -378,18 +418,24 @@ int cmd_fleet(const CliArgs *a)
     o.stop = &stop_requested;
     /* Never freed: the detached signal thread may use it until the process ends. */
     static ExecCancels *cancels;
-    FleetRun fr = {.a = a, .f = &f};
-    progress_init(&fr.progress, a->command_name, a->log_format,
-                  is_write(a) && !a->out && a->format == FMT_TEXT);
     if (is_write(a)) {
         cancels = exec_cancels_new();
         o.cancels = cancels;
         start_signal_thread(cancels);
-        if (!open_journal(&fr, &err)) {
-            rc = cli_fail_usage(&err);
-            free(app);
-            goto out;
-        }
+    }
+    /* After the signal mask is set: the agent client's thread must inherit it. */
+    if (!setup_agents(&f, &agents, &err)) {
+        rc = cli_fail_usage(&err);
+        free(app);
+        goto out;
+    }
+    FleetRun fr = {.a = a, .f = &f, .agents = agents};
+    progress_init(&fr.progress, a->command_name, a->log_format,
+                  is_write(a) && !a->out && a->format == FMT_TEXT);
+    if (is_write(a) && !open_journal(&fr, &err)) {
+        rc = cli_fail_usage(&err);
+        free(app);
+        goto out;
     }
     ExecSessions *sessions = is_write(a) ? NULL : exec_sessions_new();
     o.sessions = sessions;
@@ -423,6 +469,7 @@ int cmd_fleet(const CliArgs *a)
     journal_close(fr.journal);
     free(app);
 out:
+    agent_client_free(agents);
     nr_shutdown();
     drv_error_clear(&err);
     fleet_free(&f);

@@ -57,6 +57,8 @@ static const char *or_empty(const char *s)
 char *exec_lock_key(const ExecJob *job)
 {
     const InvUrl *u = &job->tenant->url;
+    if (job->tenant->agent)
+        return xasprintf("agent:%s/%s", job->tenant->agent->name, job->tenant->id);
     return xasprintf("%s://%s:%d/%s/%s/%s.%s", drv_dialect_name(u->dialect), or_empty(u->host),
                      u->port, or_empty(u->database), or_empty(u->schema),
                      or_empty(job->meta_schema), job->meta_table);
@@ -65,6 +67,8 @@ char *exec_lock_key(const ExecJob *job)
 char *exec_server_key(const ExecJob *job)
 {
     const InvUrl *u = &job->tenant->url;
+    if (job->tenant->agent)
+        return xasprintf("agent:%s", job->tenant->agent->name);
     if (u->dialect == DRV_SQLITE)
         return NULL;
     return xasprintf("%s://%s:%d", drv_dialect_name(u->dialect), or_empty(u->host), u->port);
@@ -332,9 +336,13 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
         .db_lock_key = exec_database_lock_key(job),
         .table = {.table = job->meta_table, .schema = job->meta_schema},
     };
-    if (exec_stop_requested(&r))
+    if (exec_stop_requested(&r)) {
         res->outcome = EXEC_OUT_SKIPPED; /* dispatched just before the stop request */
-    else if (run_with_retries(&r) != STEP_OK)
+    } else if (job->tenant->agent) {
+        res->outcome = EXEC_OUT_FAILED;
+        drv_error_set(&res->error, DRV_ERR_INTERNAL, "the tenant is served by agent '%s', "
+                      "which this command does not reach", job->tenant->agent->name);
+    } else if (run_with_retries(&r) != STEP_OK)
         finish_failure(&r);
     if (drv_error_is_set(&res->error))
         drv_error_set_context(&res->error, job->tenant->id, NULL, NULL);
@@ -343,6 +351,20 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
     free(r.db_lock_key);
     res->ended_at = exec_wall_clock();
     res->seconds = monotonic_seconds() - start;
+}
+
+const char *exec_result_dialect(const ExecResult *r)
+{
+    if (r->tenant->agent)
+        return r->agent_dialect ? r->agent_dialect : "agent";
+    return drv_dialect_name(r->tenant->url.dialect);
+}
+
+const char *exec_result_url(const ExecResult *r)
+{
+    if (r->tenant->agent && r->agent_url)
+        return r->agent_url;
+    return r->tenant->url.masked;
 }
 
 void exec_result_free(ExecResult *res)
@@ -362,6 +384,8 @@ void exec_result_free(ExecResult *res)
     }
     free(res->steps);
     free(res->dirty_migration);
+    free(res->agent_dialect);
+    free(res->agent_url);
     drv_error_clear(&res->error);
     drv_error_clear(&res->rollback_error);
 }

@@ -20,14 +20,15 @@
 
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
-                                       "journal", "notify", NULL};
+                                       "journal", "notify", "agents", NULL};
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "retries", "backoff_ms",
                                             "backoff_max_ms", "rollback", "js_timeout", NULL};
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
                                                "lock_timeout", NULL};
-static const char *const TENANT_KEYS[] = {"id", "env", "url", "tags", NULL};
+static const char *const TENANT_KEYS[] = {"id", "env", "url", "agent", "tags", NULL};
+static const char *const AGENT_KEYS[] = {"name", "url", "token", "ca", "timeout", NULL};
 static const char *const NOTIFY_KEYS[] = {"url", "format", "events", "timeout", NULL};
 
 const char *const inv_notify_events[] = {"run.started", "env.started", "env.finished",
@@ -36,6 +37,7 @@ const char *const inv_notify_events[] = {"run.started", "env.started", "env.fini
 #define DEFAULT_META_TABLE "SequelizeMeta"
 #define DEFAULT_JOURNAL "drover-journal.db"
 #define DEFAULT_NOTIFY_TIMEOUT_MS 5000
+#define DEFAULT_AGENT_TIMEOUT_MS 30000
 
 static const InvEngine ENGINE_DEFAULTS = {
     .parallel = 8,
@@ -414,13 +416,37 @@ static bool load_tenant_env(Loader *ld, const config_setting_t *g, InvTenant *t)
     return true;
 }
 
+/* load_tenant_agent: a tenant served by an agent has no url here (the agent holds the
+ * credentials), so a url beside 'agent' is a mistake, never silently ignored. */
+static bool load_tenant_agent(Loader *ld, const config_setting_t *g, InvTenant *t)
+{
+    const config_setting_t *s = config_setting_get_member(g, "agent");
+    char *name = NULL;
+    if (!expand_setting(ld, s, "agent", &name))
+        return false;
+    t->agent = inv_agent(ld->inv, name);
+    bool ok = t->agent != NULL;
+    if (!ok)
+        fail_at(ld, s, "agent '%s' is not declared in 'agents'", name);
+    else if (config_setting_get_member(g, "url"))
+        ok = fail_at(ld, config_setting_get_member(g, "url"),
+                     "a tenant served by agent '%s' must have no 'url' (the agent holds its "
+                     "credentials)", name);
+    else
+        t->url.masked = xasprintf("agent:%s", name);
+    free(name);
+    return ok;
+}
+
 /* load_tenant_url parses the expanded URL but shows the URL as written (masked) in errors:
  * the expanded one may carry a secret in a place the masking does not know about. */
 static bool load_tenant_url(Loader *ld, const config_setting_t *g, InvTenant *t)
 {
+    if (config_setting_get_member(g, "agent"))
+        return load_tenant_agent(ld, g, t);
     const config_setting_t *s = config_setting_get_member(g, "url");
     if (!s)
-        return fail_at(ld, g, "missing required key 'url'");
+        return fail_at(ld, g, "missing required key 'url' (or 'agent')");
     char *expanded = NULL;
     if (!expand_setting(ld, s, "url", &expanded))
         return false;
@@ -636,6 +662,88 @@ static bool load_notify(Loader *ld, const config_setting_t *root)
     return true;
 }
 
+/* ---- agents ----------------------------------------------------------------------------- */
+
+/* load_agent_url: a base URL without userinfo (the token has its own key), so it is printable
+ * as it stands. */
+static bool load_agent_url(Loader *ld, const config_setting_t *g, InvAgent *a)
+{
+    if (!require_string(ld, g, "url", "agents.url", " in an 'agents' entry", &a->url))
+        return false;
+    const config_setting_t *s = config_setting_get_member(g, "url");
+    if (!is_http_url(a->url))
+        return fail_at(ld, s, "'agents.url' must be an http:// or https:// url (got '%s')",
+                       a->url);
+    if (strchr(a->url, '@'))
+        return fail_at(ld, s, "'agents.url' must not carry a user or password (the token goes "
+                              "in 'token')");
+    size_t len = strlen(a->url);
+    if (len && a->url[len - 1] == '/')
+        a->url[len - 1] = '\0'; /* paths are appended as "/v1/..." */
+    return true;
+}
+
+static bool load_agent_options(Loader *ld, const config_setting_t *g, InvAgent *a)
+{
+    char *ca = NULL;
+    if (!read_string(ld, g, "ca", "agents.ca", &ca) ||
+        !require_non_empty(ld, g, "ca", "agents.ca", ca)) {
+        free(ca);
+        return false;
+    }
+    if (ca)
+        a->ca = resolve_path(ld->inv->config_dir, ca);
+    free(ca);
+    a->timeout_ms = DEFAULT_AGENT_TIMEOUT_MS;
+    const config_setting_t *s = config_setting_get_member(g, "timeout");
+    char *why = NULL;
+    if (s && !typed(ld, s, "agents.timeout", settings_duration(s, 1000, &a->timeout_ms, &why),
+                    &why))
+        return false;
+    if (s && a->timeout_ms < 100)
+        return fail_at(ld, s, "'agents.timeout' must be at least 100ms");
+    return true;
+}
+
+static bool load_agent(Loader *ld, const config_setting_t *list, size_t i)
+{
+    InvAgent *a = &ld->inv->agents[i];
+    const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, g, "'agents' must be a list of groups");
+    a->file = display_file(ld, config_setting_source_file(g));
+    a->line = config_setting_source_line(g);
+    if (!check_keys(ld, g, AGENT_KEYS, " in an 'agents' entry") ||
+        !require_string(ld, g, "name", "agents.name", " in an 'agents' entry", &a->name) ||
+        !require_non_empty(ld, g, "name", "agents.name", a->name))
+        return false;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(ld->inv->agents[j].name, a->name) == 0)
+            return fail_at(ld, g, "duplicate agent '%s' (first declared at %s:%d)", a->name,
+                           ld->inv->agents[j].file, ld->inv->agents[j].line);
+    return load_agent_url(ld, g, a) &&
+           require_string(ld, g, "token", "agents.token", " in an 'agents' entry", &a->token) &&
+           require_non_empty(ld, g, "token", "agents.token", a->token) &&
+           load_agent_options(ld, g, a);
+}
+
+static bool load_agents(Loader *ld, const config_setting_t *root)
+{
+    const config_setting_t *list = config_setting_get_member(root, "agents");
+    if (!list)
+        return true;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST)
+        return fail_at(ld, list, "'agents' must be a list of groups");
+    size_t n = (size_t)config_setting_length(list);
+    /* Allocated once: tenants keep pointers into this array. */
+    ld->inv->agents = xcalloc(n ? n : 1, sizeof *ld->inv->agents);
+    ld->inv->nagents = n;
+    for (size_t i = 0; i < n; i++)
+        if (!load_agent(ld, list, i))
+            return false;
+    return true;
+}
+
 /* ---- the file --------------------------------------------------------------------------- */
 
 static bool read_config(Loader *ld)
@@ -665,7 +773,7 @@ static bool load_root(Loader *ld)
     const config_setting_t *root = config_root_setting(&ld->cfg);
     return check_keys(ld, root, TOP_KEYS, "") && load_migrations(ld, root) &&
            load_defaults(ld, root) && load_journal(ld, root) && load_environments(ld, root) &&
-           load_tenants(ld, root) && load_notify(ld, root);
+           load_agents(ld, root) && load_tenants(ld, root) && load_notify(ld, root);
 }
 
 Inventory *inv_load(const char *path, DrvError *err)
@@ -718,6 +826,17 @@ void inv_free(Inventory *inv)
         sl_free(&n->events);
     }
     free(inv->notify);
+    for (size_t i = 0; i < inv->nagents; i++) {
+        InvAgent *a = &inv->agents[i];
+        if (a->token)
+            explicit_bzero(a->token, strlen(a->token));
+        free(a->token);
+        free(a->name);
+        free(a->url);
+        free(a->ca);
+        free(a->file);
+    }
+    free(inv->agents);
     free(inv->config_path);
     free(inv->config_dir);
     free(inv->migrations_path);

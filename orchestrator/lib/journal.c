@@ -436,8 +436,8 @@ static bool insert_result(Journal *j, int64_t run_id, const ExecResult *res, con
     bind_int(&b, run_id);
     bind_text(&b, t->id);
     bind_text(&b, t->env);
-    bind_text(&b, drv_dialect_name(t->url.dialect));
-    bind_text(&b, t->url.masked); /* never the password: only the masked form is stored */
+    bind_text(&b, exec_result_dialect(res));
+    bind_text(&b, exec_result_url(res)); /* never the password: only the masked form is stored */
     bind_text(&b, exec_outcome_name(res->outcome));
     bind_int(&b, res->attempts);
     bind_time(&b, res->started_at);

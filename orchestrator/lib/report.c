@@ -40,7 +40,25 @@ static json_t *error_json(const DrvError *e)
     json_object_set_new(o, "migration", e->migration ? json_string(e->migration) : json_null());
     json_object_set_new(o, "statement", e->statement ? json_string(e->statement) : json_null());
     json_object_set_new(o, "hint", e->hint ? json_string(e->hint) : json_null());
+    /* The parts "message" is made of, so a reader (the coordinator of an agent) can rebuild
+     * the error instead of nesting one summary in another. */
+    json_object_set_new(o, "migration", e->migration ? json_string(e->migration) : json_null());
+    json_object_set_new(o, "detail", e->message ? json_string(e->message) : json_null());
     return o;
+}
+
+static json_t *steps_json(const ExecResult *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->nsteps; i++) {
+        const ExecStep *s = &r->steps[i];
+        json_array_append_new(a, json_pack("{s:s?,s:s,s:f,s:f,s:i,s:b,s:s?}", "migration",
+                                           s->migration, "direction", s->up ? "up" : "down",
+                                           "started_at", s->started_at, "ended_at", s->ended_at,
+                                           "attempts", s->attempts, "ok", s->ok, "error",
+                                           s->error));
+    }
+    return a;
 }
 
 static json_t *renamed_json(const ExecResult *r)
@@ -56,7 +74,7 @@ static json_t *tenant_base_json(const ExecResult *r)
 {
     const InvTenant *t = r->tenant;
     return json_pack("{s:s,s:s,s:s,s:s}", "id", t->id, "env", t->env, "dialect",
-                     drv_dialect_name(t->url.dialect), "url", t->url.masked);
+                     exec_result_dialect(r), "url", exec_result_url(r));
 }
 
 static json_t *run_tenant_json(const char *command, const ExecResult *r)
@@ -79,6 +97,7 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
     json_object_set_new(o, "error", error_json(&r->error));
     json_object_set_new(o, "rollback_error", error_json(&r->rollback_error));
     json_object_set_new(o, "seconds", json_real(r->seconds));
+    json_object_set_new(o, "steps", steps_json(r));
     return o;
 }
 
@@ -143,6 +162,18 @@ static json_t *status_tenant_json(const ExecResult *r)
                         r->lock_holder ? json_string(r->lock_holder) : json_null());
     json_object_set_new(o, "last_run", last_run_json(r));
     json_object_set_new(o, "error", error_json(&r->error));
+    return o;
+}
+
+json_t *report_tenant_json(const char *command, const ExecResult *r)
+{
+    if (strcmp(command, "status") != 0)
+        return run_tenant_json(command, r);
+    json_t *o = status_tenant_json(r);
+    json_object_set_new(o, "outcome", json_string(exec_outcome_name(r->outcome)));
+    json_object_set_new(o, "schema", string_array(&r->schema_lines));
+    json_object_set_new(o, "attempts", json_integer(r->attempts));
+    json_object_set_new(o, "seconds", json_real(r->seconds));
     return o;
 }
 
@@ -220,7 +251,7 @@ static void print_failure(FILE *out, const ExecResult *r)
 static void print_run_line(FILE *out, const char *command, const ExecResult *r)
 {
     const InvTenant *t = r->tenant;
-    fprintf(out, "%s (%s, %s): ", t->id, t->env, drv_dialect_name(t->url.dialect));
+    fprintf(out, "%s (%s, %s): ", t->id, t->env, exec_result_dialect(r));
     switch (r->outcome) {
     case EXEC_OUT_MIGRATED:
         fprintf(out, "migrated %zu, now at %s\n", r->applied.n, last_of(&r->applied));
@@ -328,7 +359,7 @@ void report_status_table(FILE *out, const ReportInput *in)
     for (size_t i = 0; i < n; i++) {
         const ExecResult *r = &res[i];
         fprintf(out, "%-*s  %-*s  %-8s  ", wid, r->tenant->id, wenv, r->tenant->env,
-                drv_dialect_name(r->tenant->url.dialect));
+                exec_result_dialect(r));
         state_cell(out, r->state, in->color);
         fprintf(out, "  %7zu  %7zu  %7zu  %s\n", r->have.n, r->pending.n, r->unknown.n,
                 last_of(&r->have));

@@ -55,7 +55,7 @@ static void csv_row(StrBuf *sb, const ExecResult *r)
     bool read = report_meta_read(r);
     csv_field(sb, r->tenant->id, false);
     csv_field(sb, r->tenant->env, false);
-    csv_field(sb, drv_dialect_name(r->tenant->url.dialect), false);
+    csv_field(sb, exec_result_dialect(r), false);
     csv_field(sb, exec_state_name(r->state), false);
     csv_count(sb, read, r->have.n);
     csv_count(sb, read, r->pending.n);

@@ -13,6 +13,7 @@
 
 typedef struct Slot {
     PoolTask task;
+    const RolloutOptions *o;
     ExecJob job;
     ExecResult *res;
     char *lock_key;
@@ -43,7 +44,10 @@ const char *rollout_outcome_name(RolloutOutcome o)
 static void run_slot(PoolTask *task)
 {
     Slot *s = task->data;
-    exec_run_tenant(&s->job, s->res);
+    if (s->job.tenant->agent && s->o->run_remote)
+        s->o->run_remote(&s->job, s->res, s->o->remote_ctx);
+    else
+        exec_run_tenant(&s->job, s->res);
 }
 
 static bool stop_requested(const Run *run)
@@ -214,7 +218,7 @@ static void compensate(Run *run, Slot **env_slots, size_t n)
         Slot *s = env_slots[i];
         if (s->res->outcome != EXEC_OUT_MIGRATED)
             continue;
-        comp[count] = (Slot){.job = s->job, .res = &tmp[i], .lock_key = s->lock_key,
+        comp[count] = (Slot){.o = s->o, .job = s->job, .res = &tmp[i], .lock_key = s->lock_key,
                              .server_key = s->server_key};
         comp[count].job.options = &undo;
         comp[count].job.revert_only = &s->res->applied;
@@ -300,6 +304,7 @@ static void job_for(const Inventory *inv, const MigSet *set, const RolloutOption
     const InvEnvironment *env = inv_environment(inv, t->env);
     if (env && env->lock_timeout_ms >= 0)
         lock_timeout = env->lock_timeout_ms;
+    s->o = o;
     s->job = (ExecJob){.tenant = t, .migrations = set, .meta_table = inv->meta_table,
                        .meta_schema = inv->meta_schema, .lock_timeout_ms = lock_timeout,
                        .options = o->exec};

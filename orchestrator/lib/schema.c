@@ -37,7 +37,8 @@ static bool same_list(const StrList *a, const StrList *b)
  * their schemas are expected to be equal. */
 static bool peers(const ExecResult *a, const ExecResult *b)
 {
-    return a->tenant->url.dialect == b->tenant->url.dialect && same_list(&a->have, &b->have) &&
+    return strcmp(exec_result_dialect(a), exec_result_dialect(b)) == 0 &&
+           same_list(&a->have, &b->have) &&
            same_list(&a->unknown, &b->unknown);
 }
 

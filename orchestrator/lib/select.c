@@ -16,6 +16,14 @@ const InvEnvironment *inv_environment(const Inventory *inv, const char *name)
     return NULL;
 }
 
+const InvAgent *inv_agent(const Inventory *inv, const char *name)
+{
+    for (size_t i = 0; i < inv->nagents; i++)
+        if (strcmp(inv->agents[i].name, name) == 0)
+            return &inv->agents[i];
+    return NULL;
+}
+
 bool inv_tenant_has_tag(const InvTenant *t, const char *tag)
 {
     for (size_t i = 0; i < t->ntags; i++)

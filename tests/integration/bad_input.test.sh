@@ -66,12 +66,12 @@ printf 'migrations = { path = "%s"; };\nenvironments = ( { name = "dev"; } );\nt
 expect_bad "drover: $C/syntax.cfg:3: syntax error" --config "$C/syntax.cfg" migrate
 
 inventory "$C/top.cfg" "" 'colour = "blue";'
-expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify)" \
+expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify, agents)" \
   --config "$C/top.cfg" migrate
 
 inventory "$C/tkey.cfg" ',
   { id = "x"; env = "dev"; url = "sqlite:x.db"; colour = "blue"; }'
-expect_bad "drover: $C/tkey.cfg:8: unknown key 'colour' in a 'tenants' entry (allowed: id, env, url, tags)" \
+expect_bad "drover: $C/tkey.cfg:8: unknown key 'colour' in a 'tenants' entry (allowed: id, env, url, agent, tags)" \
   --config "$C/tkey.cfg" migrate
 
 inventory "$C/dup.cfg" ',

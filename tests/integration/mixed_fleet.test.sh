@@ -196,10 +196,12 @@ no_secrets
 assert_eq '["schema_version","command","outcome","tenants","summary"]' "$(jq -c keys_unsorted "$T/migrate.json")"
 assert_eq '1|migrate|succeeded|1' \
   "$(json_get "$T/migrate.json" '"\(.schema_version)|\(.command)|\(.outcome)|\(.tenants | length)"')"
-assert_eq '["id","env","dialect","url","outcome","applied","reverted","partial","dirty_migration","attempts","error","rollback_error","seconds"]' \
+assert_eq '["id","env","dialect","url","outcome","applied","reverted","partial","dirty_migration","attempts","error","rollback_error","seconds","steps"]' \
   "$(jq -c '.tenants[0] | keys_unsorted' "$T/migrate.json")"
 assert_eq "{\"id\":\"pg_dev\",\"env\":\"dev\",\"dialect\":\"postgres\",\"url\":\"postgres://drover:***@127.0.0.1:$DROVER_TEST_PG_PORT/$PG_DEV\",\"outcome\":\"migrated\",\"applied\":[\"$M3\"],\"reverted\":[],\"partial\":false,\"dirty_migration\":null,\"attempts\":1,\"error\":null,\"rollback_error\":null}" \
-  "$(jq -c '.tenants[0] | del(.seconds)' "$T/migrate.json")"
+  "$(jq -c '.tenants[0] | del(.seconds, .steps)' "$T/migrate.json")"
+assert_eq "[{\"migration\":\"$M3\",\"direction\":\"up\",\"attempts\":1,\"ok\":true,\"error\":null}]" \
+  "$(jq -c '[.tenants[0].steps[] | del(.started_at, .ended_at)]' "$T/migrate.json")"
 assert_eq "number true" \
   "$(json_get "$T/migrate.json" '.tenants[0].seconds | "\(type) \(. >= 0 and . < 60)"')"
 assert_eq '{"tenants":1,"up_to_date":0,"pending":0,"migrated":1,"reverted":0,"ok":0,"failed":0,"unreachable":0,"rolled_back":0,"locked":0,"dirty":0,"skipped":0}' \

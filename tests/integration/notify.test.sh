@@ -76,7 +76,7 @@ bodies() { awk -v p="$2" '$1 == "200" && $3 == p { $1 = $2 = $3 = $4 = ""; sub(/
 
 # run_report JSON: the run's report without the timings and the run's own directory, for
 # comparing runs.
-run_report() { jq -cS 'del(.tenants[].seconds) | .tenants[].url |= sub("^sqlite:.*/"; "sqlite:")' "$1"; }
+run_report() { jq -cS 'del(.tenants[].seconds, .tenants[].steps[].started_at, .tenants[].steps[].ended_at) | .tenants[].url |= sub("^sqlite:.*/"; "sqlite:")' "$1"; }
 
 # timed_migrate DIR [ARGS]: drover migrate in DIR with a JSON report in DIR/report.json;
 # sets ELAPSED (whole seconds) and the assert_exit variables; the exit status must be $EXPECT.

@@ -159,15 +159,19 @@ static void test_example_config_loads(void **state)
     setenv("ACME_DB_PASSWORD", "x", 1);
     setenv("SHARED_DB_PASSWORD", "x", 1);
     setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/x", 1);
+    setenv("EU_WEST_AGENT_TOKEN", "x", 1);
     DrvError err = DRV_ERROR_INIT;
     Inventory *inv = inv_load(EXAMPLE_DIR "/drover.example.cfg", &err);
     if (!inv)
         fail_msg("%s:%d: %s", err.file, err.line, err.message);
     assert_int_equal(inv->nenvs, 3);
-    assert_int_equal(inv->ntenants, 7);
-    assert_string_equal(inv->tenants[6].id, "umbrella");
-    assert_string_equal(inv->tenants[6].file, EXAMPLE_DIR "/prod.example.cfg");
-    assert_string_equal(inv->tenants[6].url.schema, "umbrella");
+    assert_int_equal(inv->ntenants, 8);
+    assert_string_equal(inv->tenants[4].id, "wayne");
+    assert_ptr_equal(inv->tenants[4].agent, &inv->agents[0]);
+    assert_string_equal(inv->agents[0].ca, EXAMPLE_DIR "/certs/agents-ca.pem");
+    assert_string_equal(inv->tenants[7].id, "umbrella");
+    assert_string_equal(inv->tenants[7].file, EXAMPLE_DIR "/prod.example.cfg");
+    assert_string_equal(inv->tenants[7].url.schema, "umbrella");
     assert_string_equal(inv->meta_schema, "public");
     assert_int_equal(inv->nnotify, 1);
     assert_true(inv->notify[0].slack);
@@ -239,10 +243,10 @@ static const BadCase INCLUDE_SYNTAX_ERROR = {"include_syntax_error.cfg", "broken
                                              "syntax error"};
 static const BadCase UNKNOWN_KEY = {"unknown_key.cfg", "unknown_key.cfg", 3, NULL,
                                     "unknown key 'port' (allowed: migrations, environments, "
-                                    "tenants, defaults, journal, notify)"};
+                                    "tenants, defaults, journal, notify, agents)"};
 static const BadCase UNKNOWN_TENANT_KEY = {
     "unknown_tenant_key.cfg", "unknown_tenant_key.cfg", 6, NULL,
-    "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, tags)"};
+    "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, agent, tags)"};
 static const BadCase UNKNOWN_MIGRATIONS_KEY = {
     "unknown_migrations_key.cfg", "unknown_migrations_key.cfg", 3, NULL,
     "unknown key 'storage' in 'migrations' (allowed: path, table, schema, node_modules)"};
@@ -274,7 +278,7 @@ static const BadCase MISSING_PATH = {"missing_path.cfg", "missing_path.cfg", 1, 
 static const BadCase MISSING_TENANTS = {"missing_tenants.cfg", "missing_tenants.cfg", 0, NULL,
                                         "missing required key 'tenants'"};
 static const BadCase MISSING_URL = {"missing_url.cfg", "missing_url.cfg", 4, "a",
-                                    "missing required key 'url'"};
+                                    "missing required key 'url' (or 'agent')"};
 static const BadCase EMPTY_TENANTS = {"empty_tenants.cfg", "empty_tenants.cfg", 3, NULL,
                                       "'tenants' must declare at least one tenant"};
 static const BadCase BAD_DURATION = {
@@ -304,6 +308,23 @@ static const BadCase NOTIFY_MISSING_URL = {"notify_missing_url.cfg", "notify_mis
                                            "missing required key 'url' in a 'notify' entry"};
 static const BadCase NOTIFY_BAD_TIMEOUT = {"notify_bad_timeout.cfg", "notify_bad_timeout.cfg",
                                            4, NULL, "'notify.timeout' must be above zero"};
+
+static const BadCase AGENT_WITH_URL = {
+    "agent_with_url.cfg", "agent_with_url.cfg", 6, "remote",
+    "a tenant served by agent 'eu' must have no 'url' (the agent holds its credentials)"};
+static const BadCase AGENT_UNKNOWN = {"agent_unknown.cfg", "agent_unknown.cfg", 5, "remote",
+                                      "agent 'us' is not declared in 'agents'"};
+static const BadCase AGENT_DUPLICATE = {"agent_duplicate.cfg", "agent_duplicate.cfg", 5, NULL,
+                                        "duplicate agent 'eu' (first declared at " INV_DIR
+                                        "/agent_duplicate.cfg:4)"};
+static const BadCase AGENT_NO_TOKEN = {"agent_no_token.cfg", "agent_no_token.cfg", 4, NULL,
+                                       "missing required key 'token' in an 'agents' entry"};
+static const BadCase AGENT_BAD_URL = {
+    "agent_bad_url.cfg", "agent_bad_url.cfg", 4, NULL,
+    "'agents.url' must not carry a user or password (the token goes in 'token')"};
+static const BadCase AGENT_BAD_SCHEME = {
+    "agent_bad_scheme.cfg", "agent_bad_scheme.cfg", 4, NULL,
+    "'agents.url' must be an http:// or https:// url (got 'ftp://a.example')"};
 
 static void test_bad_config(void **state)
 {
@@ -350,6 +371,37 @@ static void test_missing_file(void **state)
     assert_string_equal(err.file, INV_DIR "/does-not-exist.cfg");
     assert_int_equal(err.line, 0);
     drv_error_clear(&err);
+}
+
+/* ---- agents ---------------------------------------------------------------------------- */
+
+static void test_agents(void **state)
+{
+    (void)state;
+    setenv("DROVER_TEST_AGENT_TOKEN", "s3cret-token", 1);
+    DrvError err = DRV_ERROR_INIT;
+    Inventory *inv = inv_load(INV_DIR "/agents.cfg", &err);
+    assert_non_null(inv);
+    assert_int_equal(inv->nagents, 2);
+    const InvAgent *eu = &inv->agents[0];
+    assert_string_equal(eu->name, "eu-west");
+    assert_string_equal(eu->url, "https://agent.eu.example:8443"); /* trailing '/' dropped */
+    assert_string_equal(eu->token, "s3cret-token");
+    assert_string_equal(eu->ca, INV_DIR "/certs/ca.pem");
+    assert_int_equal(eu->timeout_ms, 5000);
+    assert_int_equal(eu->line, 4);
+    const InvAgent *us = &inv->agents[1];
+    assert_null(us->ca);
+    assert_int_equal(us->timeout_ms, 30000);
+    assert_ptr_equal(inv_agent(inv, "us"), us);
+    assert_null(inv_agent(inv, "nope"));
+    assert_null(inv->tenants[0].agent);
+    const InvTenant *remote = &inv->tenants[1];
+    assert_ptr_equal(remote->agent, eu);
+    assert_string_equal(remote->url.masked, "agent:eu-west");
+    assert_null(remote->url.host);
+    assert_true(inv_tenant_has_tag(remote, "canary"));
+    inv_free(inv);
 }
 
 /* ---- ${VAR} expansion ------------------------------------------------------------------- */
@@ -418,6 +470,13 @@ int main(void)
         BAD(BAD_URL),
         BAD(SECRET_IN_VAR),
         BAD(UNSET_VAR),
+        BAD(AGENT_WITH_URL),
+        BAD(AGENT_UNKNOWN),
+        BAD(AGENT_DUPLICATE),
+        BAD(AGENT_NO_TOKEN),
+        BAD(AGENT_BAD_URL),
+        BAD(AGENT_BAD_SCHEME),
+        cmocka_unit_test(test_agents),
         BAD(WRONG_TYPE),
         BAD(WRONG_TYPE_URL),
         BAD(WRONG_TYPE_TAGS),
