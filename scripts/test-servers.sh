@@ -241,8 +241,11 @@ my_start() {
   is_root && user_opt=(--user=root)
   echo "$socket" >"$dir/my.socket-path"
   # --no-defaults: nothing from /etc/mysql; the charset is what Debian's config would set.
+  # --tmpdir: its own, not /tmp, where other servers' temporary tables live too (and where an
+  # ASan run of agent_fleet once lost one: "Error on delete of '/tmp/#sql-temptable-...'").
+  mkdir -p "$dir/my-tmp"
   setsid mariadbd --no-defaults "${user_opt[@]}" \
-    --datadir="$dir/my" --socket="$socket" --pid-file="$dir/my.pid" \
+    --datadir="$dir/my" --tmpdir="$dir/my-tmp" --socket="$socket" --pid-file="$dir/my.pid" \
     --log-error="$dir/my.err" --init-file="$dir/my-init.sql" \
     --bind-address=127.0.0.1 --port="$port" --skip-networking=0 --skip-name-resolve \
     --max-connections=250 --character-set-server=utf8mb4 \
