@@ -34,6 +34,9 @@ struct NrRunner {
     int fd;       /* our end of the socketpair: requests out, replies in */
     StrBuf inbuf; /* bytes read past the last reply */
     bool broken;  /* crashed, hung or out of step: never reuse */
+    bool reaped;  /* waitpid has collected it: its pid may belong to another process now */
+    bool reused;  /* handed out from the idle list, not freshly started */
+    bool hung_up; /* its end of the socket closed: the process is gone */
 };
 
 static struct {
@@ -155,9 +158,9 @@ static void runner_kill(NrRunner *r)
         return;
     if (r->fd >= 0)
         close(r->fd);
-    if (r->broken)
+    if (r->broken && !r->reaped)
         kill(r->pid, SIGKILL);
-    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+    while (!r->reaped && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     sb_free(&r->inbuf);
     free(r);
@@ -221,8 +224,10 @@ static bool send_all(NrRunner *r, const char *data, size_t len, DrvError *err)
         ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            r->hung_up = true;
             return fail_runner(r, err, "exited before it took the request");
+        }
         data += n;
         len -= (size_t)n;
     }
@@ -265,6 +270,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
+            r->hung_up = true;
             fail_runner(r, err, "exited unexpectedly");
             return NULL;
         }
@@ -402,15 +408,41 @@ bool nr_is_ready(void)
     return ready;
 }
 
+/*
+ * idle_runner_gone tells whether a runner that sat idle has exited meanwhile (killed by an
+ * operator or the OOM killer): its socket then reports end of input. An idle runner never
+ * writes, so anything readable means it is gone or out of step; either way it is not reused.
+ */
+static bool idle_runner_gone(NrRunner *r)
+{
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
+        r->reaped = true;
+    return r->reaped || poll(&p, 1, 0) != 0;
+}
+
+/* take_idle hands out the newest idle runner that is still alive; the dead are reaped. */
+static NrRunner *take_idle(void)
+{
+    while (pool.nidle) {
+        NrRunner *r = pool.idle[--pool.nidle];
+        if (!idle_runner_gone(r)) {
+            r->reused = true;
+            return r;
+        }
+        r->broken = true;
+        runner_kill(r);
+    }
+    return NULL;
+}
+
 NrRunner *nr_acquire(DrvError *err)
 {
     pthread_mutex_lock(&pool.mu);
     NrRunner *r = NULL;
     if (!pool.ready)
         drv_error_set(err, DRV_ERR_INTERNAL, "the node runner pool was not set up");
-    else if (pool.nidle)
-        r = pool.idle[--pool.nidle];
-    else
+    else if (!(r = take_idle()))
         r = spawn_runner(err);
     pthread_mutex_unlock(&pool.mu);
     return r;
@@ -469,9 +501,42 @@ static json_t *open_request(const InvUrl *u)
                      "modules", pool.modules, "config", cfg);
 }
 
+/*
+ * replace_runner swaps a runner that died in place for a fresh process, so that the caller's
+ * handle stays valid.
+ */
+static bool replace_runner(NrRunner *r, DrvError *err)
+{
+    NrRunner *fresh = spawn_runner(err);
+    if (!fresh)
+        return false;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (!r->reaped)
+        kill(r->pid, SIGKILL);
+    while (!r->reaped && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    sb_free(&r->inbuf);
+    *r = *fresh;
+    free(fresh);
+    return true;
+}
+
+/*
+ * nr_open: a reused runner may die after take_idle found it alive and before it read the
+ * request (killed while idle); that is not the tenant's fault, so the tenant gets one fresh
+ * runner. A fresh runner that fails is the tenant's error.
+ */
 bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err)
 {
     json_t *reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
+    if (!reply && r->reused && r->hung_up) {
+        r->reused = false;
+        drv_error_clear(err);
+        if (!replace_runner(r, err))
+            return false;
+        reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
+    }
     if (!reply)
         return false;
     bool ok = reply_ok(reply);
