@@ -357,11 +357,21 @@ static bool has_js(const MigSet *set)
     return false;
 }
 
+static bool selects_postgres(const Fleet *f)
+{
+    for (size_t i = 0; i < f->nselected; i++)
+        if (f->inv->tenants[f->selected[i]].url.dialect == DRV_POSTGRES)
+            return true;
+    return false;
+}
+
 /* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
- * sequelize or a broken .js file stops the run up front (exit 2). */
+ * sequelize or a broken .js file stops the run up front (exit 2). --sql needs it only where
+ * .js migrations can be previewed: PostgreSQL. */
 static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
 {
-    if (!is_write(a) || !has_js(&f->migs))
+    bool runs_js = is_write(a) || (a->sql && selects_postgres(f));
+    if (!runs_js || !has_js(&f->migs))
         return true;
     long ms = f->inv->engine.js_timeout_ms;
     return nr_setup(&f->migs, f->inv->node_modules, ms > INT_MAX ? INT_MAX : (int)ms, err);

@@ -479,7 +479,7 @@ static const char *dialect_name(DrvDialect d)
     }
 }
 
-static json_t *open_request(const InvUrl *u)
+static json_t *open_request(const InvUrl *u, bool preview)
 {
     json_t *cfg = json_object();
     if (u->host)
@@ -497,8 +497,9 @@ static json_t *open_request(const InvUrl *u)
         json_object_set_new(cfg, "search_path", json_string(q));
         free(q);
     }
-    return json_pack("{s:s, s:s, s:s, s:o}", "op", "open", "dialect", dialect_name(u->dialect),
-                     "modules", pool.modules, "config", cfg);
+    return json_pack("{s:s, s:s, s:s, s:o, s:b}", "op", "open", "dialect",
+                     dialect_name(u->dialect), "modules", pool.modules, "config", cfg, "preview",
+                     preview);
 }
 
 /*
@@ -527,15 +528,15 @@ static bool replace_runner(NrRunner *r, DrvError *err)
  * request (killed while idle); that is not the tenant's fault, so the tenant gets one fresh
  * runner. A fresh runner that fails is the tenant's error.
  */
-bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err)
+bool nr_open(NrRunner *r, const InvUrl *url, bool preview, DrvError *err)
 {
-    json_t *reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
+    json_t *reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
     if (!reply && r->reused && r->hung_up) {
         r->reused = false;
         drv_error_clear(err);
         if (!replace_runner(r, err))
             return false;
-        reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
+        reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
     }
     if (!reply)
         return false;
@@ -576,6 +577,68 @@ bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran
     collect_statements(reply, statements, ran_any);
     if (!ok)
         reply_error(reply, DRV_ERR_SQL, err);
+    json_decref(reply);
+    return ok;
+}
+
+static json_t *string_array(const StrList *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; l && i < l->n; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    return a;
+}
+
+static json_t *preview_request(const StrList *setup, const NrPreviewItem *items, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = items[i].file ? json_pack("{s:s}", "file", items[i].file)
+                                     : json_pack("{s:o}", "sql", string_array(items[i].sql));
+        if (items[i].meta_sql)
+            json_object_set_new(item, "meta_sql", json_string(items[i].meta_sql));
+        json_array_append_new(list, item);
+    }
+    return json_pack("{s:s, s:o, s:o}", "op", "preview", "setup", string_array(setup), "items",
+                     list);
+}
+
+/* preview_results copies each result's statements and fills err from the first that failed;
+ * returns whether every item ran. */
+static bool preview_results(json_t *reply, StrList *statements, size_t n, size_t *nran,
+                            DrvError *err)
+{
+    json_t *results = json_object_get(reply, "results");
+    size_t i;
+    json_t *item;
+    bool all_ok = true;
+    json_array_foreach(results, i, item) {
+        if (i >= n)
+            break;
+        bool ignored;
+        collect_statements(item, &statements[i], &ignored);
+        *nran = i + 1;
+        if (!reply_ok(item)) {
+            reply_error(item, DRV_ERR_SQL, err);
+            all_ok = false;
+            break;
+        }
+    }
+    return all_ok;
+}
+
+bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
+                StrList *statements, size_t *nran, DrvError *err)
+{
+    *nran = 0;
+    json_t *reply = request(r, preview_request(setup, items, n), pool.timeout_ms, err);
+    if (!reply)
+        return false;
+    bool ok = reply_ok(reply);
+    if (!ok)
+        reply_error(reply, DRV_ERR_SQL, err);
+    else
+        ok = preview_results(reply, statements, n, nran, err);
     json_decref(reply);
     return ok;
 }

@@ -1,6 +1,7 @@
 /*
  * runner.js — drover's Node.js runner: runs a team's Sequelize .js migrations with the team's
- * own sequelize, one tenant at a time, for as long as drover keeps it. Protocol: one JSON
+ * own sequelize, one tenant at a time, for as long as drover keeps it, and previews them on
+ * PostgreSQL in a transaction that is always rolled back (drover plan --sql). Protocol: one JSON
  * request per line on stdin, one JSON reply per line on stdout (see docs/noderunner.md).
  */
 'use strict';
@@ -67,9 +68,15 @@ async function opOpen(req) {
   };
   sequelize = new project.Sequelize(req.dialect === 'sqlite' ? '' : c.database,
                                     c.user || null, c.password || null, opts);
-  if (c.search_path) {
+  const onConnect = [];
+  if (c.search_path) onConnect.push(`SET search_path TO ${c.search_path}`);
+  // A preview's own transaction is read-write (SET TRANSACTION READ WRITE); whatever a
+  // migration runs after ending it (COMMIT, ROLLBACK) starts a read-only one and cannot write.
+  if (req.preview && req.dialect === 'postgres')
+    onConnect.push('SET default_transaction_read_only = on');
+  if (onConnect.length) {
     sequelize.addHook('afterConnect', async (conn) => {
-      await conn.query(`SET search_path TO ${c.search_path}`);
+      for (const sql of onConnect) await conn.query(sql);
     });
   }
   await sequelize.authenticate();
@@ -110,6 +117,61 @@ async function runSection(req) {
     if (e !== rollback) throw e;
   }
   return { ok: true };
+}
+
+// PREVIEW_GUARD makes the preview transaction unable to commit: a deferred constraint trigger
+// on a temporary table raises at COMMIT, so a migration that commits by itself gets an error and
+// the transaction is rolled back. Everything here is temporary and rolled back with the rest.
+const PREVIEW_GUARD = [
+  'SET TRANSACTION READ WRITE',
+  `CREATE FUNCTION pg_temp.drover_preview_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'drover preview: the migration tried to commit the preview transaction; it was rolled back';
+END $$`,
+  'CREATE TEMPORARY TABLE drover_preview_guard (x int)',
+  'CREATE CONSTRAINT TRIGGER drover_preview_guard AFTER INSERT ON pg_temp.drover_preview_guard ' +
+    'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.drover_preview_guard()',
+  'INSERT INTO pg_temp.drover_preview_guard VALUES (1)',
+];
+
+async function previewItem(item) {
+  if (item.file) {
+    const m = loadMigration(item.file);
+    await m.up.call(m, sequelize.getQueryInterface(), project.Sequelize);
+  } else {
+    for (const sql of item.sql || []) await sequelize.query(sql);
+  }
+  if (item.meta_sql) await sequelize.query(item.meta_sql);
+}
+
+// opPreview runs setup and every item in one transaction that is always rolled back, each
+// item seeing what the earlier ones did; it stops at the first failure. Each result carries
+// the statements Sequelize logged for that item.
+async function opPreview(req) {
+  if (dialect !== 'postgres') return fail('previews run on PostgreSQL only');
+  const results = [];
+  const rollback = new Error('drover preview rollback');
+  try {
+    await sequelize.transaction(async () => {
+      for (const sql of PREVIEW_GUARD.concat(req.setup || [])) await sequelize.query(sql);
+      for (const item of req.items || []) {
+        const started = statements.length;
+        try {
+          await previewItem(item);
+          results.push({ ok: true, statements: statements.slice(started) });
+        } catch (e) {
+          const res = dbError(e, 'run');
+          res.statements = statements.slice(started);
+          results.push(res);
+          break;
+        }
+      }
+      throw rollback;
+    });
+  } catch (e) {
+    if (e !== rollback) return dbError(e, 'preview');
+  }
+  return { ok: true, results };
 }
 
 function opCheck(req) {
@@ -153,6 +215,9 @@ async function handle(req) {
         return res;
       }
     }
+    case 'preview':
+      if (!sequelize) return fail('no tenant is open');
+      return opPreview(req);
     case 'close': await closeTenant(); return { ok: true };
     default: return fail(`unknown op '${req.op}'`);
   }
