@@ -21,10 +21,14 @@ typedef struct NrRunner NrRunner;
  * else "node" on PATH), runner.js ($DROVER_NODERUNNER, else next to the executable or in
  * ../share/drover/noderunner), the team's node_modules (modules_dir when given, else the first
  * "node_modules" holding sequelize found from set->dir upwards), then starts one runner that
- * loads sequelize and every .js file. Fails (DRV_ERR_INPUT, naming what to install or which
- * file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
+ * loads sequelize, the drivers of the given dialects and every .js file. Fails (DRV_ERR_INPUT,
+ * naming what to install or which file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
  */
-bool nr_setup(const MigSet *set, const char *modules_dir, int timeout_ms, DrvError *err);
+bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
+              DrvError *err);
+/* A bit of nr_setup's dialects: the runner also loads the Sequelize driver of each (pg, mysql2,
+ * sqlite3), so that a missing or broken one fails the run before any tenant. */
+#define NR_DIALECT(d) (1u << (unsigned)(d))
 bool nr_is_ready(void);
 
 /* nr_acquire hands out an idle runner, or starts one. NULL with err when none can start. */

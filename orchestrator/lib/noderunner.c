@@ -127,10 +127,12 @@ static char *find_script(void)
 }
 
 /* find_modules walks up from the migrations folder, as Node resolves require('sequelize') for a
- * file there. */
+ * file there; from its absolute path, so that a relative one ("migrations") reaches "." too. */
 static char *find_modules(const char *start)
 {
-    char *dir = xstrdup(start);
+    char *dir = realpath(start, NULL);
+    if (!dir)
+        dir = xstrdup(start);
     for (;;) {
         char *mods = path_join(dir, "node_modules");
         char *pkg = path_join(mods, "sequelize/package.json");
@@ -326,27 +328,49 @@ static bool reply_ok(json_t *reply)
     return json_is_true(json_object_get(reply, "ok"));
 }
 
-static json_t *check_request(const MigSet *set)
+static const char *dialect_name(DrvDialect d);
+
+static json_t *check_request(const MigSet *set, unsigned dialects)
 {
     json_t *files = json_array();
     for (size_t i = 0; i < set->n; i++)
         if (set->items[i].kind == MIG_JS)
             json_array_append_new(files, json_string(set->items[i].path));
-    return json_pack("{s:s, s:s, s:o}", "op", "check", "modules", pool.modules, "files", files);
+    json_t *names = json_array();
+    for (DrvDialect d = DRV_POSTGRES; d <= DRV_SQLITE; d++)
+        if (dialects & NR_DIALECT(d))
+            json_array_append_new(names, json_string(dialect_name(d)));
+    return json_pack("{s:s, s:s, s:o, s:o}", "op", "check", "modules", pool.modules, "files",
+                     files, "dialects", names);
 }
 
-static bool check_load(const MigSet *set, DrvError *err)
+/* driver_hint: what to do about a dialect driver the project lacks or cannot load. */
+static void driver_hint(const char *driver, DrvError *err)
+{
+    if (strcmp(driver, "sqlite3") == 0)
+        drv_error_set_hint(err, "run 'npm install sqlite3' in the project (npm downloads a "
+                                "prebuilt binding, or compiles one with node-gyp, python3, make "
+                                "and a C++ compiler when it cannot); no tenant was touched");
+    else
+        drv_error_set_hint(err, "run 'npm install %s' in the project; no tenant was touched",
+                           driver);
+}
+
+static bool check_load(const MigSet *set, unsigned dialects, DrvError *err)
 {
     NrRunner *r = spawn_runner(err);
     if (!r)
         return false;
-    json_t *reply = request(r, check_request(set), SETUP_TIMEOUT_MS, err);
+    json_t *reply = request(r, check_request(set, dialects), SETUP_TIMEOUT_MS, err);
     bool ok = reply && reply_ok(reply);
     if (reply && !ok) {
         reply_error(reply, DRV_ERR_INPUT, err);
         const char *file = json_string_value(json_object_get(reply, "file"));
+        const char *driver = json_string_value(json_object_get(reply, "driver"));
         if (file)
             drv_error_set_hint(err, "fix '%s'; no tenant was touched", file);
+        else if (driver)
+            driver_hint(driver, err);
         else
             drv_error_set_hint(err, "run 'npm install sequelize' in the project that holds the "
                                     "migrations; no tenant was touched");
@@ -390,11 +414,12 @@ static bool locate(const MigSet *set, const char *modules_dir, DrvError *err)
     return true;
 }
 
-bool nr_setup(const MigSet *set, const char *modules_dir, int timeout_ms, DrvError *err)
+bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
+              DrvError *err)
 {
     pthread_mutex_lock(&pool.mu);
     pool.timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
-    bool ok = pool.ready || (locate(set, modules_dir, err) && check_load(set, err));
+    bool ok = pool.ready || (locate(set, modules_dir, err) && check_load(set, dialects, err));
     pool.ready = ok;
     pthread_mutex_unlock(&pool.mu);
     return ok;

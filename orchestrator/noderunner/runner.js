@@ -41,8 +41,10 @@ function loadProject(modules) {
   return null;
 }
 
+// loadMigration requires the file by its absolute path: drover passes paths as the inventory
+// gives them, possibly relative to drover's working directory, which the runner shares.
 function loadMigration(file) {
-  const mod = require(file);
+  const mod = require(path.resolve(file));
   const m = mod && mod.default && typeof mod.up !== 'function' ? mod.default : mod;
   if (!m || typeof m.up !== 'function')
     throw new Error(`'${path.basename(file)}' does not export an up function`);
@@ -174,9 +176,32 @@ async function opPreview(req) {
   return { ok: true, results };
 }
 
+const DRIVERS = { postgres: 'pg', mysql: 'mysql2', sqlite: 'sqlite3' };
+const DIALECT_NAMES = { postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL', sqlite: 'SQLite' };
+
+// loadDriver requires the dialect's driver from the project as Sequelize will (a native one
+// like sqlite3 fails here when its binding is missing or was built for another node).
+function loadDriver(modules, dialect) {
+  const driver = DRIVERS[dialect];
+  if (!driver) return null;
+  try {
+    createRequire(path.join(modules, '..', '__drover_runner__.js'))(driver);
+    return null;
+  } catch (e) {
+    const why = e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${driver}'`)
+      ? 'is not installed' : `cannot be loaded (${String(e.message).split('\n')[0]})`;
+    return fail(`'${driver}' ${why} in '${modules}': Sequelize needs it for the ` +
+                `${DIALECT_NAMES[dialect]} tenants`, { phase: 'load', driver });
+  }
+}
+
 function opCheck(req) {
   const why = loadProject(req.modules);
   if (why) return fail(why, { phase: 'load' });
+  for (const d of req.dialects || []) {
+    const bad = loadDriver(req.modules, d);
+    if (bad) return bad;
+  }
   for (const f of req.files || []) {
     try {
       loadMigration(f);
