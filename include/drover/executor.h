@@ -52,6 +52,8 @@ typedef struct ExecOptions {
     size_t steps;            /* undo --steps */
     bool dry_run;            /* migrate/undo: plan only, write nothing */
     bool schema;             /* status --schema: read the tenant's catalog (schema.h) */
+    bool sql_preview;        /* plan / migrate --dry-run with --sql: the statements each pending
+                                migration would run (ExecResult.previews) */
     const char *application_name; /* identifies this process to others (PostgreSQL shows it
                                      beside the tenant's advisory lock; SQLite's lock file) */
     const InvEngine *engine; /* retries, backoff, lock_wait, rollback; NULL: built-in defaults */
@@ -100,6 +102,22 @@ typedef struct ExecStep {
     char *error;       /* one-line summary of the last attempt's error, NULL when ok */
 } ExecStep;
 
+/*
+ * What plan --sql shows for one pending migration. On PostgreSQL, when .js migrations are
+ * pending, every pending migration ran in one transaction that was rolled back (executed) and
+ * statements are what was sent; otherwise a .sql migration's statements are its up section, as
+ * split, and a .js migration's are unknown (statements_known false, see ExecResult.preview_note).
+ */
+typedef struct ExecPreview {
+    char *migration;        /* file name */
+    bool js;
+    bool executed;          /* ran in the rolled-back transaction */
+    bool statements_known;  /* false: .js not run, or not reached after an earlier failure */
+    StrList statements;     /* in order, the SequelizeMeta INSERT last */
+    char *note;             /* why this one was not run or not shown, else NULL */
+    char *error;            /* it failed in the preview: the error's one-line summary */
+} ExecPreview;
+
 /* The record of one tenant's job. Lists hold migration file names unless said otherwise. */
 typedef struct ExecResult {
     const InvTenant *tenant;
@@ -129,6 +147,13 @@ typedef struct ExecResult {
     DrvError error;
     DrvError rollback_error;  /* a down that failed while rolling back (outcome dirty) */
     char *dirty_migration;    /* set with outcome dirty: the migration that may be half-applied */
+    /* --sql: */
+    bool sql_previewed;       /* the tenant was read and its pending migrations previewed */
+    StrList preview_setup;    /* run first: the SequelizeMeta table is created when missing */
+    ExecPreview *previews;    /* one per planned migration, in order */
+    size_t npreviews;
+    bool preview_executed;    /* the statements ran in a transaction that was rolled back */
+    char *preview_note;       /* why .js statements are not shown for this tenant, else NULL */
     ExecStep *steps;          /* in execution order, rollbacks included */
     size_t nsteps;
     int attempts;             /* connection attempts + migration attempts */

@@ -29,6 +29,10 @@ char *meta_create_sql(DrvDialect d, const MetaTable *t);
 /* The table as quoted in DML: "SequelizeMeta", "s"."t", `SequelizeMeta`, `s.t`. Caller frees. */
 char *meta_table_sql(DrvDialect d, const MetaTable *t);
 
+/* The statements meta_ensure runs to create a missing table, in order (postgres: CREATE SCHEMA
+ * IF NOT EXISTS for tenant_schema and t->schema first), appended to out. */
+void meta_create_statements(DrvDialect d, const MetaTable *t, const char *tenant_schema,
+                            StrList *out);
 /* Reads the table without creating anything: a missing table gives exists=false, no rows. */
 bool meta_read(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err);
 /* Creates what is missing (postgres: CREATE SCHEMA IF NOT EXISTS for tenant_schema and

@@ -21,10 +21,14 @@ typedef struct NrRunner NrRunner;
  * else "node" on PATH), runner.js ($DROVER_NODERUNNER, else next to the executable or in
  * ../share/drover/noderunner), the team's node_modules (modules_dir when given, else the first
  * "node_modules" holding sequelize found from set->dir upwards), then starts one runner that
- * loads sequelize and every .js file. Fails (DRV_ERR_INPUT, naming what to install or which
- * file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
+ * loads sequelize, the drivers of the given dialects and every .js file. Fails (DRV_ERR_INPUT,
+ * naming what to install or which file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
  */
-bool nr_setup(const MigSet *set, const char *modules_dir, int timeout_ms, DrvError *err);
+bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
+              DrvError *err);
+/* A bit of nr_setup's dialects: the runner also loads the Sequelize driver of each (pg, mysql2,
+ * sqlite3), so that a missing or broken one fails the run before any tenant. */
+#define NR_DIALECT(d) (1u << (unsigned)(d))
 bool nr_is_ready(void);
 
 /* nr_acquire hands out an idle runner, or starts one. NULL with err when none can start. */
@@ -33,8 +37,10 @@ NrRunner *nr_acquire(DrvError *err);
  * to answer is killed instead. nr_release(NULL) is a no-op. */
 void nr_release(NrRunner *r);
 
-/* nr_open connects the runner to a tenant (Sequelize instance on the tenant's URL). */
-bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err);
+/* nr_open connects the runner to a tenant (Sequelize instance on the tenant's URL). With
+ * preview (postgres only), every connection it opens defaults to read-only transactions, so
+ * that nothing a migration runs after ending nr_preview's transaction itself can write. */
+bool nr_open(NrRunner *r, const InvUrl *url, bool preview, DrvError *err);
 
 typedef struct NrRunRequest {
     const char *file;     /* absolute path of the .js migration */
@@ -48,6 +54,25 @@ typedef struct NrRunRequest {
  * failing statement when known, and *ran_any tells whether any statement had started. */
 bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
             DrvError *err);
+
+/* One migration of a preview: a .js file to run, or the statements of a .sql up section. */
+typedef struct NrPreviewItem {
+    const char *file;      /* absolute path of a .js migration, or NULL */
+    const StrList *sql;    /* with file NULL: the statements to run, in order */
+    const char *meta_sql;  /* the SequelizeMeta INSERT that follows it */
+} NrPreviewItem;
+
+/*
+ * nr_preview (postgres, on a runner opened with preview) runs setup and then every item in
+ * order in ONE transaction that is always rolled back, so that each migration sees what the
+ * earlier ones did. The transaction cannot commit: a deferred trigger makes any COMMIT of it
+ * fail, and after a migration ends it (COMMIT, ROLLBACK) the connection's transactions are
+ * read-only. statements[i] (n StrLists, initialised by the caller) receives what Sequelize
+ * logged for item i. Stops at the first failure: *nran items ran, the last of them failed when
+ * it returns false with *nran > 0; *nran == 0 and false: the preview could not start (err).
+ */
+bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
+                StrList *statements, size_t *nran, DrvError *err);
 
 /* nr_shutdown ends every idle runner (they exit on end of input) and waits for them. */
 void nr_shutdown(void);

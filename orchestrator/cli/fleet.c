@@ -55,6 +55,7 @@ ExecOptions fleet_exec_options(const CliArgs *a, const Fleet *f, const char *app
         .steps = (size_t)a->steps,
         .dry_run = a->dry_run,
         .schema = a->schema,
+        .sql_preview = a->sql,
         .application_name = application_name,
         .engine = &f->inv->engine,
     };

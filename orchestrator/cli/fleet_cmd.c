@@ -363,14 +363,28 @@ static bool has_js(const MigSet *set)
     return false;
 }
 
+/* selected_dialects: NR_DIALECT bits of the selected tenants' dialects. */
+static unsigned selected_dialects(const Fleet *f)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < f->nselected; i++)
+        bits |= NR_DIALECT(f->inv->tenants[f->selected[i]].url.dialect);
+    return bits;
+}
+
 /* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
- * sequelize or a broken .js file stops the run up front (exit 2). */
+ * sequelize or a broken .js file stops the run up front (exit 2). --sql needs it only where
+ * .js migrations can be previewed: PostgreSQL. */
 static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
 {
-    if (!is_write(a) || !has_js(&f->migs))
+    unsigned dialects = selected_dialects(f);
+    if (!is_write(a))
+        dialects = a->sql ? dialects & NR_DIALECT(DRV_POSTGRES) : 0;
+    if (!dialects || !has_js(&f->migs))
         return true;
     long ms = f->inv->engine.js_timeout_ms;
-    return nr_setup(&f->migs, f->inv->node_modules, ms > INT_MAX ? INT_MAX : (int)ms, err);
+    return nr_setup(&f->migs, f->inv->node_modules, dialects, ms > INT_MAX ? INT_MAX : (int)ms,
+                    err);
 }
 
 /* run_base: what makes this run's batch ids unique on every agent, e.g.

@@ -27,9 +27,9 @@ typedef struct CliCommand {
 } CliCommand;
 
 static const CliCommand commands[] = {
-    {CMD_PLAN, "plan", "plan [--to NAME] [selectors]",
+    {CMD_PLAN, "plan", "plan [--to NAME] [--sql] [selectors]",
      "show, per tenant, applied count, pending migrations and unknown rows"},
-    {CMD_MIGRATE, "migrate", "migrate [--to NAME] [--dry-run] [selectors]",
+    {CMD_MIGRATE, "migrate", "migrate [--to NAME] [--dry-run [--sql]] [selectors]",
      "apply pending migrations in file order"},
     {CMD_UNDO, "undo", "undo (--steps N | --to NAME | --all) [--dry-run] [selectors]",
      "revert applied migrations, newest first in file order (--to is inclusive)"},
@@ -52,7 +52,7 @@ static const CliCommand commands[] = {
 enum {
     OPT_CONFIG = 1000, OPT_ENV, OPT_TENANT, OPT_TAG, OPT_FORMAT, OPT_OUT, OPT_TO, OPT_STEPS,
     OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION, OPT_PARALLEL, OPT_SHARD,
-    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE,
+    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE, OPT_SQL,
 };
 
 typedef struct CliOption {
@@ -84,6 +84,10 @@ static const CliOption options[] = {
     {OPT_ALL, "all", NULL, BIT(CMD_UNDO), NULL, "undo: revert every applied migration"},
     {OPT_DRY_RUN, "dry-run", NULL, BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "show what would be done; change nothing"},
+    {OPT_SQL, "sql", NULL, BIT(CMD_PLAN) | BIT(CMD_MIGRATE), NULL,
+     "plan, migrate --dry-run: the exact statements per tenant; on PostgreSQL pending .js "
+     "migrations run in one transaction that is always rolled back (MariaDB, SQLite: .sql "
+     "only)"},
     {OPT_JS, "js", NULL, BIT(CMD_NEW), NULL, "new: write a sequelize-cli style .js skeleton"},
     {OPT_LOG_FORMAT, "log-format", "FMT", WRITES, NULL,
      "progress: text (a live line on a terminal, else a line per tenant) or json lines on stderr"},
@@ -234,6 +238,7 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
     case OPT_ALL: a->all = true; break;
     case OPT_DRY_RUN: a->dry_run = true; break;
     case OPT_JS: a->js = true; break;
+    case OPT_SQL: a->sql = true; break;
     case OPT_HELP: a->help = true; break;
     case OPT_VERSION: a->version = true; break;
     case OPT_PARALLEL: return parse_positive("--parallel", arg, 256, &a->parallel, err);
@@ -303,6 +308,11 @@ static bool check_command_rules(CliArgs *a, DrvError *err)
     }
     if (a->format > FMT_JSON && a->command != CMD_STATUS) {
         drv_error_set(err, DRV_ERR_USAGE, "format '%s' is for status", format_name(a->format));
+        return false;
+    }
+    if (a->command == CMD_MIGRATE && a->sql && !a->dry_run) {
+        drv_error_set(err, DRV_ERR_USAGE, "migrate --sql needs --dry-run (or use 'drover plan "
+                                          "--sql')");
         return false;
     }
     if (a->command == CMD_NEW && !a->new_name) {

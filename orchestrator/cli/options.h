@@ -50,6 +50,7 @@ typedef struct CliArgs {
     bool all;            /* undo --all */
     bool dry_run;
     bool js;             /* new --js */
+    bool sql;            /* plan / migrate --dry-run --sql: preview the statements */
     const char *new_name;
     long parallel;          /* --parallel N, 0: defaults.parallel */
     CliFormat log_format;   /* --log-format text|json */

@@ -49,6 +49,13 @@ static bool writes(const ExecOptions *o)
     return (o->command == EXEC_MIGRATE || o->command == EXEC_UNDO) && !o->dry_run;
 }
 
+/* takes_lock: writers, and SQL previews on PostgreSQL, which run the migrations (rolled back)
+ * and must not interleave with another process migrating the tenant. */
+static bool takes_lock(const ExecOptions *o, DrvDialect d)
+{
+    return writes(o) || (o->sql_preview && d == DRV_POSTGRES);
+}
+
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
@@ -143,9 +150,9 @@ static StepEnd open_session(TenantRun *r)
     }
     if (o->cancels)
         r->cancel_id = exec_cancels_add(o->cancels, drv_canceller_new(r->conn));
-    if (!writes(o))
+    if (!takes_lock(o, drv_conn_dialect(r->conn)))
         return STEP_OK;
-    if (r->job->lock_timeout_ms > 0 &&
+    if (writes(o) && r->job->lock_timeout_ms > 0 &&
         !drv_set_lock_timeout(r->conn, (int)r->job->lock_timeout_ms, &r->res->error))
         return exec_retry_or_fail(r, drv_conn_dialect(r->conn));
     return take_lock(r);
@@ -383,6 +390,7 @@ void exec_result_free(ExecResult *res)
         free(res->steps[i].error);
     }
     free(res->steps);
+    exec_previews_free(res);
     free(res->dirty_migration);
     free(res->agent_dialect);
     free(res->agent_url);

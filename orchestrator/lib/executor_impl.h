@@ -34,6 +34,13 @@ typedef struct TenantRun {
     NrRunner *runner;    /* open on this tenant while the session runs .js migrations */
 } TenantRun;
 
+/* exec_open_runner gives the session a node runner open on the tenant (kept in r->runner until
+ * close_session releases it); preview opens it for nr_preview. */
+bool exec_open_runner(TenantRun *r, bool preview, DrvError *err);
+/* exec_preview fills res->previews for the n pending migrations idx (plan --sql). Fails the
+ * tenant (EXEC_OUT_FAILED) when a migration fails in the preview. */
+StepEnd exec_preview(TenantRun *r, const size_t *idx, size_t n);
+void exec_previews_free(ExecResult *res);
 /* Runs the command's work on an open, locked session with SequelizeMeta read. */
 StepEnd exec_dispatch(TenantRun *r);
 /* Reverts the named migrations that SequelizeMeta still records, newest first (names in the

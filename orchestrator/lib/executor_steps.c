@@ -88,12 +88,12 @@ static char *partial_text(size_t completed)
 }
 
 
-static bool open_runner(TenantRun *r, DrvError *err)
+bool exec_open_runner(TenantRun *r, bool preview, DrvError *err)
 {
     if (r->runner)
         return true;
     r->runner = nr_acquire(err);
-    if (r->runner && nr_open(r->runner, &r->job->tenant->url, err))
+    if (r->runner && nr_open(r->runner, &r->job->tenant->url, preview, err))
         return true;
     nr_release(r->runner);
     r->runner = NULL;
@@ -111,7 +111,7 @@ static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const c
     DrvDialect d = drv_conn_dialect(r->conn);
     DrvError *err = &r->res->error;
     ExecStep *step = step_begin(r, m->name, up);
-    bool ran = false, ok = open_runner(r, err);
+    bool ran = false, ok = exec_open_runner(r, false, err);
     if (ok) {
         char *meta = up ? meta_insert_sql(r->conn, &r->table, &r->meta, m->name)
                         : meta_delete_sql(r->conn, &r->table, row);
@@ -208,6 +208,8 @@ static StepEnd run_migrate(TenantRun *r)
         end = STEP_FAILED;
     } else if (r->job->options->command == EXEC_PLAN || r->job->options->dry_run) {
         res->outcome = n ? EXEC_OUT_PENDING : EXEC_OUT_UP_TO_DATE;
+        if (r->job->options->sql_preview)
+            end = exec_preview(r, idx, n);
     } else {
         for (size_t i = 0; i < n && end == STEP_OK && !exec_stop_requested(r); i++) {
             const Migration *m = mig_at(r, idx[i]);

@@ -187,31 +187,36 @@ out:
     return ok;
 }
 
-static bool create_schema(DrvConn *c, const char *schema, DrvError *err)
+static void push_create_schema(const char *schema, StrList *out)
 {
     char *q = drv_quote_ident(DRV_POSTGRES, schema);
-    char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s;", q);
-    bool ok = drv_exec(c, sql, err);
-    free(sql);
+    sl_push_owned(out, xasprintf("CREATE SCHEMA IF NOT EXISTS %s;", q));
     free(q);
-    return ok;
+}
+
+void meta_create_statements(DrvDialect d, const MetaTable *t, const char *tenant_schema,
+                            StrList *out)
+{
+    if (d == DRV_POSTGRES && tenant_schema)
+        push_create_schema(tenant_schema, out);
+    if (d == DRV_POSTGRES && t->schema)
+        push_create_schema(t->schema, out);
+    sl_push_owned(out, meta_create_sql(d, t));
 }
 
 bool meta_ensure(DrvConn *c, const MetaTable *t, const char *tenant_schema, MetaState *st,
                  DrvError *err)
 {
-    DrvDialect d = drv_conn_dialect(c);
     if (!meta_read(c, t, st, err))
         return false;
     if (st->exists)
         return true;
-    if (d == DRV_POSTGRES && tenant_schema && !create_schema(c, tenant_schema, err))
-        return false;
-    if (d == DRV_POSTGRES && t->schema && !create_schema(c, t->schema, err))
-        return false;
-    char *sql = meta_create_sql(d, t);
-    bool ok = drv_exec(c, sql, err);
-    free(sql);
+    StrList create = STRLIST_INIT;
+    meta_create_statements(drv_conn_dialect(c), t, tenant_schema, &create);
+    bool ok = true;
+    for (size_t i = 0; ok && i < create.n; i++)
+        ok = drv_exec(c, create.items[i], err);
+    sl_free(&create);
     return ok && meta_read(c, t, st, err);
 }
 

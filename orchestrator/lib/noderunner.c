@@ -34,6 +34,9 @@ struct NrRunner {
     int fd;       /* our end of the socketpair: requests out, replies in */
     StrBuf inbuf; /* bytes read past the last reply */
     bool broken;  /* crashed, hung or out of step: never reuse */
+    bool reaped;  /* waitpid has collected it: its pid may belong to another process now */
+    bool reused;  /* handed out from the idle list, not freshly started */
+    bool hung_up; /* its end of the socket closed: the process is gone */
 };
 
 static struct {
@@ -124,10 +127,12 @@ static char *find_script(void)
 }
 
 /* find_modules walks up from the migrations folder, as Node resolves require('sequelize') for a
- * file there. */
+ * file there; from its absolute path, so that a relative one ("migrations") reaches "." too. */
 static char *find_modules(const char *start)
 {
-    char *dir = xstrdup(start);
+    char *dir = realpath(start, NULL);
+    if (!dir)
+        dir = xstrdup(start);
     for (;;) {
         char *mods = path_join(dir, "node_modules");
         char *pkg = path_join(mods, "sequelize/package.json");
@@ -155,9 +160,9 @@ static void runner_kill(NrRunner *r)
         return;
     if (r->fd >= 0)
         close(r->fd);
-    if (r->broken)
+    if (r->broken && !r->reaped)
         kill(r->pid, SIGKILL);
-    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+    while (!r->reaped && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     sb_free(&r->inbuf);
     free(r);
@@ -221,8 +226,10 @@ static bool send_all(NrRunner *r, const char *data, size_t len, DrvError *err)
         ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            r->hung_up = true;
             return fail_runner(r, err, "exited before it took the request");
+        }
         data += n;
         len -= (size_t)n;
     }
@@ -265,6 +272,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
+            r->hung_up = true;
             fail_runner(r, err, "exited unexpectedly");
             return NULL;
         }
@@ -320,27 +328,49 @@ static bool reply_ok(json_t *reply)
     return json_is_true(json_object_get(reply, "ok"));
 }
 
-static json_t *check_request(const MigSet *set)
+static const char *dialect_name(DrvDialect d);
+
+static json_t *check_request(const MigSet *set, unsigned dialects)
 {
     json_t *files = json_array();
     for (size_t i = 0; i < set->n; i++)
         if (set->items[i].kind == MIG_JS)
             json_array_append_new(files, json_string(set->items[i].path));
-    return json_pack("{s:s, s:s, s:o}", "op", "check", "modules", pool.modules, "files", files);
+    json_t *names = json_array();
+    for (DrvDialect d = DRV_POSTGRES; d <= DRV_SQLITE; d++)
+        if (dialects & NR_DIALECT(d))
+            json_array_append_new(names, json_string(dialect_name(d)));
+    return json_pack("{s:s, s:s, s:o, s:o}", "op", "check", "modules", pool.modules, "files",
+                     files, "dialects", names);
 }
 
-static bool check_load(const MigSet *set, DrvError *err)
+/* driver_hint: what to do about a dialect driver the project lacks or cannot load. */
+static void driver_hint(const char *driver, DrvError *err)
+{
+    if (strcmp(driver, "sqlite3") == 0)
+        drv_error_set_hint(err, "run 'npm install sqlite3' in the project (npm downloads a "
+                                "prebuilt binding, or compiles one with node-gyp, python3, make "
+                                "and a C++ compiler when it cannot); no tenant was touched");
+    else
+        drv_error_set_hint(err, "run 'npm install %s' in the project; no tenant was touched",
+                           driver);
+}
+
+static bool check_load(const MigSet *set, unsigned dialects, DrvError *err)
 {
     NrRunner *r = spawn_runner(err);
     if (!r)
         return false;
-    json_t *reply = request(r, check_request(set), SETUP_TIMEOUT_MS, err);
+    json_t *reply = request(r, check_request(set, dialects), SETUP_TIMEOUT_MS, err);
     bool ok = reply && reply_ok(reply);
     if (reply && !ok) {
         reply_error(reply, DRV_ERR_INPUT, err);
         const char *file = json_string_value(json_object_get(reply, "file"));
+        const char *driver = json_string_value(json_object_get(reply, "driver"));
         if (file)
             drv_error_set_hint(err, "fix '%s'; no tenant was touched", file);
+        else if (driver)
+            driver_hint(driver, err);
         else
             drv_error_set_hint(err, "run 'npm install sequelize' in the project that holds the "
                                     "migrations; no tenant was touched");
@@ -384,11 +414,12 @@ static bool locate(const MigSet *set, const char *modules_dir, DrvError *err)
     return true;
 }
 
-bool nr_setup(const MigSet *set, const char *modules_dir, int timeout_ms, DrvError *err)
+bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
+              DrvError *err)
 {
     pthread_mutex_lock(&pool.mu);
     pool.timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
-    bool ok = pool.ready || (locate(set, modules_dir, err) && check_load(set, err));
+    bool ok = pool.ready || (locate(set, modules_dir, err) && check_load(set, dialects, err));
     pool.ready = ok;
     pthread_mutex_unlock(&pool.mu);
     return ok;
@@ -402,15 +433,41 @@ bool nr_is_ready(void)
     return ready;
 }
 
+/*
+ * idle_runner_gone tells whether a runner that sat idle has exited meanwhile (killed by an
+ * operator or the OOM killer): its socket then reports end of input. An idle runner never
+ * writes, so anything readable means it is gone or out of step; either way it is not reused.
+ */
+static bool idle_runner_gone(NrRunner *r)
+{
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
+        r->reaped = true;
+    return r->reaped || poll(&p, 1, 0) != 0;
+}
+
+/* take_idle hands out the newest idle runner that is still alive; the dead are reaped. */
+static NrRunner *take_idle(void)
+{
+    while (pool.nidle) {
+        NrRunner *r = pool.idle[--pool.nidle];
+        if (!idle_runner_gone(r)) {
+            r->reused = true;
+            return r;
+        }
+        r->broken = true;
+        runner_kill(r);
+    }
+    return NULL;
+}
+
 NrRunner *nr_acquire(DrvError *err)
 {
     pthread_mutex_lock(&pool.mu);
     NrRunner *r = NULL;
     if (!pool.ready)
         drv_error_set(err, DRV_ERR_INTERNAL, "the node runner pool was not set up");
-    else if (pool.nidle)
-        r = pool.idle[--pool.nidle];
-    else
+    else if (!(r = take_idle()))
         r = spawn_runner(err);
     pthread_mutex_unlock(&pool.mu);
     return r;
@@ -447,7 +504,7 @@ static const char *dialect_name(DrvDialect d)
     }
 }
 
-static json_t *open_request(const InvUrl *u)
+static json_t *open_request(const InvUrl *u, bool preview)
 {
     json_t *cfg = json_object();
     if (u->host)
@@ -465,13 +522,47 @@ static json_t *open_request(const InvUrl *u)
         json_object_set_new(cfg, "search_path", json_string(q));
         free(q);
     }
-    return json_pack("{s:s, s:s, s:s, s:o}", "op", "open", "dialect", dialect_name(u->dialect),
-                     "modules", pool.modules, "config", cfg);
+    return json_pack("{s:s, s:s, s:s, s:o, s:b}", "op", "open", "dialect",
+                     dialect_name(u->dialect), "modules", pool.modules, "config", cfg, "preview",
+                     preview);
 }
 
-bool nr_open(NrRunner *r, const InvUrl *url, DrvError *err)
+/*
+ * replace_runner swaps a runner that died in place for a fresh process, so that the caller's
+ * handle stays valid.
+ */
+static bool replace_runner(NrRunner *r, DrvError *err)
 {
-    json_t *reply = request(r, open_request(url), SETUP_TIMEOUT_MS, err);
+    NrRunner *fresh = spawn_runner(err);
+    if (!fresh)
+        return false;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (!r->reaped)
+        kill(r->pid, SIGKILL);
+    while (!r->reaped && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    sb_free(&r->inbuf);
+    *r = *fresh;
+    free(fresh);
+    return true;
+}
+
+/*
+ * nr_open: a reused runner may die after take_idle found it alive and before it read the
+ * request (killed while idle); that is not the tenant's fault, so the tenant gets one fresh
+ * runner. A fresh runner that fails is the tenant's error.
+ */
+bool nr_open(NrRunner *r, const InvUrl *url, bool preview, DrvError *err)
+{
+    json_t *reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
+    if (!reply && r->reused && r->hung_up) {
+        r->reused = false;
+        drv_error_clear(err);
+        if (!replace_runner(r, err))
+            return false;
+        reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
+    }
     if (!reply)
         return false;
     bool ok = reply_ok(reply);
@@ -511,6 +602,68 @@ bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran
     collect_statements(reply, statements, ran_any);
     if (!ok)
         reply_error(reply, DRV_ERR_SQL, err);
+    json_decref(reply);
+    return ok;
+}
+
+static json_t *string_array(const StrList *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; l && i < l->n; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    return a;
+}
+
+static json_t *preview_request(const StrList *setup, const NrPreviewItem *items, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = items[i].file ? json_pack("{s:s}", "file", items[i].file)
+                                     : json_pack("{s:o}", "sql", string_array(items[i].sql));
+        if (items[i].meta_sql)
+            json_object_set_new(item, "meta_sql", json_string(items[i].meta_sql));
+        json_array_append_new(list, item);
+    }
+    return json_pack("{s:s, s:o, s:o}", "op", "preview", "setup", string_array(setup), "items",
+                     list);
+}
+
+/* preview_results copies each result's statements and fills err from the first that failed;
+ * returns whether every item ran. */
+static bool preview_results(json_t *reply, StrList *statements, size_t n, size_t *nran,
+                            DrvError *err)
+{
+    json_t *results = json_object_get(reply, "results");
+    size_t i;
+    json_t *item;
+    bool all_ok = true;
+    json_array_foreach(results, i, item) {
+        if (i >= n)
+            break;
+        bool ignored;
+        collect_statements(item, &statements[i], &ignored);
+        *nran = i + 1;
+        if (!reply_ok(item)) {
+            reply_error(item, DRV_ERR_SQL, err);
+            all_ok = false;
+            break;
+        }
+    }
+    return all_ok;
+}
+
+bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
+                StrList *statements, size_t *nran, DrvError *err)
+{
+    *nran = 0;
+    json_t *reply = request(r, preview_request(setup, items, n), pool.timeout_ms, err);
+    if (!reply)
+        return false;
+    bool ok = reply_ok(reply);
+    if (!ok)
+        reply_error(reply, DRV_ERR_SQL, err);
+    else
+        ok = preview_results(reply, statements, n, nran, err);
     json_decref(reply);
     return ok;
 }

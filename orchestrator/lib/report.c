@@ -28,7 +28,7 @@ static json_t *string_array(const StrList *l)
     return a;
 }
 
-static json_t *error_json(const DrvError *e)
+json_t *report_error_json(const DrvError *e)
 {
     if (!drv_error_is_set(e))
         return json_null();
@@ -90,12 +90,14 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
         json_object_set_new(o, "renamed", renamed_json(r));
         json_object_set_new(o, "applied_before", json_integer((json_int_t)r->have.n));
     }
+    if (r->sql_previewed)
+        json_object_set_new(o, "sql", report_preview_json(r));
     json_object_set_new(o, "partial", json_boolean(r->partial));
     json_object_set_new(o, "dirty_migration",
                         r->dirty_migration ? json_string(r->dirty_migration) : json_null());
     json_object_set_new(o, "attempts", json_integer(r->attempts));
-    json_object_set_new(o, "error", error_json(&r->error));
-    json_object_set_new(o, "rollback_error", error_json(&r->rollback_error));
+    json_object_set_new(o, "error", report_error_json(&r->error));
+    json_object_set_new(o, "rollback_error", report_error_json(&r->rollback_error));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     json_object_set_new(o, "steps", steps_json(r));
     return o;
@@ -161,7 +163,7 @@ static json_t *status_tenant_json(const ExecResult *r)
     json_object_set_new(o, "lock_holder",
                         r->lock_holder ? json_string(r->lock_holder) : json_null());
     json_object_set_new(o, "last_run", last_run_json(r));
-    json_object_set_new(o, "error", error_json(&r->error));
+    json_object_set_new(o, "error", report_error_json(&r->error));
     return o;
 }
 
@@ -289,6 +291,8 @@ static void print_run_line(FILE *out, const char *command, const ExecResult *r)
     }
     if (strcmp(command, "plan") == 0 && r->unknown.n)
         print_list(out, "unknown rows (no file)", &r->unknown);
+    if (r->sql_previewed)
+        report_preview_text(out, r);
 }
 
 void report_run_text(FILE *out, const char *command, const ExecResult *res, size_t n,

@@ -36,6 +36,13 @@ void report_gap_missing(const MigSet *set, const ExecResult *r, StrList *out);
 /* report_head: the last applied migration, NULL when none. */
 const char *report_head(const ExecResult *r);
 
+/* plan --sql (report_preview.c): a tenant's "sql" object (docs/json.md), and its text form
+ * under the tenant's line. */
+json_t *report_preview_json(const ExecResult *r);
+void report_preview_text(FILE *out, const ExecResult *r);
+/* A DrvError as the JSON error object (docs/json.md), json null when unset. */
+json_t *report_error_json(const DrvError *e);
+
 /* The status JSON's "views" object (docs/json.md). Caller owns the reference. */
 json_t *report_views_json(const ReportInput *in);
 /* The status table's sections after the tenant rows: per environment, heads, gaps. */

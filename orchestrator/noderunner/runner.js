@@ -1,6 +1,7 @@
 /*
  * runner.js — drover's Node.js runner: runs a team's Sequelize .js migrations with the team's
- * own sequelize, one tenant at a time, for as long as drover keeps it. Protocol: one JSON
+ * own sequelize, one tenant at a time, for as long as drover keeps it, and previews them on
+ * PostgreSQL in a transaction that is always rolled back (drover plan --sql). Protocol: one JSON
  * request per line on stdin, one JSON reply per line on stdout (see docs/noderunner.md).
  */
 'use strict';
@@ -13,6 +14,9 @@ let project = null;   // { Sequelize, cls, modules }
 let sequelize = null; // the open tenant's instance
 let dialect = null;
 let statements = [];  // SQL logged by the current request
+// Server versions by dialect://host:port, learnt from the first tenant there. Without one,
+// every new Sequelize instance opens and closes an extra connection just to ask.
+const serverVersions = new Map();
 
 function fail(message, extra) {
   return Object.assign({ ok: false, error: { message } }, extra || {});
@@ -40,8 +44,10 @@ function loadProject(modules) {
   return null;
 }
 
+// loadMigration requires the file by its absolute path: drover passes paths as the inventory
+// gives them, possibly relative to drover's working directory, which the runner shares.
 function loadMigration(file) {
-  const mod = require(file);
+  const mod = require(path.resolve(file));
   const m = mod && mod.default && typeof mod.up !== 'function' ? mod.default : mod;
   if (!m || typeof m.up !== 'function')
     throw new Error(`'${path.basename(file)}' does not export an up function`);
@@ -57,8 +63,10 @@ async function opOpen(req) {
   await closeTenant();
   const c = req.config || {};
   dialect = req.dialect;
+  const server = `${req.dialect}://${c.host || ''}:${c.port || ''}`;
   const opts = {
     dialect: req.dialect === 'mysql' ? 'mysql' : req.dialect,
+    databaseVersion: serverVersions.get(server) || 0,
     host: c.host || undefined,
     port: c.port || undefined,
     storage: req.dialect === 'sqlite' ? c.database : undefined,
@@ -67,12 +75,19 @@ async function opOpen(req) {
   };
   sequelize = new project.Sequelize(req.dialect === 'sqlite' ? '' : c.database,
                                     c.user || null, c.password || null, opts);
-  if (c.search_path) {
+  const onConnect = [];
+  if (c.search_path) onConnect.push(`SET search_path TO ${c.search_path}`);
+  // A preview's own transaction is read-write (SET TRANSACTION READ WRITE); whatever a
+  // migration runs after ending it (COMMIT, ROLLBACK) starts a read-only one and cannot write.
+  if (req.preview && req.dialect === 'postgres')
+    onConnect.push('SET default_transaction_read_only = on');
+  if (onConnect.length) {
     sequelize.addHook('afterConnect', async (conn) => {
-      await conn.query(`SET search_path TO ${c.search_path}`);
+      for (const sql of onConnect) await conn.query(sql);
     });
   }
   await sequelize.authenticate();
+  if (req.dialect !== 'sqlite') serverVersions.set(server, sequelize.options.databaseVersion);
   return { ok: true };
 }
 
@@ -112,9 +127,87 @@ async function runSection(req) {
   return { ok: true };
 }
 
+// PREVIEW_GUARD makes the preview transaction unable to commit: a deferred constraint trigger
+// on a temporary table raises at COMMIT, so a migration that commits by itself gets an error and
+// the transaction is rolled back. Everything here is temporary and rolled back with the rest.
+const PREVIEW_GUARD = [
+  'SET TRANSACTION READ WRITE',
+  `CREATE FUNCTION pg_temp.drover_preview_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'drover preview: the migration tried to commit the preview transaction; it was rolled back';
+END $$`,
+  'CREATE TEMPORARY TABLE drover_preview_guard (x int)',
+  'CREATE CONSTRAINT TRIGGER drover_preview_guard AFTER INSERT ON pg_temp.drover_preview_guard ' +
+    'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.drover_preview_guard()',
+  'INSERT INTO pg_temp.drover_preview_guard VALUES (1)',
+];
+
+async function previewItem(item) {
+  if (item.file) {
+    const m = loadMigration(item.file);
+    await m.up.call(m, sequelize.getQueryInterface(), project.Sequelize);
+  } else {
+    for (const sql of item.sql || []) await sequelize.query(sql);
+  }
+  if (item.meta_sql) await sequelize.query(item.meta_sql);
+}
+
+// opPreview runs setup and every item in one transaction that is always rolled back, each
+// item seeing what the earlier ones did; it stops at the first failure. Each result carries
+// the statements Sequelize logged for that item.
+async function opPreview(req) {
+  if (dialect !== 'postgres') return fail('previews run on PostgreSQL only');
+  const results = [];
+  const rollback = new Error('drover preview rollback');
+  try {
+    await sequelize.transaction(async () => {
+      for (const sql of PREVIEW_GUARD.concat(req.setup || [])) await sequelize.query(sql);
+      for (const item of req.items || []) {
+        const started = statements.length;
+        try {
+          await previewItem(item);
+          results.push({ ok: true, statements: statements.slice(started) });
+        } catch (e) {
+          const res = dbError(e, 'run');
+          res.statements = statements.slice(started);
+          results.push(res);
+          break;
+        }
+      }
+      throw rollback;
+    });
+  } catch (e) {
+    if (e !== rollback) return dbError(e, 'preview');
+  }
+  return { ok: true, results };
+}
+
+const DRIVERS = { postgres: 'pg', mysql: 'mysql2', sqlite: 'sqlite3' };
+const DIALECT_NAMES = { postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL', sqlite: 'SQLite' };
+
+// loadDriver requires the dialect's driver from the project as Sequelize will (a native one
+// like sqlite3 fails here when its binding is missing or was built for another node).
+function loadDriver(modules, dialect) {
+  const driver = DRIVERS[dialect];
+  if (!driver) return null;
+  try {
+    createRequire(path.join(modules, '..', '__drover_runner__.js'))(driver);
+    return null;
+  } catch (e) {
+    const why = e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${driver}'`)
+      ? 'is not installed' : `cannot be loaded (${String(e.message).split('\n')[0]})`;
+    return fail(`'${driver}' ${why} in '${modules}': Sequelize needs it for the ` +
+                `${DIALECT_NAMES[dialect]} tenants`, { phase: 'load', driver });
+  }
+}
+
 function opCheck(req) {
   const why = loadProject(req.modules);
   if (why) return fail(why, { phase: 'load' });
+  for (const d of req.dialects || []) {
+    const bad = loadDriver(req.modules, d);
+    if (bad) return bad;
+  }
   for (const f of req.files || []) {
     try {
       loadMigration(f);
@@ -153,7 +246,12 @@ async function handle(req) {
         return res;
       }
     }
-    case 'close': await closeTenant(); return { ok: true };
+    case 'preview':
+      if (!sequelize) return fail('no tenant is open');
+      return opPreview(req);
+    // Closing the pool takes a few ms of round trips that nobody needs to wait for: the
+    // tenant's work is committed, and the next open builds a new instance.
+    case 'close': closeTenant(); return { ok: true };
     default: return fail(`unknown op '${req.op}'`);
   }
 }

@@ -8,56 +8,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/postgres_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/postgres_lib.sh"
 
+# shellcheck source=tests/integration/js_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/js_lib.sh"
+
 T=$DROVER_TEST_TMPDIR
-export PGPW=$DROVER_TEST_PG_PASSWORD MYPW=$DROVER_TEST_MYSQL_PASSWORD
-JS_SRC=$DROVER_SOURCE_DIR/tests/data/itest/js
 
-# --- npm: sequelize-cli, sequelize, drivers and cls-hooked, cached beside the test tmp dirs.
-NPM_CACHE=$(dirname "$(dirname "$T")")/npm-js
-install_npm() {
-  mkdir -p "$NPM_CACHE"
-  (
-    flock 9
-    if [ ! -f "$NPM_CACHE/.done" ]; then
-      cd "$NPM_CACHE" && echo '{"name":"drover-itest-js","version":"1.0.0","private":true}' >package.json
-      npm install --no-audit --no-fund --loglevel=error \
-        sequelize-cli@6 sequelize@6 pg mysql2 cls-hooked >npm.log 2>&1
-      touch .done
-    fi
-  ) 9>"$NPM_CACHE/.lock"
-}
-install_npm
-
-# project DIR [FILES...]: a team's project: node_modules and a migrations folder with FILES
-# (default: every migration of the set).
-project() {
-  local dir=$1
-  shift
-  mkdir -p "$dir/migrations"
-  ln -sfn "$NPM_CACHE/node_modules" "$dir/node_modules"
-  if [ $# -eq 0 ]; then cp "$JS_SRC"/*.js "$dir/migrations/"; else
-    local f
-    for f in "$@"; do cp "$JS_SRC/$f" "$dir/migrations/"; done
-  fi
-}
-ALL=$(cd "$JS_SRC" && ls -- *.js)
-FIRST_HALF=$(head -n 4 <<<"$ALL")
-
-# cli DIR URL ARGS...: the real sequelize-cli, from the project like a team runs it.
-cli() {
-  local dir=$1 url=$2
-  shift 2
-  (cd "$dir" && node node_modules/.bin/sequelize-cli "$@" --url "$url" \
-    --migrations-path migrations) 2>&1
-}
-pg_real_url() { echo "postgres://$DROVER_TEST_PG_USER:$PGPW@$DROVER_TEST_PG_HOST:$DROVER_TEST_PG_PORT/$1"; }
-my_real_url() { echo "mysql://$DROVER_TEST_MYSQL_USER:$MYPW@$DROVER_TEST_MYSQL_HOST:$DROVER_TEST_MYSQL_PORT/$1"; }
-
-pg_schema() {
-  PGPASSWORD=$PGPW "$DROVER_TEST_PG_BINDIR/pg_dump" --schema-only --no-owner \
-    -h "$DROVER_TEST_PG_HOST" -p "$DROVER_TEST_PG_PORT" -U "$DROVER_TEST_PG_USER" "$1" |
-    grep -v -e '^--' -e '^$' -e '^\\'
-}
 pg_data() { pg_sql "$1" "SELECT id, email, coalesce(handle, '-'), \"existingColumn\" FROM \"Users\" ORDER BY email"; }
 
 # --- 1. PostgreSQL: drover and the CLI on twin databases end with identical schemas and rows.
