@@ -53,6 +53,10 @@ run_suite() {
 
 "$repo/scripts/install-deps.sh" --servers
 
+# The js tests' npm projects (sequelize-cli, drivers; sqlite3 compiles for minutes when npm
+# finds no prebuilt binding) are installed once for all three builds.
+export DROVER_TEST_NPM_DIR=$repo/build-npm
+
 run_suite build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- "$@" || failed+=(build)
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

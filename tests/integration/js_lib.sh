@@ -7,9 +7,10 @@
 JS_SRC=$DROVER_SOURCE_DIR/tests/data/itest/js
 export MYPW=$DROVER_TEST_MYSQL_PASSWORD
 
-# npm packages live beside the tests' tmp dirs (build/npm-js), installed under a lock so that
-# tests running at once install them once.
-NPM_CACHE=$(dirname "$(dirname "$DROVER_TEST_TMPDIR")")/npm-js
+# npm packages live in $DROVER_TEST_NPM_DIR (scripts/test.sh shares one between its builds, so
+# that sqlite3 is compiled once), else beside the tests' tmp dirs (build/npm-js); installed
+# under a lock so that tests running at once install them once.
+NPM_CACHE=${DROVER_TEST_NPM_DIR:-$(dirname "$(dirname "$DROVER_TEST_TMPDIR")")}/npm-js
 install_npm() {
   mkdir -p "$NPM_CACHE"
   (
