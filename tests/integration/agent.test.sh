@@ -23,18 +23,6 @@ trap 'rc=$?; cleanup >/dev/null 2>&1; (exit $rc); _lib_on_exit' EXIT
 pg_create_db "$PG_DB"
 my_create_db "$MY_DB"
 
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no free port found"
-}
-
 M1=20240101000001-users.sql
 M2=20240101000002-orgs.sql
 mkdir -p "$T/migrations" "$T/tenants"

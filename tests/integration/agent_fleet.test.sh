@@ -34,18 +34,6 @@ for id in "${MY_IDS[@]}"; do
   my_sql "${DB[$id]}" "CREATE TABLE effects (what VARCHAR(64) NOT NULL)"
 done
 
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no free port found"
-}
-
 M1=20240101000001-items.sql
 M2=20240101000002-effect.sql
 M3=20240101000003-slow.sql

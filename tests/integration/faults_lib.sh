@@ -161,11 +161,6 @@ non_empty() {
   [ -n "$out" ]
 }
 
-# free_port: a 127.0.0.1 TCP port nothing listens on (bound and released by the kernel).
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # pg_lock_key KEY: docs/locks.md's advisory-lock id of KEY (FNV-1a 64 of its UTF-8 bytes, as
 # a signed bigint), computed independently of drover.
 pg_lock_key() {

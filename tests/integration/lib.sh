@@ -125,6 +125,20 @@ pg_sql() {
 pg_create_db() { pg_sql postgres "CREATE DATABASE \"$1\""; }
 pg_drop_db() { pg_sql postgres "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)"; }
 
+# free_port: a 127.0.0.1 TCP port nothing listens on now (for a server a test starts itself;
+# the caller retries when another process takes it first).
+free_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  fail "no free port found"
+}
+
 # my_sql DB SQL: runs SQL as drover over TCP (DB may be ""); prints rows, tab-separated.
 my_sql() {
   _lib_need_servers

@@ -25,18 +25,6 @@ pg_create_db "$PG_PROD"
 my_create_db "$MY_STAGE"
 my_create_db "$MY_PROD"
 
-# free_port: a 127.0.0.1 port nothing listens on.
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no free port found"
-}
 DOWN_PORT=$(free_port)
 WRONG_PW=wrong-pw-4711
 

@@ -25,7 +25,7 @@ as_bouncer_user() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; e
 start_bouncer() {
   local try
   for try in 1 2 3 4 5; do
-    PORT=$((20000 + RANDOM % 30000))
+    PORT=$(free_port)
     cat >"$BOUNCER_DIR/pgbouncer.ini" <<EOF
 [databases]
 txn = host=127.0.0.1 port=$DROVER_TEST_PG_PORT dbname=$DB pool_mode=transaction

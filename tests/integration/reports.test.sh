@@ -24,17 +24,6 @@ pg_create_db "$PG_BEHIND"
 my_create_db "$MY_CUR"
 my_create_db "$MY_DRIFT"
 
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no free port found"
-}
 DOWN_PORT=$(free_port)
 
 M1=20240101000001-users.sql
