@@ -29,25 +29,6 @@ typedef struct Ctx {
     DrvConn *conn;
 } Ctx;
 
-static const char *need_env(const char *prefix, const char *what)
-{
-    char *name = xasprintf("DROVER_TEST_%s%s%s", prefix, prefix[0] ? "_" : "", what);
-    const char *value = getenv(name);
-    if (!value || !value[0])
-        fail_msg("%s is not set (the integration fixture exports it)", name);
-    free(name);
-    return value;
-}
-
-static int parse_port(const char *text)
-{
-    char *end = NULL;
-    long port = strtol(text, &end, 10);
-    if (*end || port <= 0 || port > 65535)
-        fail_msg("bad port '%s'", text);
-    return (int)port;
-}
-
 /* server_url describes the fixture's server; strings point into the environment or dbname. */
 static InvUrl server_url(const Ctx *ctx, const char *database)
 {
