@@ -162,12 +162,24 @@ non_empty() {
 }
 
 # pg_lock_key KEY: docs/locks.md's advisory-lock id of KEY (FNV-1a 64 of its UTF-8 bytes, as
-# a signed bigint), computed independently of drover.
+# a signed bigint), computed independently of drover. Bash's integers are signed 64-bit, so the
+# hash is kept as two 32-bit halves: multiplying by the FNV prime 2^40 + 0x1b3 never overflows.
 pg_lock_key() {
-  python3 -c '
-import sys
-h = 0xcbf29ce484222325
-for b in sys.argv[1].encode("utf-8"):
-    h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-print(h - (1 << 64) if h >= 1 << 63 else h)' "$1"
+  local LC_ALL=C key=$1 hi=$((0xcbf29ce4)) lo=$((0x84222325)) i byte low hi_new
+  for ((i = 0; i < ${#key}; i++)); do
+    printf -v byte '%d' "'${key:i:1}"
+    lo=$(((lo ^ (byte & 0xff)) & 0xffffffff))
+    low=$((lo * 0x1b3))
+    hi_new=$(((hi * 0x1b3 + (low >> 32) + ((lo & 0xffffff) << 8)) & 0xffffffff))
+    lo=$((low & 0xffffffff))
+    hi=$hi_new
+  done
+  if ((hi < 0x80000000)); then
+    echo $(((hi << 32) | lo))
+  elif ((hi == 0x80000000 && lo == 0)); then
+    echo -9223372036854775808
+  else # two's complement: -(2^64 - h), whose magnitude fits in 63 bits
+    local nlo=$(((0x100000000 - lo) & 0xffffffff)) nhi=$(((0xffffffff - hi + (lo == 0)) & 0xffffffff))
+    echo "-$(((nhi << 32) | nlo))"
+  fi
 }
