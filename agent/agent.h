@@ -28,12 +28,12 @@ typedef struct AgentConfig {
 } AgentConfig;
 
 /* agent_config_load reads the agent's libconfig file; relative paths resolve against its
- * directory. Fails with DRV_ERR_CONFIG naming the file and line. */
-bool agent_config_load(const char *path, AgentConfig *out, DrvError *err);
+ * directory. Fails with ERR_CONFIG naming the file and line. */
+bool agent_config_load(const char *path, AgentConfig *out, DroverError *err);
 void agent_config_free(AgentConfig *c);
 
-/* agent_tokens_load reads the token file into out (at least one token, or DRV_ERR_CONFIG). */
-bool agent_tokens_load(const char *path, StrList *out, DrvError *err);
+/* agent_tokens_load reads the token file into out (at least one token, or ERR_CONFIG). */
+bool agent_tokens_load(const char *path, StrList *out, DroverError *err);
 /* agent_token_accepted compares the presented token with every accepted one in time that
  * depends only on the lengths, never on where the bytes first differ. */
 bool agent_token_accepted(const StrList *tokens, const char *presented);
@@ -48,7 +48,7 @@ typedef struct AgentFleet {
     long parallel;
 } AgentFleet;
 
-bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DrvError *err);
+bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DroverError *err);
 void agent_fleet_free(AgentFleet *f);
 
 /* The batches, behind one mutex (see batch.c's DESIGN comment). */

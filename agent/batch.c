@@ -272,11 +272,11 @@ static bool select_tenants(const AgentFleet *f, const json_t *ids, Batch *b, Age
         }
         sl_push(&sel.tenants, id);
     }
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     bool ok = inv_select(f->inv, &sel, &b->selected, &b->n, &err);
     if (!ok)
         *refuse = agent_error_reply(400, "%s", err.message ? err.message : "bad tenant list");
-    drv_error_clear(&err);
+    error_clear(&err);
     sl_free(&sel.tenants);
     return ok;
 }

@@ -29,22 +29,22 @@ static char *resolved_path(const char *dir, const char *value)
     return value ? path_join(dir, value) : NULL;
 }
 
-static bool config_fail(DrvError *err, const char *path, int line, const char *fmt, ...)
+static bool config_fail(DroverError *err, const char *path, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static bool config_fail(DrvError *err, const char *path, int line, const char *fmt, ...)
+static bool config_fail(DroverError *err, const char *path, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    drv_error_set(err, DRV_ERR_CONFIG, "%s", msg);
+    error_set(err, ERR_CONFIG, "%s", msg);
     free(msg);
-    drv_error_set_location(err, path, line);
+    error_set_location(err, path, line);
     return false;
 }
 
-static bool check_keys(const config_setting_t *root, const char *path, DrvError *err)
+static bool check_keys(const config_setting_t *root, const char *path, DroverError *err)
 {
     for (int i = 0; i < config_setting_length(root); i++) {
         const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -56,7 +56,7 @@ static bool check_keys(const config_setting_t *root, const char *path, DrvError 
 }
 
 static bool read_settings(config_t *cfg, const char *path, const char *dir, AgentConfig *out,
-                          DrvError *err)
+                          DroverError *err)
 {
     const char *s = NULL;
     out->listen = xstrdup(config_lookup_string(cfg, "listen", &s) ? s : "127.0.0.1");
@@ -89,7 +89,7 @@ static bool read_settings(config_t *cfg, const char *path, const char *dir, Agen
     return true;
 }
 
-bool agent_config_load(const char *path, AgentConfig *out, DrvError *err)
+bool agent_config_load(const char *path, AgentConfig *out, DroverError *err)
 {
     memset(out, 0, sizeof *out);
     config_t cfg;
@@ -99,10 +99,10 @@ bool agent_config_load(const char *path, AgentConfig *out, DrvError *err)
     if (!config_read_file(&cfg, path)) {
         const char *file = config_error_file(&cfg);
         if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-            drv_error_set(err, DRV_ERR_CONFIG, "cannot read agent config '%s'", path);
+            error_set(err, ERR_CONFIG, "cannot read agent config '%s'", path);
         else
-            drv_error_set(err, DRV_ERR_CONFIG, "%s", config_error_text(&cfg));
-        drv_error_set_location(err, file ? file : path, config_error_line(&cfg));
+            error_set(err, ERR_CONFIG, "%s", config_error_text(&cfg));
+        error_set_location(err, file ? file : path, config_error_line(&cfg));
         goto out;
     }
     ok = check_keys(config_root_setting(&cfg), path, err) &&
@@ -125,11 +125,11 @@ void agent_config_free(AgentConfig *c)
     memset(c, 0, sizeof *c);
 }
 
-bool agent_tokens_load(const char *path, StrList *out, DrvError *err)
+bool agent_tokens_load(const char *path, StrList *out, DroverError *err)
 {
     char *text = file_read_all(path, NULL);
     if (!text) {
-        drv_error_set(err, DRV_ERR_CONFIG, "cannot read token file '%s': %s", path,
+        error_set(err, ERR_CONFIG, "cannot read token file '%s': %s", path,
                       strerror(errno));
         return false;
     }
@@ -149,7 +149,7 @@ bool agent_tokens_load(const char *path, StrList *out, DrvError *err)
     }
     free(text);
     if (out->n == 0) {
-        drv_error_set(err, DRV_ERR_CONFIG, "token file '%s' holds no token", path);
+        error_set(err, ERR_CONFIG, "token file '%s' holds no token", path);
         return false;
     }
     return true;
@@ -177,7 +177,7 @@ bool agent_token_accepted(const StrList *tokens, const char *presented)
     return ok;
 }
 
-static bool load_digests(AgentFleet *f, DrvError *err)
+static bool load_digests(AgentFleet *f, DroverError *err)
 {
     for (size_t i = 0; i < f->set.n; i++) {
         char *d = mig_file_digest(&f->set.items[i], err);
@@ -190,7 +190,7 @@ static bool load_digests(AgentFleet *f, DrvError *err)
     return f->set_digest != NULL;
 }
 
-bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DrvError *err)
+bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DroverError *err)
 {
     memset(out, 0, sizeof *out);
     out->inv = inv_load(c->inventory, err);

@@ -11,9 +11,8 @@
 #include <string.h>
 
 #include "agent.h"
+#include "drover/exitcodes.h"
 #include "server.h"
-
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static int usage(FILE *out, int rc)
 {
@@ -22,13 +21,13 @@ static int usage(FILE *out, int rc)
     return rc;
 }
 
-static int fail(DrvError *err)
+static int fail(DroverError *err)
 {
-    char *msg = drv_error_format(err);
+    char *msg = error_format(err);
     fprintf(stderr, "drover-agent: %s\n", msg);
     free(msg);
-    drv_error_clear(err);
-    return EXIT_USAGE;
+    error_clear(err);
+    return DROVER_EXIT_USAGE;
 }
 
 /* wait_for_signal blocks until SIGINT or SIGTERM. The signals are blocked in every thread
@@ -42,7 +41,7 @@ static void wait_for_signal(const sigset_t *set)
 
 static int serve(const AgentConfig *c, const sigset_t *signals)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     StrList tokens = STRLIST_INIT;
     AgentFleet fleet;
     if (!agent_tokens_load(c->token_file, &tokens, &err)) {
@@ -55,7 +54,7 @@ static int serve(const AgentConfig *c, const sigset_t *signals)
     }
     AgentRegistry *reg = agent_registry_new(&fleet);
     AgentServer *srv = agent_server_start(c, &tokens, reg, &err);
-    int rc = EXIT_OK;
+    int rc = DROVER_EXIT_OK;
     if (!srv) {
         rc = fail(&err);
     } else {
@@ -78,21 +77,21 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
         else if (strcmp(argv[i], "--version") == 0)
-            return printf("drover-agent %s\n", DROVER_VERSION) < 0 ? EXIT_RUNTIME : EXIT_OK;
+            return printf("drover-agent %s\n", DROVER_VERSION) < 0 ? DROVER_EXIT_FAILED : DROVER_EXIT_OK;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return usage(stdout, EXIT_OK);
+            return usage(stdout, DROVER_EXIT_OK);
         else
-            return usage(stderr, EXIT_USAGE);
+            return usage(stderr, DROVER_EXIT_USAGE);
     }
     if (!config)
-        return usage(stderr, EXIT_USAGE);
+        return usage(stderr, DROVER_EXIT_USAGE);
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     AgentConfig c;
     if (!agent_config_load(config, &c, &err))
         return fail(&err);

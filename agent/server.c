@@ -182,11 +182,11 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static bool read_pem(const char *path, char **out, DrvError *err)
+static bool read_pem(const char *path, char **out, DroverError *err)
 {
     *out = file_read_all(path, NULL);
     if (!*out)
-        drv_error_set(err, DRV_ERR_CONFIG, "cannot read TLS file '%s'", path);
+        error_set(err, ERR_CONFIG, "cannot read TLS file '%s'", path);
     return *out != NULL;
 }
 
@@ -206,11 +206,11 @@ static struct MHD_Daemon *start_daemon(AgentServer *s, const AgentConfig *c,
 }
 
 AgentServer *agent_server_start(const AgentConfig *c, const StrList *tokens,
-                                AgentRegistry *reg, DrvError *err)
+                                AgentRegistry *reg, DroverError *err)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
     if (inet_pton(AF_INET, c->listen, &addr.sin_addr) != 1) {
-        drv_error_set(err, DRV_ERR_CONFIG, "'listen' must be an IPv4 address, not '%s'",
+        error_set(err, ERR_CONFIG, "'listen' must be an IPv4 address, not '%s'",
                       c->listen);
         return NULL;
     }
@@ -220,7 +220,7 @@ AgentServer *agent_server_start(const AgentConfig *c, const StrList *tokens,
     s->max_body = (size_t)c->max_body;
     if (c->tls_cert) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            drv_error_set(err, DRV_ERR_CONFIG, "this libmicrohttpd has no TLS support");
+            error_set(err, ERR_CONFIG, "this libmicrohttpd has no TLS support");
             goto fail;
         }
         if (!read_pem(c->tls_cert, &s->tls_cert, err) || !read_pem(c->tls_key, &s->tls_key, err))
@@ -228,7 +228,7 @@ AgentServer *agent_server_start(const AgentConfig *c, const StrList *tokens,
     }
     s->daemon = start_daemon(s, c, &addr);
     if (!s->daemon) {
-        drv_error_set(err, DRV_ERR_CONFIG, "cannot listen on %s:%ld", c->listen, c->port);
+        error_set(err, ERR_CONFIG, "cannot listen on %s:%ld", c->listen, c->port);
         goto fail;
     }
     return s;

@@ -27,11 +27,11 @@ typedef struct AgentClient AgentClient;
 /*
  * agent_client_new digests the migration set (what every batch sends and the preflight
  * compares) and starts the dispatcher. run_base makes the run ids unique to this run (e.g.
- * "host-pid-starttime-journalrun"); copied. NULL with err set (DRV_ERR_IO for an unreadable
- * migration file, DRV_ERR_INTERNAL when libcurl or the thread cannot start).
+ * "host-pid-starttime-journalrun"); copied. NULL with err set (ERR_IO for an unreadable
+ * migration file, ERR_INTERNAL when libcurl or the thread cannot start).
  */
 AgentClient *agent_client_new(const Inventory *inv, const MigSet *set, const char *run_base,
-                              DrvError *err);
+                              DroverError *err);
 /* agent_client_free waits for requests in flight and stops the dispatcher; NULL is a no-op. */
 void agent_client_free(AgentClient *c);
 
@@ -40,13 +40,13 @@ bool agent_client_needed(const Inventory *inv, const size_t *selected, size_t n)
 
 /*
  * agent_client_preflight asks every agent serving a selected tenant for its migration set
- * (GET /v1/migrations, all at once) before anything runs. False with err (DRV_ERR_CONFIG) when
+ * (GET /v1/migrations, all at once) before anything runs. False with err (ERR_CONFIG) when
  * an agent holds another set (naming the files that differ) or refuses the token: the run
  * must not start. An agent that does not answer is not an error here — its tenants end
  * unreachable — and is named in *warnings (one line each; the caller frees the list).
  */
 bool agent_client_preflight(AgentClient *c, const size_t *selected, size_t n,
-                            StrList *warnings, DrvError *err);
+                            StrList *warnings, DroverError *err);
 
 /*
  * agent_client_run_tenant runs one job on its tenant's agent and fills res (initialised here;

@@ -1,7 +1,7 @@
 /*
  * driver.h — one interface over PostgreSQL (libpq), MySQL/MariaDB (libmariadb) and SQLite.
  * A DrvConn belongs to one thread at a time and is never shared. Every failure fills a
- * DrvError with the server's own message and code (SQLSTATE, errno, SQLite result code).
+ * DroverError with the server's own message and code (SQLSTATE, errno, SQLite result code).
  * Knows nothing of migrations or reports.
  */
 #ifndef DROVER_DRIVER_H
@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "drover/error.h"
-#include "drover/inventory.h"
+#include "drover/url.h"
 #include "drover/util.h"
 
 typedef struct DrvConn DrvConn;
@@ -25,15 +25,15 @@ typedef struct DrvConnectOptions {
 /*
  * drv_connect opens a connection. PostgreSQL: client_encoding UTF8, notices silenced, and
  * search_path set to the URL's schema when it has one. MariaDB: utf8mb4, multi-statements on.
- * SQLite: foreign keys on, busy timeout. On failure returns NULL with DRV_ERR_CONNECT; the
+ * SQLite: foreign keys on, busy timeout. On failure returns NULL with ERR_CONNECT; the
  * message never contains the password.
  */
-DrvConn *drv_connect(const InvUrl *url, const DrvConnectOptions *opts, DrvError *err);
+DrvConn *drv_connect(const DbUrl *url, const DrvConnectOptions *opts, DroverError *err);
 void drv_close(DrvConn *c); /* drv_close(NULL) is a no-op */
-DrvDialect drv_conn_dialect(const DrvConn *c);
+DbDialect drv_conn_dialect(const DrvConn *c);
 
 /* Runs one statement and discards any result. */
-bool drv_exec(DrvConn *c, const char *sql, DrvError *err);
+bool drv_exec(DrvConn *c, const char *sql, DroverError *err);
 
 /*
  * drv_exec_script runs a migration section as written, statement by statement, in order:
@@ -42,24 +42,24 @@ bool drv_exec(DrvConn *c, const char *sql, DrvError *err);
  * server parses compound bodies. *completed receives the number of statements that finished
  * (all of them on success). On failure err->statement holds the failing statement's text.
  */
-bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err);
+bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DroverError *err);
 
 /* Runs a query and appends the first column of every row, as text (NULL as ""), to out. */
-bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err);
 /* Runs a query and appends the names of its result's columns to out, in order (rows are
  * discarded: "SELECT * FROM t LIMIT 0" lists t's columns without reading the catalogs). */
-bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err);
 
-bool drv_begin(DrvConn *c, DrvError *err);
-bool drv_commit(DrvConn *c, DrvError *err);
+bool drv_begin(DrvConn *c, DroverError *err);
+bool drv_commit(DrvConn *c, DroverError *err);
 /* Rolls back; a rollback that fails is ignored when err is NULL. */
-bool drv_rollback(DrvConn *c, DrvError *err);
+bool drv_rollback(DrvConn *c, DroverError *err);
 
 /* Quoting, caller frees: identifiers "x" (postgres, with "" doubled) or `x` (mysql, sqlite);
  * literals escaped by the client library (PQescapeLiteral, mysql_real_escape_string, %Q).
  * drv_quote_literal returns NULL when the library rejects the string (PostgreSQL: invalid
  * UTF-8). */
-char *drv_quote_ident(DrvDialect d, const char *ident);
+char *drv_quote_ident(DbDialect d, const char *ident);
 char *drv_quote_literal(DrvConn *c, const char *s);
 
 /*
@@ -79,18 +79,18 @@ char *drv_quote_literal(DrvConn *c, const char *s);
  * transaction-pooling proxy (PgBouncer) and drv_lock fails with a hint to connect directly.
  */
 bool drv_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
-              DrvError *err);
-/* drv_unlock releases key; it fails (DRV_ERR_INTERNAL) when this connection does not hold it.
+              DroverError *err);
+/* drv_unlock releases key; it fails (ERR_INTERNAL) when this connection does not hold it.
  * drv_close releases every lock the connection holds. */
-bool drv_unlock(DrvConn *c, const char *key, DrvError *err);
+bool drv_unlock(DrvConn *c, const char *key, DroverError *err);
 /* drv_lock_holder describes who holds key now (PostgreSQL: pid, application_name, client
  * address and since when its session started; MariaDB: connection id, user and host; SQLite:
  * the lock file's text), or sets *holder to NULL when nobody does. Caller frees *holder. */
-bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err);
+bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DroverError *err);
 /* drv_set_lock_timeout bounds how long any later statement waits for a table lock:
  * PostgreSQL lock_timeout (ms), MariaDB lock_wait_timeout and innodb_lock_wait_timeout
  * (seconds, at least 1), SQLite the busy timeout. 0 restores the server default. */
-bool drv_set_lock_timeout(DrvConn *c, int ms, DrvError *err);
+bool drv_set_lock_timeout(DrvConn *c, int ms, DroverError *err);
 
 /*
  * A canceller stops the statement a connection is running, from another thread: PostgreSQL
@@ -106,6 +106,6 @@ void drv_canceller_free(DrvCanceller *k);    /* drv_canceller_free(NULL) is a no
 
 /* True when err is a transient fault worth retrying (connection lost or refused, too many
  * connections, deadlock, serialization failure, lock timeout, admin shutdown, SQLITE_BUSY). */
-bool drv_error_is_transient(DrvDialect d, const DrvError *err);
+bool drv_error_is_transient(DbDialect d, const DroverError *err);
 
 #endif

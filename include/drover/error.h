@@ -1,5 +1,5 @@
 /*
- * error.h — errors as data. A function that fails fills a caller-provided DrvError and
+ * error.h — errors as data. A function that fails fills a caller-provided DroverError and
  * returns false; the struct travels unchanged up to the tenant's result record, where the
  * report and (later) the journal show it. Only the CLI turns errors into exit codes.
  */
@@ -8,21 +8,21 @@
 
 #include <stdbool.h>
 
-typedef enum DrvErrorKind {
-    DRV_ERR_NONE = 0,
-    DRV_ERR_USAGE,    /* bad command line */
-    DRV_ERR_CONFIG,   /* bad inventory/config file */
-    DRV_ERR_INPUT,    /* bad migration file */
-    DRV_ERR_CONNECT,  /* the database could not be reached */
-    DRV_ERR_SQL,      /* the server rejected a statement */
-    DRV_ERR_REFUSED,  /* drover refused to act to protect the tenant's data */
-    DRV_ERR_IO,       /* local file system */
-    DRV_ERR_INTERNAL,
-} DrvErrorKind;
+typedef enum DroverErrorKind {
+    ERR_NONE = 0,
+    ERR_USAGE,    /* bad command line */
+    ERR_CONFIG,   /* bad inventory/config file */
+    ERR_INPUT,    /* bad migration file */
+    ERR_CONNECT,  /* the database could not be reached */
+    ERR_SQL,      /* the server rejected a statement */
+    ERR_REFUSED,  /* drover refused to act to protect the tenant's data */
+    ERR_IO,       /* local file system */
+    ERR_INTERNAL,
+} DroverErrorKind;
 
 /* Every string is owned by the struct (heap) and may be NULL. */
-typedef struct DrvError {
-    DrvErrorKind kind;
+typedef struct DroverError {
+    DroverErrorKind kind;
     char sqlstate[6]; /* PostgreSQL SQLSTATE, "" when none */
     int code;         /* MariaDB errno or SQLite extended result code, 0 when none */
     char *message;    /* lowercase, objects quoted, no trailing newline */
@@ -32,31 +32,31 @@ typedef struct DrvError {
     char *tenant;     /* tenant id the error concerns */
     char *migration;  /* migration file name the error concerns */
     char *statement;  /* the SQL statement that failed */
-} DrvError;
+} DroverError;
 
-#define DRV_ERROR_INIT {0}
+#define DROVER_ERROR_INIT {0}
 
-/* drv_error_set replaces kind and message; the context fields are kept. */
-void drv_error_set(DrvError *err, DrvErrorKind kind, const char *fmt, ...)
+/* error_set replaces kind and message; the context fields are kept. */
+void error_set(DroverError *err, DroverErrorKind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void drv_error_set_hint(DrvError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void drv_error_set_location(DrvError *err, const char *file, int line);
+void error_set_hint(DroverError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void error_set_location(DroverError *err, const char *file, int line);
 /* Set tenant/migration/statement; NULL leaves a field unchanged. */
-void drv_error_set_context(DrvError *err, const char *tenant, const char *migration,
+void error_set_context(DroverError *err, const char *tenant, const char *migration,
                            const char *statement);
-bool drv_error_is_set(const DrvError *err);
+bool error_is_set(const DroverError *err);
 /* Moves src into dst (dst is cleared first); src is left empty. */
-void drv_error_move(DrvError *dst, DrvError *src);
-/* Frees every field and resets the struct to DRV_ERROR_INIT. */
-void drv_error_clear(DrvError *err);
+void error_move(DroverError *dst, DroverError *src);
+/* Frees every field and resets the struct to DROVER_ERROR_INIT. */
+void error_clear(DroverError *err);
 /*
- * drv_error_format renders the error for a person, e.g.
+ * error_format renders the error for a person, e.g.
  *   "tenant 'acme': migration '2024-x.sql': relation \"t\" does not exist (SQLSTATE 42P01)"
  * followed by "\n  statement: ..." and "\n  hint: ..." lines when present, and prefixed by
  * "FILE:LINE: " when a location is set. The caller frees the string.
  */
-char *drv_error_format(const DrvError *err);
+char *error_format(const DroverError *err);
 /* One-line form without statement and hint, for tables and JSON "error" fields. */
-char *drv_error_summary(const DrvError *err);
+char *error_summary(const DroverError *err);
 
 #endif

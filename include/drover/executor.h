@@ -144,8 +144,8 @@ typedef struct ExecResult {
     char *last_run_outcome;   /* the journal's last migrate/undo outcome for the tenant */
     long long last_run_id;    /* 0 when none */
     double last_run_at;       /* Unix time the last run ended, 0 when none */
-    DrvError error;
-    DrvError rollback_error;  /* a down that failed while rolling back (outcome dirty) */
+    DroverError error;
+    DroverError rollback_error;  /* a down that failed while rolling back (outcome dirty) */
     char *dirty_migration;    /* set with outcome dirty: the migration that may be half-applied */
     /* --sql: */
     bool sql_previewed;       /* the tenant was read and its pending migrations previewed */

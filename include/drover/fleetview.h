@@ -48,4 +48,12 @@ void fleetview_build(const Inventory *inv, const MigSet *set, const ExecResult *
                      FleetView *out);
 void fleetview_free(FleetView *view);
 
+/*
+ * fleetview_mark_drift groups results that have a fingerprint by (dialect, applied set); in each
+ * group of two or more, the fingerprint most tenants share is the reference (ties: the one that
+ * comes first in the results). Every tenant that differs gets schema_drift, drift_added and
+ * drift_missing, and state drifted unless its state is worse (dirty, locked, unreachable).
+ */
+void fleetview_mark_drift(ExecResult *res, size_t n);
+
 #endif

@@ -1,10 +1,7 @@
 /*
  * inventory.h — the fleet as the operator declared it in drover.cfg (libconfig): where the
  * migrations live, the environments in rollout order, and the tenants with their database
- * URLs. Also URL parsing/masking and tenant selection. Knows nothing of drivers or threads.
- *
- * Secrets: InvUrl.password (and a password= query parameter) exist only here and in driver
- * connect calls; everything printable uses InvUrl.masked.
+ * URLs (url.h). Also tenant selection. Knows nothing of drivers or threads.
  */
 #ifndef DROVER_INVENTORY_H
 #define DROVER_INVENTORY_H
@@ -13,35 +10,8 @@
 #include <stddef.h>
 
 #include "drover/error.h"
+#include "drover/url.h"
 #include "drover/util.h"
-
-typedef enum DrvDialect {
-    DRV_POSTGRES = 0,
-    DRV_MYSQL,  /* MySQL and MariaDB, through libmariadb */
-    DRV_SQLITE,
-} DrvDialect;
-
-/* "postgres", "mysql" or "sqlite". */
-const char *drv_dialect_name(DrvDialect d);
-
-typedef struct InvParam {
-    char *key;
-    char *value;
-} InvParam;
-
-typedef struct InvUrl {
-    DrvDialect dialect;
-    char *host;       /* NULL: library default (sqlite: always NULL) */
-    int port;         /* 0: library default */
-    char *user;       /* percent-decoded, NULL when absent */
-    char *password;   /* percent-decoded, NULL when absent; never print */
-    char *database;   /* database name, NULL when the URL has none (library default);
-                         for sqlite the absolute file path */
-    char *schema;     /* postgres ?schema=NAME (schema-per-tenant), else NULL */
-    InvParam *params; /* other query parameters (postgres: libpq keywords, validated) */
-    size_t nparams;
-    char *masked;     /* printable form with the password replaced by *** */
-} InvUrl;
 
 /* A drover-agent that serves tenants this process cannot reach ('agents' list; see
  * agentclient.h and docs/agent-api.md). */
@@ -65,7 +35,7 @@ typedef struct InvTenant {
      * credentials: url is empty but for url.masked = "agent:NAME" (the dialect is unknown
      * until the agent answers; see exec_result_dialect). */
     const InvAgent *agent;
-    InvUrl url;
+    DbUrl url;
     char *file; /* config file that declares the tenant (an @include may differ from the main one) */
     int line;
 } InvTenant;
@@ -101,6 +71,10 @@ typedef struct InvEngine {
     bool rollback_batch;  /* rollback = "batch" (default) or "none" */
     long js_timeout_ms;   /* one .js migration section in the node runner, default 10 min */
 } InvEngine;
+
+/* inv_engine_defaults: the one home of the engine's built-in settings, what an inventory without
+ * a 'defaults' group gets and what a job without an engine runs with. */
+const InvEngine *inv_engine_defaults(void);
 
 /* A webhook that hears about migrate/undo runs ('notify' list; see notify.h). */
 typedef struct InvNotify {
@@ -144,34 +118,20 @@ typedef struct Inventory {
 
 /*
  * inv_load parses and validates a whole inventory. On any problem it returns NULL with err
- * kind DRV_ERR_CONFIG and, where known, err->file/err->line: syntax errors, unknown keys,
+ * kind ERR_CONFIG and, where known, err->file/err->line: syntax errors, unknown keys,
  * wrong types, missing required keys, duplicate tenant ids or environment names, a tenant
  * whose env is not declared, an unset ${VAR}, a bad URL, a duplicate or undeclared agent, an
  * agent tenant with a url. It touches no database.
  */
-Inventory *inv_load(const char *path, DrvError *err);
+Inventory *inv_load(const char *path, DroverError *err);
 void inv_free(Inventory *inv); /* inv_free(NULL) is a no-op */
 
 /*
  * inv_expand_env replaces each ${NAME} with the environment variable's value. "$$" is not
  * special; a "$" not followed by "{" is kept. An unset variable or an unterminated "${"
- * fails (DRV_ERR_CONFIG, message names the variable). The caller frees the result.
+ * fails (ERR_CONFIG, message names the variable). The caller frees the result.
  */
-char *inv_expand_env(const char *text, DrvError *err);
-
-/*
- * inv_url_parse parses postgres://, postgresql://, mysql://, mariadb://, sqlite:PATH (relative
- * to base_dir) and sqlite:///ABS. Percent-decoding goes through libcurl's URL API. Postgres
- * query parameters must be libpq connection keywords (checked against PQconndefaults), plus
- * schema=NAME. On failure returns false with DRV_ERR_CONFIG and a message that shows the URL
- * masked. out is zeroed first and must be released with inv_url_free.
- */
-bool inv_url_parse(const char *text, const char *base_dir, InvUrl *out, DrvError *err);
-void inv_url_free(InvUrl *url);
-
-/* inv_url_mask_text masks the userinfo password of any text that looks like a URL, even one
- * that does not parse ("postgres://u:***@h/db"). The caller frees the result. */
-char *inv_url_mask_text(const char *text);
+char *inv_expand_env(const char *text, DroverError *err);
 
 /* Selection: within one list the values are alternatives (OR); across lists all must hold
  * (AND). Empty lists select everything. */
@@ -197,11 +157,11 @@ size_t inv_shard_of(const char *tenant_id, size_t count);
 /*
  * inv_select returns the indexes of the selected tenants in rollout order: environments in
  * declared order, tenants in declaration order within each. An --env or --tenant value that
- * names nothing in the inventory is an error (DRV_ERR_USAGE), and so is a selection that
+ * names nothing in the inventory is an error (ERR_USAGE), and so is a selection that
  * matches no tenant before sharding; a shard may be empty (more shards than tenants). *out is
  * malloc'd; the caller frees it.
  */
 bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size_t *nout,
-                DrvError *err);
+                DroverError *err);
 
 #endif

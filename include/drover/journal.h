@@ -19,8 +19,8 @@
 typedef struct Journal Journal;
 
 /* journal_open opens or creates the file (WAL mode, busy timeout, schema created or checked;
- * a file from a newer drover is refused). DRV_ERR_IO on failure, naming the path. */
-Journal *journal_open(const char *path, DrvError *err);
+ * a file from a newer drover is refused). ERR_IO on failure, naming the path. */
+Journal *journal_open(const char *path, DroverError *err);
 void journal_close(Journal *j); /* journal_close(NULL) is a no-op */
 
 typedef struct JournalRunInfo {
@@ -31,7 +31,7 @@ typedef struct JournalRunInfo {
 } JournalRunInfo;
 
 /* journal_begin_run records a new run with its start time, user, host name and pid. */
-bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, DrvError *err);
+bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, DroverError *err);
 
 /*
  * journal_record_tenant stores one tenant's result and its steps in one transaction. It also
@@ -41,32 +41,32 @@ bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, 
  * a tenant again in the same run replaces its earlier record (compensation after a halt turns
  * "migrated" into "reverted", with the revert's steps added).
  */
-bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err);
+bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DroverError *err);
 
 /* journal_end_run stores the end time and outcome: "succeeded", "failed", "incomplete" (some
  * tenant was locked by another process), "halted", "interrupted". */
-bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *err);
+bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DroverError *err);
 
 /* journal_dirty tells whether tenant_id is marked dirty; *migration and *error (caller frees)
  * are set when it is, NULL otherwise. It returns false only on failure (err set): the tenant
  * is dirty when *migration != NULL ("" when the dirty result named no migration). */
 bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
-                   DrvError *err);
+                   DroverError *err);
 /* journal_last_run finds the tenant's newest recorded run (the highest run id with a result
  * for it): *outcome (caller frees) is the tenant's outcome in that run ("migrated", "failed",
  * "skipped", ...), *ended_at when its job ended (the run's end, else start, for a tenant that
  * never started). With no run, *outcome is NULL and *run_id and *ended_at are 0. Returns false
  * only on failure (err set). */
 bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long long *run_id,
-                      double *ended_at, DrvError *err);
+                      double *ended_at, DroverError *err);
 /* journal_resolve clears tenant_id's dirty mark (an operator fixed the tenant by hand);
  * *was_dirty tells whether there was one. */
-bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err);
+bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err);
 
 /* The newest runs first, at most limit: [{"id","command","argv","user","host","pid",
  * "started_at","ended_at","outcome","tenants":{outcome: count}}]. Caller owns the reference. */
-json_t *journal_runs_json(Journal *j, int limit, DrvError *err);
-/* One run with every tenant and step, or NULL with DRV_ERR_USAGE "no run with id N". */
-json_t *journal_run_json(Journal *j, int64_t run_id, DrvError *err);
+json_t *journal_runs_json(Journal *j, int limit, DroverError *err);
+/* One run with every tenant and step, or NULL with ERR_USAGE "no run with id N". */
+json_t *journal_run_json(Journal *j, int64_t run_id, DroverError *err);
 
 #endif

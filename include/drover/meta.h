@@ -25,36 +25,36 @@ typedef struct MetaState {
 } MetaState;
 
 /* The CREATE TABLE sequelize-cli emits for this dialect and table (§1.2). Caller frees. */
-char *meta_create_sql(DrvDialect d, const MetaTable *t);
+char *meta_create_sql(DbDialect d, const MetaTable *t);
 /* The table as quoted in DML: "SequelizeMeta", "s"."t", `SequelizeMeta`, `s.t`. Caller frees. */
-char *meta_table_sql(DrvDialect d, const MetaTable *t);
+char *meta_table_sql(DbDialect d, const MetaTable *t);
 
 /* The statements meta_ensure runs to create a missing table, in order (postgres: CREATE SCHEMA
  * IF NOT EXISTS for tenant_schema and t->schema first), appended to out. */
-void meta_create_statements(DrvDialect d, const MetaTable *t, const char *tenant_schema,
+void meta_create_statements(DbDialect d, const MetaTable *t, const char *tenant_schema,
                             StrList *out);
 /* Reads the table without creating anything: a missing table gives exists=false, no rows. */
-bool meta_read(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err);
+bool meta_read(DrvConn *c, const MetaTable *t, MetaState *st, DroverError *err);
 /* Creates what is missing (postgres: CREATE SCHEMA IF NOT EXISTS for tenant_schema and
  * t->schema, as the CLI does), then re-reads into st. */
 bool meta_ensure(DrvConn *c, const MetaTable *t, const char *tenant_schema, MetaState *st,
-                 DrvError *err);
+                 DroverError *err);
 bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name,
-                 DrvError *err);
-bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err);
+                 DroverError *err);
+bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DroverError *err);
 /* The statements meta_insert and meta_delete run, for another client (the node runner) to run
  * inside its own transaction. Caller frees. */
 char *meta_insert_sql(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name);
 char *meta_delete_sql(DrvConn *c, const MetaTable *t, const char *name);
 
 /*
- * meta_check_storable refuses (DRV_ERR_REFUSED, naming the migration) any name the table
+ * meta_check_storable refuses (ERR_REFUSED, naming the migration) any name the table
  * cannot store faithfully: over 255 bytes; on MySQL a 4-byte UTF-8 character in a utf8mb3
  * column, or a name equal under the column's collation to another name or to an existing row
  * while differing in bytes (case, accents, trailing spaces). Checked before anything runs.
  */
 bool meta_check_storable(DrvConn *c, const MetaTable *t, const MetaState *st,
-                         const StrList *names, DrvError *err);
+                         const StrList *names, DroverError *err);
 
 void meta_state_free(MetaState *st);
 

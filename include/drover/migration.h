@@ -40,10 +40,10 @@ typedef struct MigSet {
 /*
  * mig_discover lists dir non-recursively, keeps regular files named *.sql, *.js, *.cjs, *.ts,
  * *.cts (not *.d.ts, not dotfiles), sorts them by name and parses every .sql file. Fails with
- * DRV_ERR_INPUT naming the file and line of the first bad file, or DRV_ERR_IO when dir cannot
+ * ERR_INPUT naming the file and line of the first bad file, or ERR_IO when dir cannot
  * be read. out is zeroed first; release it with mig_set_free.
  */
-bool mig_discover(const char *dir, MigSet *out, DrvError *err);
+bool mig_discover(const char *dir, MigSet *out, DroverError *err);
 void mig_set_free(MigSet *set);
 
 /*
@@ -54,9 +54,9 @@ void mig_set_free(MigSet *set);
  *   ...statements...
  * Rules: "-- migrate:up" is required and comes first; at most one of each marker; only blank
  * lines and comments may precede it; an unknown option on a marker line is an error. Errors
- * are DRV_ERR_INPUT with err->file = path and err->line set.
+ * are ERR_INPUT with err->file = path and err->line set.
  */
-bool mig_parse_sql(const char *path, const char *text, Migration *m, DrvError *err);
+bool mig_parse_sql(const char *path, const char *text, Migration *m, DroverError *err);
 
 /* True when a section has no statement (absent, empty, or only whitespace and comments). */
 bool mig_section_is_empty(const MigSection *s);
@@ -75,16 +75,16 @@ size_t mig_stem_len(const char *name);
  * files) with both sections, or NAME.js with a sequelize-cli style skeleton when js is true.
  * Refuses a NAME with a slash or an existing file. *out_path receives the path (caller frees).
  */
-bool mig_new(const char *dir, const char *name, bool js, char **out_path, DrvError *err);
+bool mig_new(const char *dir, const char *name, bool js, char **out_path, DroverError *err);
 
 /*
  * Migration-set digests, so that two machines can tell whether they hold the same files (the
  * coordinator and drover-agent). Not cryptographic: FNV-1a 64, 16 lowercase hex digits.
  * mig_file_digest hashes the file name, a NUL byte and the file's bytes; mig_set_digest hashes,
- * in set order, each file's "NAME\tDIGEST\n". Both fail with DRV_ERR_IO naming the file when
+ * in set order, each file's "NAME\tDIGEST\n". Both fail with ERR_IO naming the file when
  * it cannot be read. The caller frees the result.
  */
-char *mig_file_digest(const Migration *m, DrvError *err);
-char *mig_set_digest(const MigSet *set, DrvError *err);
+char *mig_file_digest(const Migration *m, DroverError *err);
+char *mig_set_digest(const MigSet *set, DroverError *err);
 
 #endif

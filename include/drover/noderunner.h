@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "drover/error.h"
-#include "drover/inventory.h"
+#include "drover/url.h"
 #include "drover/migration.h"
 #include "drover/util.h"
 
@@ -21,18 +21,18 @@ typedef struct NrRunner NrRunner;
  * else "node" on PATH), runner.js ($DROVER_NODERUNNER, else next to the executable or in
  * ../share/drover/noderunner), the team's node_modules (modules_dir when given, else the first
  * "node_modules" holding sequelize found from set->dir upwards), then starts one runner that
- * loads sequelize, the drivers of the given dialects and every .js file. Fails (DRV_ERR_INPUT,
+ * loads sequelize, the drivers of the given dialects and every .js file. Fails (ERR_INPUT,
  * naming what to install or which file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
  */
 bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
-              DrvError *err);
+              DroverError *err);
 /* A bit of nr_setup's dialects: the runner also loads the Sequelize driver of each (pg, mysql2,
  * sqlite3), so that a missing or broken one fails the run before any tenant. */
 #define NR_DIALECT(d) (1u << (unsigned)(d))
 bool nr_is_ready(void);
 
 /* nr_acquire hands out an idle runner, or starts one. NULL with err when none can start. */
-NrRunner *nr_acquire(DrvError *err);
+NrRunner *nr_acquire(DroverError *err);
 /* nr_release closes the runner's tenant and keeps it for the next job; a runner that failed
  * to answer is killed instead. nr_release(NULL) is a no-op. */
 void nr_release(NrRunner *r);
@@ -40,7 +40,7 @@ void nr_release(NrRunner *r);
 /* nr_open connects the runner to a tenant (Sequelize instance on the tenant's URL). With
  * preview (postgres only), every connection it opens defaults to read-only transactions, so
  * that nothing a migration runs after ending nr_preview's transaction itself can write. */
-bool nr_open(NrRunner *r, const InvUrl *url, bool preview, DrvError *err);
+bool nr_open(NrRunner *r, const DbUrl *url, bool preview, DroverError *err);
 
 typedef struct NrRunRequest {
     const char *file;     /* absolute path of the .js migration */
@@ -53,7 +53,7 @@ typedef struct NrRunRequest {
  * failure err carries the database's message, SQLSTATE (postgres) or errno (mysql), the
  * failing statement when known, and *ran_any tells whether any statement had started. */
 bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
-            DrvError *err);
+            DroverError *err);
 
 /* One migration of a preview: a .js file to run, or the statements of a .sql up section. */
 typedef struct NrPreviewItem {
@@ -72,7 +72,7 @@ typedef struct NrPreviewItem {
  * it returns false with *nran > 0; *nran == 0 and false: the preview could not start (err).
  */
 bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
-                StrList *statements, size_t *nran, DrvError *err);
+                StrList *statements, size_t *nran, DroverError *err);
 
 /* nr_shutdown ends every idle runner (they exit on end of input) and waits for them. */
 void nr_shutdown(void);

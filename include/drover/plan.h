@@ -50,10 +50,10 @@ typedef enum PlanUndoMode {
  * ordered together by name (file names for applied ones): STEPS takes the last `steps`
  * entries, TO every entry at or after migration `to` (inclusive), ALL every entry. If the
  * range holds an unknown row (no file, so no down) or a migration whose down section is empty,
- * nothing is chosen and it fails with DRV_ERR_REFUSED naming it. *out holds indexes into
+ * nothing is chosen and it fails with ERR_REFUSED naming it. *out holds indexes into
  * p->applied (malloc'd, NULL when zero).
  */
 bool plan_down(const Plan *p, const MigSet *set, PlanUndoMode mode, size_t steps, ssize_t to,
-               size_t **out, size_t *nout, DrvError *err);
+               size_t **out, size_t *nout, DroverError *err);
 
 #endif

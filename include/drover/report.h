@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "drover/executor.h"
+#include "drover/exitcodes.h"
 #include "drover/fleetview.h"
 #include "drover/inventory.h"
 #include "drover/migration.h"
@@ -37,8 +38,8 @@ json_t *report_tenant_json(const char *command, const ExecResult *r);
 /* report_tenant_from_json is its inverse (report_parse.c): it fills res from a tenant object
  * — outcome, lists, state, errors, steps, dialect and url (as agent_dialect/agent_url) —
  * keeping res->tenant, which the caller sets. On a malformed object it returns false with
- * err set (DRV_ERR_INTERNAL) and res partly filled (free it with exec_result_free). */
-bool report_tenant_from_json(const json_t *o, ExecResult *res, DrvError *err);
+ * err set (ERR_INTERNAL) and res partly filled (free it with exec_result_free). */
+bool report_tenant_from_json(const json_t *o, ExecResult *res, DroverError *err);
 
 /* Everything a status report shows; every format reads the same input. */
 typedef struct ReportInput {
@@ -61,14 +62,7 @@ bool report_status_prom(FILE *out, const ReportInput *in);     /* textfile colle
 bool report_status_markdown(FILE *out, const ReportInput *in); /* pull requests, chat */
 bool report_status_html(FILE *out, const ReportInput *in);     /* one self-contained page */
 
-/* status --exit-code: 0 all current; 10 some behind (nothing worse); 11 some drifted (schema
- * or unknown rows, nothing worse); 12 some failed, unreachable, dirty or locked. */
-enum {
-    REPORT_EXIT_CURRENT = 0,
-    REPORT_EXIT_BEHIND = 10,
-    REPORT_EXIT_DRIFTED = 11,
-    REPORT_EXIT_FAILED = 12,
-};
+/* status --exit-code: the DROVER_EXIT_STATUS_* code (exitcodes.h) the results call for. */
 int report_status_exit_code(const ExecResult *res, size_t n);
 
 /* Human forms: one line per tenant (failures followed by the full error), then, when summary
@@ -79,7 +73,7 @@ void report_run_summary(FILE *out, const char *command, const ExecResult *res, s
 void report_status_table(FILE *out, const ReportInput *in);
 
 /* Writes json to path ("-" or NULL: stdout), indented, with a final newline. */
-bool report_write_json(json_t *json, const char *path, DrvError *err);
+bool report_write_json(json_t *json, const char *path, DroverError *err);
 
 /*
  * A report file appears whole or not at all: it is written to "PATH.tmp-PID" beside PATH and
@@ -94,7 +88,7 @@ typedef struct ReportOut {
     char *path;
     char *tmp;
 } ReportOut;
-bool report_out_open(ReportOut *out, const char *path, DrvError *err);
-bool report_out_close(ReportOut *out, bool ok, DrvError *err);
+bool report_out_open(ReportOut *out, const char *path, DroverError *err);
+bool report_out_close(ReportOut *out, bool ok, DroverError *err);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * schema.h — a tenant's schema as canonical text, its fingerprint, and schema drift: tenants
- * whose SequelizeMeta says they are alike but whose catalogs differ ("snowflakes" patched by
- * hand), with a readable diff against the majority of their peers.
+ * schema.h — a tenant's schema as canonical text and its fingerprint, from which the fleet view
+ * finds schema drift (fleetview.h): tenants whose SequelizeMeta says they are alike but whose
+ * catalogs differ ("snowflakes" patched by hand).
  */
 #ifndef DROVER_SCHEMA_H
 #define DROVER_SCHEMA_H
@@ -9,7 +9,6 @@
 #include <stdbool.h>
 
 #include "drover/driver.h"
-#include "drover/executor.h"
 #include "drover/meta.h"
 
 /*
@@ -23,18 +22,10 @@
  * tenant schema (the URL's schema=, else the first schema of search_path); MariaDB the URL's
  * database; SQLite the main database. Names that embed the schema are written without it.
  */
-bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DrvError *err);
+bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DroverError *err);
 
 /* schema_fingerprint hashes the lines (FNV-1a 64 over the text): 16 lowercase hex digits.
  * Not a security hash: it only tells equal schemas from different ones. Caller frees. */
 char *schema_fingerprint(const StrList *lines);
-
-/*
- * schema_mark_drift groups results that have a fingerprint by (dialect, applied set); in each
- * group of two or more, the fingerprint most tenants share is the reference (ties: the one that
- * comes first in the results). Every tenant that differs gets schema_drift, drift_added and
- * drift_missing, and state drifted unless its state is worse (dirty, locked, unreachable).
- */
-void schema_mark_drift(ExecResult *res, size_t n);
 
 #endif

@@ -12,12 +12,12 @@
 #include "drover/driver.h"
 #include "drover/journal.h"
 #include "drover/report.h"
-#include "exitcodes.h"
+#include "drover/exitcodes.h"
 #include "fleet.h"
 
 int cmd_new(const CliArgs *a)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(a->config, &err);
     char *path = NULL;
     int rc = DROVER_EXIT_OK;
@@ -27,24 +27,24 @@ int cmd_new(const CliArgs *a)
         printf("%s\n", path);
     free(path);
     inv_free(inv);
-    drv_error_clear(&err);
+    error_clear(&err);
     return rc;
 }
 
 /* lock_holder_of connects to one tenant and asks who holds its lock. */
-static bool lock_holder_of(const Fleet *f, const InvTenant *t, char **holder, DrvError *err)
+static bool lock_holder_of(const Fleet *f, const InvTenant *t, char **holder, DroverError *err)
 {
     ExecJob job = {.tenant = t, .migrations = &f->migs, .meta_table = f->inv->meta_table,
                    .meta_schema = f->inv->meta_schema};
     *holder = NULL;
     if (t->agent) {
-        drv_error_set(err, DRV_ERR_CONNECT, "served by agent '%s', which holds its credentials",
+        error_set(err, ERR_CONNECT, "served by agent '%s', which holds its credentials",
                       t->agent->name);
-        drv_error_set_hint(err, "'drover status --tenant %s' reads it through the agent and "
+        error_set_hint(err, "'drover status --tenant %s' reads it through the agent and "
                                 "shows its lock holder", t->id);
         return false;
     }
-    if (t->url.dialect == DRV_SQLITE && access(t->url.database, F_OK) != 0)
+    if (t->url.dialect == DB_SQLITE && access(t->url.database, F_OK) != 0)
         return true; /* never migrated: nothing to hold */
     DrvConnectOptions copts = {.application_name = "drover locks"};
     DrvConn *c = drv_connect(&t->url, &copts, err);
@@ -60,10 +60,10 @@ static bool lock_holder_of(const Fleet *f, const InvTenant *t, char **holder, Dr
 int cmd_locks(const CliArgs *a)
 {
     Fleet f = {0};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!fleet_load(a, &f, &err)) {
         int rc = cli_fail_usage(&err);
-        drv_error_clear(&err);
+        error_clear(&err);
         fleet_free(&f);
         return rc;
     }
@@ -73,7 +73,7 @@ int cmd_locks(const CliArgs *a)
         const InvTenant *t = &f.inv->tenants[f.selected[i]];
         char *holder = NULL;
         bool ok = lock_holder_of(&f, t, &holder, &err);
-        char *error = ok ? NULL : drv_error_summary(&err);
+        char *error = ok ? NULL : error_summary(&err);
         if (a->format == FMT_TEXT)
             printf("%s (%s): %s\n", t->id, t->env,
                    !ok ? error : holder ? holder : "free");
@@ -84,7 +84,7 @@ int cmd_locks(const CliArgs *a)
         rc = ok ? rc : DROVER_EXIT_FAILED;
         free(holder);
         free(error);
-        drv_error_clear(&err);
+        error_clear(&err);
     }
     if (a->format == FMT_JSON) {
         json_t *doc = json_pack("{s:i,s:o}", "schema_version", REPORT_SCHEMA_VERSION, "tenants",
@@ -94,17 +94,17 @@ int cmd_locks(const CliArgs *a)
     } else {
         json_decref(tenants);
     }
-    drv_error_clear(&err);
+    error_clear(&err);
     fleet_free(&f);
     return rc;
 }
 
 /* open_existing_journal refuses to create a journal just to read it. */
-static Journal *open_existing_journal(const Inventory *inv, DrvError *err)
+static Journal *open_existing_journal(const Inventory *inv, DroverError *err)
 {
     if (access(inv->journal_path, F_OK) != 0) {
-        drv_error_set(err, DRV_ERR_USAGE, "no journal at '%s' yet", inv->journal_path);
-        drv_error_set_hint(err, "the journal is written by 'drover migrate' and 'drover undo'");
+        error_set(err, ERR_USAGE, "no journal at '%s' yet", inv->journal_path);
+        error_set_hint(err, "the journal is written by 'drover migrate' and 'drover undo'");
         return NULL;
     }
     return journal_open(inv->journal_path, err);
@@ -164,13 +164,13 @@ static void print_run(json_t *run)
     }
 }
 
-static bool parse_run_id(const char *text, int64_t *id, DrvError *err)
+static bool parse_run_id(const char *text, int64_t *id, DroverError *err)
 {
     char *end = NULL;
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (errno || !end || *end || end == text || v < 1) {
-        drv_error_set(err, DRV_ERR_USAGE, "a run id is a positive number, not '%s'", text);
+        error_set(err, ERR_USAGE, "a run id is a positive number, not '%s'", text);
         return false;
     }
     *id = v;
@@ -179,7 +179,7 @@ static bool parse_run_id(const char *text, int64_t *id, DrvError *err)
 
 int cmd_runs(const CliArgs *a)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(a->config, &err);
     Journal *j = inv ? open_existing_journal(inv, &err) : NULL;
     int64_t id = 0;
@@ -200,13 +200,13 @@ int cmd_runs(const CliArgs *a)
     json_decref(doc);
     journal_close(j);
     inv_free(inv);
-    drv_error_clear(&err);
+    error_clear(&err);
     return rc;
 }
 
 int cmd_resolve(const CliArgs *a)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(a->config, &err);
     size_t *sel = NULL, n = 0;
     Journal *j = NULL;
@@ -230,6 +230,6 @@ out:
     journal_close(j);
     free(sel);
     inv_free(inv);
-    drv_error_clear(&err);
+    error_clear(&err);
     return rc;
 }

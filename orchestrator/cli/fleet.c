@@ -5,18 +5,18 @@
 
 #include <stdlib.h>
 
-static bool check_to(const CliArgs *a, const MigSet *set, DrvError *err)
+static bool check_to(const CliArgs *a, const MigSet *set, DroverError *err)
 {
     if (!a->to || mig_find(set, a->to) >= 0)
         return true;
     /* sequelize-cli silently does nothing here; a typo must not look like success. */
-    drv_error_set(err, DRV_ERR_USAGE, "--to '%s' names no migration in '%s'", a->to, set->dir);
-    drv_error_set_hint(err, "give a file name as listed by 'drover plan', with or without its "
+    error_set(err, ERR_USAGE, "--to '%s' names no migration in '%s'", a->to, set->dir);
+    error_set_hint(err, "give a file name as listed by 'drover plan', with or without its "
                             "extension");
     return false;
 }
 
-bool fleet_load(const CliArgs *a, Fleet *f, DrvError *err)
+bool fleet_load(const CliArgs *a, Fleet *f, DroverError *err)
 {
     f->inv = inv_load(a->config, err);
     if (!f->inv)

@@ -18,7 +18,7 @@ typedef struct Fleet {
 } Fleet;
 
 /* fleet_load reads and validates everything, or fails with nothing touched. */
-bool fleet_load(const CliArgs *a, Fleet *f, DrvError *err);
+bool fleet_load(const CliArgs *a, Fleet *f, DroverError *err);
 void fleet_free(Fleet *f);
 /* The executor options for a loaded fleet (--to must resolve: checked by fleet_load). */
 ExecOptions fleet_exec_options(const CliArgs *a, const Fleet *f, const char *application_name);

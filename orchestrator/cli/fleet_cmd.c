@@ -21,8 +21,9 @@
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/rollout.h"
+#include "drover/fleetview.h"
 #include "drover/schema.h"
-#include "exitcodes.h"
+#include "drover/exitcodes.h"
 #include "fleet.h"
 #include "fleet_notify.h"
 #include "progress.h"
@@ -97,20 +98,20 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
 {
     FleetRun *fr = ctx;
     char *migration = NULL, *why = NULL;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!fr->journal || !journal_dirty(fr->journal, t->id, &migration, &why, &err) || !migration) {
-        drv_error_clear(&err);
+        error_clear(&err);
         return true;
     }
     memset(res, 0, sizeof *res);
     res->tenant = t;
     res->outcome = EXEC_OUT_DIRTY;
     res->dirty_migration = migration;
-    drv_error_set(&res->error, DRV_ERR_REFUSED,
+    error_set(&res->error, ERR_REFUSED,
                   "the tenant is dirty: migration '%s' may be half-applied (%s)", migration,
                   why ? why : "no detail recorded");
-    drv_error_set_context(&res->error, t->id, NULL, NULL);
-    drv_error_set_hint(&res->error, "repair the tenant by hand, then run 'drover resolve --tenant "
+    error_set_context(&res->error, t->id, NULL, NULL);
+    error_set_hint(&res->error, "repair the tenant by hand, then run 'drover resolve --tenant "
                                     "%s'; nothing was run",
                        t->id);
     free(why);
@@ -121,12 +122,12 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
  * makes the run exit non-zero, but does not stop it. */
 static void record(FleetRun *fr, const ExecResult *res)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (fr->journal && !journal_record_tenant(fr->journal, fr->run_id, res, &err)) {
         cli_print_error(&err);
         fr->journal_failed = true;
     }
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
@@ -175,7 +176,7 @@ static char *joined_argv(const CliArgs *a)
     return sb_detach(&sb);
 }
 
-static bool open_journal(FleetRun *fr, DrvError *err)
+static bool open_journal(FleetRun *fr, DroverError *err)
 {
     fr->journal = journal_open(fr->f->inv->journal_path, err);
     if (!fr->journal)
@@ -194,7 +195,7 @@ static void read_journal_states(const Fleet *f, ExecResult *res)
 {
     if (access(f->inv->journal_path, F_OK) != 0)
         return;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Journal *j = journal_open(f->inv->journal_path, &err);
     bool ok = j != NULL;
     for (size_t i = 0; ok && i < f->nselected; i++) {
@@ -215,11 +216,11 @@ static void read_journal_states(const Fleet *f, ExecResult *res)
     if (!ok)
         cli_print_error(&err);
     journal_close(j);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static bool write_report_in(const CliArgs *a, const ReportInput *in, const char *outcome,
-                            DrvError *err);
+                            DroverError *err);
 
 /* use_color: the table in colour only on a terminal, and never when NO_COLOR is set to
  * anything but "" (no-color.org). */
@@ -231,7 +232,7 @@ static bool use_color(const CliArgs *a)
 }
 
 static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res,
-                         const char *outcome, DrvError *err)
+                         const char *outcome, DroverError *err)
 {
     FleetView view;
     fleetview_build(f->inv, &f->migs, res, f->nselected, &view);
@@ -261,7 +262,7 @@ static bool write_status(const CliArgs *a, FILE *out, const ReportInput *in)
 }
 
 static bool write_report_in(const CliArgs *a, const ReportInput *in, const char *outcome,
-                            DrvError *err)
+                            DroverError *err)
 {
     const ExecResult *res = in->res;
     if (a->format == FMT_JSON) {
@@ -288,8 +289,8 @@ static bool write_report_in(const CliArgs *a, const ReportInput *in, const char 
         report_run_text(out, a->command_name, res, in->n, true);
     if (a->out)
         ok = report_out_close(&file, ok, err);
-    if (!ok && !drv_error_is_set(err))
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", a->out ? a->out : "stdout",
+    if (!ok && !error_is_set(err))
+        error_set(err, ERR_IO, "cannot write '%s': %s", a->out ? a->out : "stdout",
                       strerror(errno));
     return ok;
 }
@@ -375,11 +376,11 @@ static unsigned selected_dialects(const Fleet *f)
 /* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
  * sequelize or a broken .js file stops the run up front (exit 2). --sql needs it only where
  * .js migrations can be previewed: PostgreSQL. */
-static bool setup_js(const CliArgs *a, const Fleet *f, DrvError *err)
+static bool setup_js(const CliArgs *a, const Fleet *f, DroverError *err)
 {
     unsigned dialects = selected_dialects(f);
     if (!is_write(a))
-        dialects = a->sql ? dialects & NR_DIALECT(DRV_POSTGRES) : 0;
+        dialects = a->sql ? dialects & NR_DIALECT(DB_POSTGRES) : 0;
     if (!dialects || !has_js(&f->migs))
         return true;
     long ms = f->inv->engine.js_timeout_ms;
@@ -401,7 +402,7 @@ static char *run_base(void)
 /* setup_agents starts the agent client when a selected tenant needs one, and checks every
  * agent's migration set and token before anything runs. An agent that does not answer is
  * only a warning: its tenants end unreachable, never missing. */
-static bool setup_agents(const Fleet *f, AgentClient **out, DrvError *err)
+static bool setup_agents(const Fleet *f, AgentClient **out, DroverError *err)
 {
     *out = NULL;
     if (!agent_client_needed(f->inv, f->selected, f->nselected))
@@ -420,7 +421,7 @@ static bool setup_agents(const Fleet *f, AgentClient **out, DrvError *err)
 int cmd_fleet(const CliArgs *a)
 {
     Fleet f = {0};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     int rc = DROVER_EXIT_USAGE;
     AgentClient *agents = NULL;
     if (!fleet_load(a, &f, &err) || !setup_js(a, &f, &err)) {
@@ -464,7 +465,7 @@ int cmd_fleet(const CliArgs *a)
     if (a->command == CMD_STATUS)
         read_journal_states(&f, res);
     if (a->command == CMD_STATUS && a->schema)
-        schema_mark_drift(res, f.nselected);
+        fleetview_mark_drift(res, f.nselected);
     rc = exit_code_of(a, outcome, res, f.nselected);
     if (fr.journal && !journal_end_run(fr.journal, fr.run_id, rollout_outcome_name(outcome), &err))
         cli_print_error(&err);
@@ -485,7 +486,7 @@ int cmd_fleet(const CliArgs *a)
 out:
     agent_client_free(agents);
     nr_shutdown();
-    drv_error_clear(&err);
+    error_clear(&err);
     fleet_free(&f);
     return rc;
 }

@@ -51,7 +51,7 @@ static json_t *string_or_null(const char *s)
 static json_t *tenant_json(const ExecResult *res)
 {
     const InvTenant *t = res->tenant;
-    char *error = drv_error_is_set(&res->error) ? drv_error_summary(&res->error) : NULL;
+    char *error = error_is_set(&res->error) ? error_summary(&res->error) : NULL;
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", t->id, "env", t->env,
                           "dialect", exec_result_dialect(res), "url", exec_result_url(res),
                           "outcome", exec_outcome_name(res->outcome), "migration",

@@ -1,28 +1,14 @@
 /*
  * main.c — the drover command line: parse, dispatch to a command, return its exit code.
- * Exit codes are chosen by the commands from exitcodes.h, never deeper.
+ * Exit codes are chosen by the commands from drover/exitcodes.h, never deeper.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_error.h"
 #include "commands.h"
-#include "exitcodes.h"
+#include "drover/exitcodes.h"
 #include "options.h"
-
-void cli_print_error(const DrvError *err)
-{
-    char *text = drv_error_format(err);
-    fprintf(stderr, "drover: %s\n", text);
-    free(text);
-}
-
-int cli_fail_usage(const DrvError *err)
-{
-    cli_print_error(err);
-    if (err->kind == DRV_ERR_USAGE)
-        fprintf(stderr, "Try 'drover --help'.\n");
-    return DROVER_EXIT_USAGE;
-}
 
 static int dispatch(const CliArgs *a)
 {
@@ -38,7 +24,7 @@ static int dispatch(const CliArgs *a)
 int main(int argc, char **argv)
 {
     CliArgs args;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     int rc;
     if (!cli_parse(argc, argv, &args, &err)) {
         rc = cli_fail_usage(&err);
@@ -52,6 +38,6 @@ int main(int argc, char **argv)
         rc = dispatch(&args);
     }
     cli_args_free(&args);
-    drv_error_clear(&err);
+    error_clear(&err);
     return rc;
 }

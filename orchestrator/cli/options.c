@@ -130,13 +130,13 @@ static void build_long_options(struct option *out)
     out[N_OPTIONS] = (struct option){0};
 }
 
-static bool parse_steps(const char *text, long *out, DrvError *err)
+static bool parse_steps(const char *text, long *out, DroverError *err)
 {
     char *end = NULL;
     errno = 0;
     long v = strtol(text, &end, 10);
     if (errno || !end || *end || end == text || v < 1) {
-        drv_error_set(err, DRV_ERR_USAGE, "--steps needs a positive number, not '%s'", text);
+        error_set(err, ERR_USAGE, "--steps needs a positive number, not '%s'", text);
         return false;
     }
     *out = v;
@@ -144,13 +144,13 @@ static bool parse_steps(const char *text, long *out, DrvError *err)
 }
 
 static bool parse_positive(const char *flag, const char *text, long max, long *out,
-                           DrvError *err)
+                           DroverError *err)
 {
     char *end = NULL;
     errno = 0;
     long v = strtol(text, &end, 10);
     if (errno || !end || *end || end == text || v < 1 || v > max) {
-        drv_error_set(err, DRV_ERR_USAGE, "%s needs a number from 1 to %ld, not '%s'", flag, max,
+        error_set(err, ERR_USAGE, "%s needs a number from 1 to %ld, not '%s'", flag, max,
                       text);
         return false;
     }
@@ -159,7 +159,7 @@ static bool parse_positive(const char *flag, const char *text, long max, long *o
 }
 
 /* parse_shard reads "I/N" with 0 <= I < N. */
-static bool parse_shard(const char *text, InvSelector *sel, DrvError *err)
+static bool parse_shard(const char *text, InvSelector *sel, DroverError *err)
 {
     char *slash = strchr(text, '/');
     long index = -1, count = 0;
@@ -172,13 +172,13 @@ static bool parse_shard(const char *text, InvSelector *sel, DrvError *err)
         free(head);
         if (!head_ok)
             index = -1;
-        DrvError ignored = DRV_ERROR_INIT;
+        DroverError ignored = DROVER_ERROR_INIT;
         if (!parse_positive("--shard", slash + 1, 100000, &count, &ignored))
             count = 0;
-        drv_error_clear(&ignored);
+        error_clear(&ignored);
     }
     if (index < 0 || count < 1 || index >= count) {
-        drv_error_set(err, DRV_ERR_USAGE, "--shard needs I/N with 0 <= I < N, not '%s'", text);
+        error_set(err, ERR_USAGE, "--shard needs I/N with 0 <= I < N, not '%s'", text);
         return false;
     }
     sel->shard_index = (size_t)index;
@@ -202,29 +202,29 @@ static const char *format_name(CliFormat f)
     return "?";
 }
 
-static bool parse_format(const char *text, CliFormat *out, DrvError *err)
+static bool parse_format(const char *text, CliFormat *out, DroverError *err)
 {
     for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
         if (strcmp(text, formats[i].name) == 0) {
             *out = formats[i].format;
             return true;
         }
-    drv_error_set(err, DRV_ERR_USAGE,
+    error_set(err, ERR_USAGE,
                   "unknown format '%s' (expected text, table, json, csv, junit, prom, markdown "
                   "or html)",
                   text);
     return false;
 }
 
-static bool parse_log_format(const char *text, CliFormat *out, DrvError *err)
+static bool parse_log_format(const char *text, CliFormat *out, DroverError *err)
 {
     if (strcmp(text, "text") == 0 || strcmp(text, "json") == 0)
         return parse_format(text, out, err);
-    drv_error_set(err, DRV_ERR_USAGE, "unknown log format '%s' (expected text or json)", text);
+    error_set(err, ERR_USAGE, "unknown log format '%s' (expected text or json)", text);
     return false;
 }
 
-static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
+static bool apply_option(int id, const char *arg, CliArgs *a, DroverError *err)
 {
     switch (id) {
     case OPT_CONFIG: a->config = arg; break;
@@ -252,11 +252,11 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DrvError *err)
     return true;
 }
 
-static bool parse_command_word(const char *word, CliArgs *a, DrvError *err)
+static bool parse_command_word(const char *word, CliArgs *a, DroverError *err)
 {
     const CliCommand *c = find_command(word);
     if (!c) {
-        drv_error_set(err, DRV_ERR_USAGE, "unknown command '%s'", word);
+        error_set(err, ERR_USAGE, "unknown command '%s'", word);
         return false;
     }
     a->command = c->id;
@@ -265,7 +265,7 @@ static bool parse_command_word(const char *word, CliArgs *a, DrvError *err)
 }
 
 /* parse_runs_word takes "show" and then the run id after 'runs'. */
-static bool parse_runs_word(const char *word, CliArgs *a, DrvError *err)
+static bool parse_runs_word(const char *word, CliArgs *a, DroverError *err)
 {
     if (a->command == CMD_RUNS && !a->runs_show && strcmp(word, "show") == 0) {
         a->runs_show = true;
@@ -275,16 +275,16 @@ static bool parse_runs_word(const char *word, CliArgs *a, DrvError *err)
         a->show_id = word;
         return true;
     }
-    drv_error_set(err, DRV_ERR_USAGE, "unexpected argument '%s'", word);
+    error_set(err, ERR_USAGE, "unexpected argument '%s'", word);
     return false;
 }
 
-static bool check_applicable(const CliArgs *a, const int *seen, size_t nseen, DrvError *err)
+static bool check_applicable(const CliArgs *a, const int *seen, size_t nseen, DroverError *err)
 {
     for (size_t i = 0; i < nseen; i++) {
         const CliOption *o = find_option(seen[i]);
         if (!(o->commands & BIT(a->command))) {
-            drv_error_set(err, DRV_ERR_USAGE, "option '--%s' does not apply to %s%s%s", o->name,
+            error_set(err, ERR_USAGE, "option '--%s' does not apply to %s%s%s", o->name,
                           a->command_name ? "'" : "",
                           a->command_name ? a->command_name : "drover without a command",
                           a->command_name ? "'" : "");
@@ -294,43 +294,43 @@ static bool check_applicable(const CliArgs *a, const int *seen, size_t nseen, Dr
     return true;
 }
 
-static bool check_command_rules(CliArgs *a, DrvError *err)
+static bool check_command_rules(CliArgs *a, DroverError *err)
 {
     if (a->help || a->version)
         return true;
     if (a->command == CMD_NONE) {
-        drv_error_set(err, DRV_ERR_USAGE, "no command given");
+        error_set(err, ERR_USAGE, "no command given");
         return false;
     }
     if (a->command == CMD_UNDO && (a->steps > 0) + (a->to != NULL) + a->all != 1) {
-        drv_error_set(err, DRV_ERR_USAGE, "undo needs exactly one of --steps N, --to NAME or --all");
+        error_set(err, ERR_USAGE, "undo needs exactly one of --steps N, --to NAME or --all");
         return false;
     }
     if (a->format > FMT_JSON && a->command != CMD_STATUS) {
-        drv_error_set(err, DRV_ERR_USAGE, "format '%s' is for status", format_name(a->format));
+        error_set(err, ERR_USAGE, "format '%s' is for status", format_name(a->format));
         return false;
     }
     if (a->command == CMD_MIGRATE && a->sql && !a->dry_run) {
-        drv_error_set(err, DRV_ERR_USAGE, "migrate --sql needs --dry-run (or use 'drover plan "
+        error_set(err, ERR_USAGE, "migrate --sql needs --dry-run (or use 'drover plan "
                                           "--sql')");
         return false;
     }
     if (a->command == CMD_NEW && !a->new_name) {
-        drv_error_set(err, DRV_ERR_USAGE, "new needs a NAME, e.g. 'drover new add-users-email'");
+        error_set(err, ERR_USAGE, "new needs a NAME, e.g. 'drover new add-users-email'");
         return false;
     }
     if (a->command == CMD_RUNS && a->runs_show && !a->show_id) {
-        drv_error_set(err, DRV_ERR_USAGE, "runs show needs a run id, e.g. 'drover runs show 12'");
+        error_set(err, ERR_USAGE, "runs show needs a run id, e.g. 'drover runs show 12'");
         return false;
     }
     if (a->command == CMD_RESOLVE && a->selector.tenants.n == 0) {
-        drv_error_set(err, DRV_ERR_USAGE, "resolve needs --tenant ID (repeatable)");
+        error_set(err, ERR_USAGE, "resolve needs --tenant ID (repeatable)");
         return false;
     }
     return true;
 }
 
-bool cli_parse(int argc, char **argv, CliArgs *a, DrvError *err)
+bool cli_parse(int argc, char **argv, CliArgs *a, DroverError *err)
 {
     memset(a, 0, sizeof *a);
     a->argc = argc;
@@ -361,7 +361,7 @@ bool cli_parse(int argc, char **argv, CliArgs *a, DrvError *err)
             continue;
         }
         if (id == '?' || id == ':') {
-            drv_error_set(err, DRV_ERR_USAGE, "%s option '%s'",
+            error_set(err, ERR_USAGE, "%s option '%s'",
                           id == ':' ? "missing argument for" : "unknown",
                           argv[optind - 1]);
             return false;

@@ -64,8 +64,8 @@ typedef struct CliArgs {
     bool version;
 } CliArgs;
 
-/* cli_parse fills args from argv. Usage errors return false with DRV_ERR_USAGE. */
-bool cli_parse(int argc, char **argv, CliArgs *args, DrvError *err);
+/* cli_parse fills args from argv. Usage errors return false with ERR_USAGE. */
+bool cli_parse(int argc, char **argv, CliArgs *args, DroverError *err);
 void cli_args_free(CliArgs *args);
 /* Prints general help (command CMD_NONE) or one command's help to stdout. */
 void cli_print_help(CliCommandId command);

@@ -69,7 +69,7 @@ static void log_tenant_json(const char *command, const ExecResult *r, size_t fir
                            s->ended_at - s->started_at, "attempts", s->attempts, "error",
                            s->error ? json_string(s->error) : json_null()));
     }
-    char *error = drv_error_is_set(&r->error) ? drv_error_summary(&r->error) : NULL;
+    char *error = error_is_set(&r->error) ? error_summary(&r->error) : NULL;
     log_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:I,s:I,s:o}", "event", "tenant", "command",
                        command, "tenant", t->id, "env", t->env, "outcome",
                        exec_outcome_name(r->outcome), "duration_s", r->seconds, "attempts",

@@ -203,7 +203,7 @@ void agent_client_perform(AgentClient *c, AgentCall **calls, size_t n)
 }
 
 /* digest_set fills the set digest and the per-file digests every batch carries. */
-static bool digest_set(AgentClient *c, DrvError *err)
+static bool digest_set(AgentClient *c, DroverError *err)
 {
     c->set_digest = mig_set_digest(c->set, err);
     if (!c->set_digest)
@@ -227,7 +227,7 @@ static void init_curl(void)
 }
 
 AgentClient *agent_client_new(const Inventory *inv, const MigSet *set, const char *run_base,
-                              DrvError *err)
+                              DroverError *err)
 {
     pthread_once(&curl_once, init_curl);
     AgentClient *c = xcalloc(1, sizeof *c);
@@ -240,7 +240,7 @@ AgentClient *agent_client_new(const Inventory *inv, const MigSet *set, const cha
         goto fail;
     c->multi = curl_multi_init();
     if (!c->multi || pthread_create(&c->thread, NULL, dispatcher_main, c) != 0) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "cannot start the agent client");
+        error_set(err, ERR_INTERNAL, "cannot start the agent client");
         goto fail;
     }
     return c;

@@ -20,9 +20,6 @@
 #define POLL_FIRST_MS 100
 #define POLL_MAX_MS 1000
 
-static const InvEngine FALLBACK_ENGINE = {.retries = 3, .backoff_ms = 200,
-                                          .backoff_max_ms = 10000};
-
 bool agent_client_needed(const Inventory *inv, const size_t *selected, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -53,21 +50,21 @@ static char *differing_files(const json_t *ours, const json_t *theirs)
     return sb_detach(&sb);
 }
 
-static void set_agent_location(DrvError *err, const InvAgent *a)
+static void set_agent_location(DroverError *err, const InvAgent *a)
 {
-    drv_error_set_location(err, a->file, a->line);
+    error_set_location(err, a->file, a->line);
 }
 
-static void refuse_token(DrvError *err, const InvAgent *a)
+static void refuse_token(DroverError *err, const InvAgent *a)
 {
-    drv_error_set(err, DRV_ERR_CONFIG, "agent '%s' refused the token", a->name);
-    drv_error_set_hint(err, "'token' of agent '%s' must be one of the agent's token_file lines",
+    error_set(err, ERR_CONFIG, "agent '%s' refused the token", a->name);
+    error_set_hint(err, "'token' of agent '%s' must be one of the agent's token_file lines",
                        a->name);
 }
 
 /* check_set judges one agent's GET /v1/migrations answer; false (run must not start) on a
  * refusal or another set; a silent agent only adds a warning. */
-static bool check_set(AgentClient *c, const AgentCall *call, StrList *warnings, DrvError *err)
+static bool check_set(AgentClient *c, const AgentCall *call, StrList *warnings, DroverError *err)
 {
     const InvAgent *a = call->agent;
     if (agent_call_transport_failed(call)) {
@@ -87,15 +84,15 @@ static bool check_set(AgentClient *c, const AgentCall *call, StrList *warnings, 
     bool ok = call->status == 200 && digest && strcmp(digest, c->set_digest) == 0;
     if (call->status != 200 || !digest) {
         char *why = agent_call_problem(call);
-        drv_error_set(err, DRV_ERR_CONFIG, "agent '%s' did not list its migrations: %s",
+        error_set(err, ERR_CONFIG, "agent '%s' did not list its migrations: %s",
                       a->name, why);
         free(why);
     } else if (!ok) {
         char *files = differing_files(c->file_digests, json_object_get(j, "migrations"));
-        drv_error_set(err, DRV_ERR_CONFIG, "agent '%s' holds another migration set (digest "
+        error_set(err, ERR_CONFIG, "agent '%s' holds another migration set (digest "
                       "'%s', ours '%s')%s%s", a->name, digest, c->set_digest,
                       *files ? ": differing files " : "", files);
-        drv_error_set_hint(err, "deploy the coordinator's migrations to the agent and restart "
+        error_set_hint(err, "deploy the coordinator's migrations to the agent and restart "
                                 "it; nothing was run");
         free(files);
     }
@@ -104,7 +101,7 @@ static bool check_set(AgentClient *c, const AgentCall *call, StrList *warnings, 
 }
 
 bool agent_client_preflight(AgentClient *c, const size_t *selected, size_t n,
-                            StrList *warnings, DrvError *err)
+                            StrList *warnings, DroverError *err)
 {
     const Inventory *inv = c->inv;
     AgentCall *calls = xcalloc(inv->nagents ? inv->nagents : 1, sizeof *calls);
@@ -236,14 +233,14 @@ static Step fail_with(Remote *r, const AgentCall *call, const char *doing)
 {
     r->res->outcome = EXEC_OUT_FAILED;
     if (call->status == 401) {
-        DrvError tmp = DRV_ERROR_INIT;
+        DroverError tmp = DROVER_ERROR_INIT;
         refuse_token(&tmp, r->agent);
-        drv_error_move(&r->res->error, &tmp);
-        r->res->error.kind = DRV_ERR_REFUSED;
+        error_move(&r->res->error, &tmp);
+        r->res->error.kind = ERR_REFUSED;
         return STEP_DONE;
     }
     char *why = agent_call_problem(call);
-    drv_error_set(&r->res->error, DRV_ERR_REFUSED, "agent '%s' refused %s: %s", r->agent->name,
+    error_set(&r->res->error, ERR_REFUSED, "agent '%s' refused %s: %s", r->agent->name,
                   doing, why);
     free(why);
     return STEP_DONE;
@@ -306,16 +303,16 @@ static const json_t *tenant_in(const json_t *batch, const char *id)
 static Step take_result(Remote *r, const json_t *batch)
 {
     const json_t *t = tenant_in(batch, r->job->tenant->id);
-    DrvError why = DRV_ERROR_INIT;
+    DroverError why = DROVER_ERROR_INIT;
     if (!t)
-        drv_error_set(&why, DRV_ERR_INTERNAL, "the batch has no result for the tenant");
+        error_set(&why, ERR_INTERNAL, "the batch has no result for the tenant");
     if (!t || !report_tenant_from_json(t, r->res, &why)) {
         r->res->outcome = EXEC_OUT_FAILED;
-        drv_error_clear(&r->res->error);
-        drv_error_set(&r->res->error, DRV_ERR_INTERNAL, "agent '%s' sent an unreadable result: "
+        error_clear(&r->res->error);
+        error_set(&r->res->error, ERR_INTERNAL, "agent '%s' sent an unreadable result: "
                       "%s", r->agent->name, why.message);
     }
-    drv_error_clear(&why);
+    error_clear(&why);
     return STEP_DONE;
 }
 
@@ -353,17 +350,17 @@ static Step poll_batch(Remote *r)
 static void give_up(Remote *r)
 {
     r->res->outcome = EXEC_OUT_UNREACHABLE;
-    drv_error_set(&r->res->error, DRV_ERR_CONNECT, "agent '%s' (%s) %s after %d attempt%s: %s",
+    error_set(&r->res->error, ERR_CONNECT, "agent '%s' (%s) %s after %d attempt%s: %s",
                   r->agent->name, r->agent->url,
                   r->batch_id ? "stopped answering while it ran the tenant" : "did not answer",
                   r->failures, r->failures == 1 ? "" : "s", r->problem ? r->problem : "?");
     if (r->batch_id)
-        drv_error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
+        error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
                                            "finish is still pending, nothing runs twice; a "
                                            "MariaDB migration cut off half-way is not atomic "
                                            "(docs/guarantees.md): check 'drover status' first");
     else
-        drv_error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
+        error_set_hint(&r->res->error, "run again once the agent is back: what it did not "
                                            "finish is still pending, nothing runs twice");
 }
 
@@ -403,7 +400,7 @@ void agent_client_run_tenant(AgentClient *c, const ExecJob *job, ExecResult *res
     res->tenant = job->tenant;
     res->started_at = wall_clock();
     Remote r = {.c = c, .job = job, .res = res, .agent = job->tenant->agent,
-                .engine = job->options->engine ? job->options->engine : &FALLBACK_ENGINE,
+                .engine = job->options->engine ? job->options->engine : inv_engine_defaults(),
                 .seed = (unsigned)fnv1a64(job->tenant->id, strlen(job->tenant->id))};
     /* Compensation is another batch of the same run: its own run id. */
     r.run_id = xasprintf("%s/%s%s", c->run_base, job->tenant->id,
@@ -414,8 +411,8 @@ void agent_client_run_tenant(AgentClient *c, const ExecJob *job, ExecResult *res
         run_remote(&r);
     if (res->outcome == EXEC_OUT_UNREACHABLE)
         res->attempts = r.transport_attempts;
-    if (drv_error_is_set(&res->error))
-        drv_error_set_context(&res->error, job->tenant->id, NULL, NULL);
+    if (error_is_set(&res->error))
+        error_set_context(&res->error, job->tenant->id, NULL, NULL);
     res->ended_at = wall_clock();
     res->seconds = res->ended_at - res->started_at;
     free(r.run_id);

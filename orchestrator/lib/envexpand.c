@@ -22,24 +22,24 @@ static bool is_var_name(const char *s, size_t n)
 }
 
 /* expand_one appends the value of the variable named by the n bytes at name. */
-static bool expand_one(StrBuf *sb, const char *name, size_t n, DrvError *err)
+static bool expand_one(StrBuf *sb, const char *name, size_t n, DroverError *err)
 {
     if (!is_var_name(name, n)) {
-        drv_error_set(err, DRV_ERR_CONFIG, "invalid environment variable name '%.*s'", (int)n,
+        error_set(err, ERR_CONFIG, "invalid environment variable name '%.*s'", (int)n,
                       name);
         return false;
     }
     char *key = xstrndup(name, n);
     const char *value = getenv(key);
     if (!value)
-        drv_error_set(err, DRV_ERR_CONFIG, "environment variable '%s' is not set", key);
+        error_set(err, ERR_CONFIG, "environment variable '%s' is not set", key);
     else
         sb_append(sb, value);
     free(key);
     return value != NULL;
 }
 
-char *inv_expand_env(const char *text, DrvError *err)
+char *inv_expand_env(const char *text, DroverError *err)
 {
     StrBuf sb;
     sb_init(&sb);
@@ -51,7 +51,7 @@ char *inv_expand_env(const char *text, DrvError *err)
         const char *close = strchr(name, '}');
         /* The rest of the text is not shown: it may be a literal password. */
         if (!close) {
-            drv_error_set(err, DRV_ERR_CONFIG, "unterminated '${' (missing '}')");
+            error_set(err, ERR_CONFIG, "unterminated '${' (missing '}')");
             sb_free(&sb);
             return NULL;
         }

@@ -1,5 +1,5 @@
 /*
- * error.c — filling and rendering DrvError (see error.h). Rendering lives here so that every
+ * error.c — filling and rendering DroverError (see error.h). Rendering lives here so that every
  * face (CLI, JSON report, journal) shows an error the same way.
  */
 #include "drover/error.h"
@@ -16,7 +16,7 @@ static void replace(char **field, const char *value)
     *field = copy;
 }
 
-void drv_error_set(DrvError *err, DrvErrorKind kind, const char *fmt, ...)
+void error_set(DroverError *err, DroverErrorKind kind, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -27,7 +27,7 @@ void drv_error_set(DrvError *err, DrvErrorKind kind, const char *fmt, ...)
     err->kind = kind;
 }
 
-void drv_error_set_hint(DrvError *err, const char *fmt, ...)
+void error_set_hint(DroverError *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -37,13 +37,13 @@ void drv_error_set_hint(DrvError *err, const char *fmt, ...)
     err->hint = hint;
 }
 
-void drv_error_set_location(DrvError *err, const char *file, int line)
+void error_set_location(DroverError *err, const char *file, int line)
 {
     replace(&err->file, file);
     err->line = line;
 }
 
-void drv_error_set_context(DrvError *err, const char *tenant, const char *migration,
+void error_set_context(DroverError *err, const char *tenant, const char *migration,
                            const char *statement)
 {
     if (tenant)
@@ -54,12 +54,12 @@ void drv_error_set_context(DrvError *err, const char *tenant, const char *migrat
         replace(&err->statement, statement);
 }
 
-bool drv_error_is_set(const DrvError *err)
+bool error_is_set(const DroverError *err)
 {
-    return err->kind != DRV_ERR_NONE;
+    return err->kind != ERR_NONE;
 }
 
-void drv_error_clear(DrvError *err)
+void error_clear(DroverError *err)
 {
     free(err->message);
     free(err->hint);
@@ -70,16 +70,16 @@ void drv_error_clear(DrvError *err)
     memset(err, 0, sizeof *err);
 }
 
-void drv_error_move(DrvError *dst, DrvError *src)
+void error_move(DroverError *dst, DroverError *src)
 {
     if (dst == src)
         return;
-    drv_error_clear(dst);
+    error_clear(dst);
     *dst = *src;
     memset(src, 0, sizeof *src);
 }
 
-static void append_summary(StrBuf *sb, const DrvError *err)
+static void append_summary(StrBuf *sb, const DroverError *err)
 {
     if (err->file) {
         if (err->line > 0)
@@ -98,7 +98,7 @@ static void append_summary(StrBuf *sb, const DrvError *err)
         sb_appendf(sb, " (error %d)", err->code);
 }
 
-char *drv_error_summary(const DrvError *err)
+char *error_summary(const DroverError *err)
 {
     StrBuf sb;
     sb_init(&sb);
@@ -106,7 +106,7 @@ char *drv_error_summary(const DrvError *err)
     return sb_detach(&sb);
 }
 
-char *drv_error_format(const DrvError *err)
+char *error_format(const DroverError *err)
 {
     StrBuf sb;
     sb_init(&sb);

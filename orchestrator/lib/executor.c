@@ -20,28 +20,11 @@
 
 #include "executor_impl.h"
 
-static const InvEngine BUILTIN_ENGINE = {
-    .parallel = 1, .max_per_server = 1, .lock_wait_ms = 30000, .retries = 3,
-    .backoff_ms = 200, .backoff_max_ms = 10000, .rollback_batch = true,
-};
-
-double exec_wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double monotonic_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-bool exec_stop_requested(const TenantRun *r)
-{
-    return r->job->options->stop && atomic_load(r->job->options->stop);
 }
 
 static bool writes(const ExecOptions *o)
@@ -51,9 +34,9 @@ static bool writes(const ExecOptions *o)
 
 /* takes_lock: writers, and SQL previews on PostgreSQL, which run the migrations (rolled back)
  * and must not interleave with another process migrating the tenant. */
-static bool takes_lock(const ExecOptions *o, DrvDialect d)
+static bool takes_lock(const ExecOptions *o, DbDialect d)
 {
-    return writes(o) || (o->sql_preview && d == DRV_POSTGRES);
+    return writes(o) || (o->sql_preview && d == DB_POSTGRES);
 }
 
 static const char *or_empty(const char *s)
@@ -63,22 +46,22 @@ static const char *or_empty(const char *s)
 
 char *exec_lock_key(const ExecJob *job)
 {
-    const InvUrl *u = &job->tenant->url;
+    const DbUrl *u = &job->tenant->url;
     if (job->tenant->agent)
         return xasprintf("agent:%s/%s", job->tenant->agent->name, job->tenant->id);
-    return xasprintf("%s://%s:%d/%s/%s/%s.%s", drv_dialect_name(u->dialect), or_empty(u->host),
+    return xasprintf("%s://%s:%d/%s/%s/%s.%s", db_dialect_name(u->dialect), or_empty(u->host),
                      u->port, or_empty(u->database), or_empty(u->schema),
                      or_empty(job->meta_schema), job->meta_table);
 }
 
 char *exec_server_key(const ExecJob *job)
 {
-    const InvUrl *u = &job->tenant->url;
+    const DbUrl *u = &job->tenant->url;
     if (job->tenant->agent)
         return xasprintf("agent:%s", job->tenant->agent->name);
-    if (u->dialect == DRV_SQLITE)
+    if (u->dialect == DB_SQLITE)
         return NULL;
-    return xasprintf("%s://%s:%d", drv_dialect_name(u->dialect), or_empty(u->host), u->port);
+    return xasprintf("%s://%s:%d", db_dialect_name(u->dialect), or_empty(u->host), u->port);
 }
 
 char *exec_database_lock_key(const ExecJob *job)
@@ -90,28 +73,23 @@ char *exec_database_lock_key(const ExecJob *job)
 /* A SQLite tenant that was never migrated has no file yet; reading it must not create one. */
 static bool sqlite_file_missing(const TenantRun *r)
 {
-    const InvUrl *u = &r->job->tenant->url;
-    return u->dialect == DRV_SQLITE && !writes(r->job->options) && access(u->database, F_OK) != 0;
+    const DbUrl *u = &r->job->tenant->url;
+    return u->dialect == DB_SQLITE && !writes(r->job->options) && access(u->database, F_OK) != 0;
 }
 
 static void describe_lock_holder(TenantRun *r)
 {
     char *holder = NULL;
-    DrvError ignored = DRV_ERROR_INIT;
+    DroverError ignored = DROVER_ERROR_INIT;
     drv_lock_holder(r->conn, r->db_lock_key, &holder, &ignored);
-    drv_error_set(&r->res->error, DRV_ERR_REFUSED,
+    error_set(&r->res->error, ERR_REFUSED,
                   "another process held the tenant's lock for %.1f s%s%s",
                   (double)r->engine->lock_wait_ms / 1000.0, holder ? "; holder: " : "",
                   holder ? holder : "");
-    drv_error_set_hint(&r->res->error, "nothing was changed; run again when the other migration "
+    error_set_hint(&r->res->error, "nothing was changed; run again when the other migration "
                                        "is done ('drover locks' shows who holds what)");
     free(holder);
-    drv_error_clear(&ignored);
-}
-
-StepEnd exec_retry_or_fail(const TenantRun *r, DrvDialect d)
-{
-    return r->may_retry && drv_error_is_transient(d, &r->res->error) ? STEP_RETRY : STEP_FAILED;
+    error_clear(&ignored);
 }
 
 /* take_lock guards the tenant against other drover processes (writes only: reads are
@@ -162,17 +140,17 @@ static StepEnd open_session(TenantRun *r)
  * consequence, as drv_close releases whatever the session still holds. */
 static void close_session(TenantRun *r)
 {
-    DrvError ignored = DRV_ERROR_INIT;
+    DroverError ignored = DROVER_ERROR_INIT;
     if (r->locked)
         drv_unlock(r->conn, r->db_lock_key, &ignored);
-    drv_error_clear(&ignored);
+    error_clear(&ignored);
     r->locked = false;
     exec_cancels_remove(r->job->options->cancels, r->cancel_id); /* before the close */
     r->cancel_id = 0;
     nr_release(r->runner);
     r->runner = NULL;
     const ExecOptions *o = r->job->options;
-    if (!writes(o) && r->conn && !drv_error_is_set(&r->res->error))
+    if (!writes(o) && r->conn && !error_is_set(&r->res->error))
         exec_sessions_give(o->sessions, &r->job->tenant->url, r->conn);
     else
         drv_close(r->conn);
@@ -280,7 +258,7 @@ static StepEnd run_with_retries(TenantRun *r)
         close_session(r);
         if (end != STEP_RETRY)
             break;
-        drv_error_clear(&r->res->error);
+        error_clear(&r->res->error);
         backoff(r, retry, &seed);
     }
     return end;
@@ -291,8 +269,8 @@ static StepEnd run_with_retries(TenantRun *r)
 static void roll_back(TenantRun *r)
 {
     ExecResult *res = r->res;
-    DrvError first = DRV_ERROR_INIT;
-    drv_error_move(&first, &res->error);
+    DroverError first = DROVER_ERROR_INIT;
+    error_move(&first, &res->error);
     r->may_retry = false;
     StepEnd end = open_session(r);
     if (end == STEP_OK)
@@ -300,10 +278,10 @@ static void roll_back(TenantRun *r)
     if (end == STEP_OK)
         end = exec_revert_list(r, &res->applied);
     close_session(r);
-    drv_error_move(&res->rollback_error, &res->error);
-    drv_error_move(&res->error, &first);
+    error_move(&res->rollback_error, &res->error);
+    error_move(&res->error, &first);
     if (end == STEP_OK) {
-        drv_error_clear(&res->rollback_error);
+        error_clear(&res->rollback_error);
         res->outcome = EXEC_OUT_ROLLED_BACK;
         return;
     }
@@ -339,7 +317,7 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
     TenantRun r = {
         .job = job,
         .res = res,
-        .engine = job->options->engine ? job->options->engine : &BUILTIN_ENGINE,
+        .engine = job->options->engine ? job->options->engine : inv_engine_defaults(),
         .db_lock_key = exec_database_lock_key(job),
         .table = {.table = job->meta_table, .schema = job->meta_schema},
     };
@@ -347,14 +325,14 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
         res->outcome = EXEC_OUT_SKIPPED; /* dispatched just before the stop request */
     } else if (job->tenant->agent) {
         res->outcome = EXEC_OUT_FAILED;
-        drv_error_set(&res->error, DRV_ERR_INTERNAL, "the tenant is served by agent '%s', "
+        error_set(&res->error, ERR_INTERNAL, "the tenant is served by agent '%s', "
                       "which this command does not reach", job->tenant->agent->name);
     } else if (run_with_retries(&r) != STEP_OK)
         finish_failure(&r);
-    if (drv_error_is_set(&res->error))
-        drv_error_set_context(&res->error, job->tenant->id, NULL, NULL);
-    if (drv_error_is_set(&res->rollback_error))
-        drv_error_set_context(&res->rollback_error, job->tenant->id, NULL, NULL);
+    if (error_is_set(&res->error))
+        error_set_context(&res->error, job->tenant->id, NULL, NULL);
+    if (error_is_set(&res->rollback_error))
+        error_set_context(&res->rollback_error, job->tenant->id, NULL, NULL);
     free(r.db_lock_key);
     res->ended_at = exec_wall_clock();
     res->seconds = monotonic_seconds() - start;
@@ -364,7 +342,7 @@ const char *exec_result_dialect(const ExecResult *r)
 {
     if (r->tenant->agent)
         return r->agent_dialect ? r->agent_dialect : "agent";
-    return drv_dialect_name(r->tenant->url.dialect);
+    return db_dialect_name(r->tenant->url.dialect);
 }
 
 const char *exec_result_url(const ExecResult *r)
@@ -394,8 +372,8 @@ void exec_result_free(ExecResult *res)
     free(res->dirty_migration);
     free(res->agent_dialect);
     free(res->agent_url);
-    drv_error_clear(&res->error);
-    drv_error_clear(&res->rollback_error);
+    error_clear(&res->error);
+    error_clear(&res->rollback_error);
 }
 
 const char *exec_outcome_name(ExecOutcome o)

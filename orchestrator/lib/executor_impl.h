@@ -1,6 +1,9 @@
 /*
- * executor_impl.h — what executor.c (one job's lifecycle: sessions, attempts, retry, rollback)
- * and executor_steps.c (applying and reverting migrations, one step at a time) share.
+ * executor_impl.h — what the executor's files share. Layers, top to bottom (a file calls only
+ * the ones below it): executor.c (one job's lifecycle: sessions, attempts, retry, rollback) →
+ * executor_steps.c (applying and reverting migrations, one step at a time) →
+ * executor_preview.c (plan --sql) → executor_attempt.c, executor_cancel.c,
+ * executor_sessions.c (helpers every layer uses).
  */
 #ifndef DROVER_EXECUTOR_IMPL_H
 #define DROVER_EXECUTOR_IMPL_H
@@ -36,7 +39,7 @@ typedef struct TenantRun {
 
 /* exec_open_runner gives the session a node runner open on the tenant (kept in r->runner until
  * close_session releases it); preview opens it for nr_preview. */
-bool exec_open_runner(TenantRun *r, bool preview, DrvError *err);
+bool exec_open_runner(TenantRun *r, bool preview, DroverError *err);
 /* exec_preview fills res->previews for the n pending migrations idx (plan --sql). Fails the
  * tenant (EXEC_OUT_FAILED) when a migration fails in the preview. */
 StepEnd exec_preview(TenantRun *r, const size_t *idx, size_t n);
@@ -47,7 +50,7 @@ StepEnd exec_dispatch(TenantRun *r);
  * order they were applied). */
 StepEnd exec_revert_list(TenantRun *r, const StrList *names);
 /* A transient fault may be retried when this attempt is not the last. */
-StepEnd exec_retry_or_fail(const TenantRun *r, DrvDialect d);
+StepEnd exec_retry_or_fail(const TenantRun *r, DbDialect d);
 bool exec_stop_requested(const TenantRun *r);
 /* Registration of a connection's canceller (executor_cancel.c); id 0 means "not registered".
  * exec_cancels_add takes ownership of k (freed at once when c is NULL). */
@@ -55,8 +58,8 @@ int exec_cancels_add(ExecCancels *c, DrvCanceller *k);
 void exec_cancels_remove(ExecCancels *c, int id);
 double exec_wall_clock(void);
 /* Sharing of read-only connections (executor_sessions.c). */
-bool exec_sessions_shareable(const ExecSessions *s, const InvUrl *url);
-DrvConn *exec_sessions_take(ExecSessions *s, const InvUrl *url);
-void exec_sessions_give(ExecSessions *s, const InvUrl *url, DrvConn *conn);
+bool exec_sessions_shareable(const ExecSessions *s, const DbUrl *url);
+DrvConn *exec_sessions_take(ExecSessions *s, const DbUrl *url);
+void exec_sessions_give(ExecSessions *s, const DbUrl *url, DrvConn *conn);
 
 #endif

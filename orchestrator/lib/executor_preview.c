@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "executor_impl.h"
-#include "sqlsplit.h"
+#include "sqlsplit_impl.h"
 
 static const Migration *mig_at(const TenantRun *r, size_t i)
 {
@@ -40,14 +40,14 @@ void exec_previews_free(ExecResult *res)
 static const char *js_blocker(const TenantRun *r)
 {
     switch (r->job->tenant->url.dialect) {
-    case DRV_MYSQL:
+    case DB_MYSQL:
         return "MariaDB/MySQL commit DDL implicitly, so a .js migration cannot run inside a "
                "transaction that is rolled back: its statements cannot be previewed";
-    case DRV_SQLITE:
+    case DB_SQLITE:
         return "drover previews .js migrations on PostgreSQL only, where it can make sure the "
                "preview transaction never commits: on SQLite their statements cannot be "
                "previewed";
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         break;
     }
     if (!r->conn)
@@ -56,7 +56,7 @@ static const char *js_blocker(const TenantRun *r)
                                   "nr_setup): .js statements cannot be previewed";
 }
 
-static void split_up_section(const Migration *m, DrvDialect d, StrList *out)
+static void split_up_section(const Migration *m, DbDialect d, StrList *out)
 {
     const char *sql = m->up.sql ? m->up.sql : "";
     SqlStatement *st = NULL;
@@ -125,7 +125,7 @@ static void batch_build(TenantRun *r, const size_t *idx, size_t n, PreviewBatch 
             continue;
         }
         if (m->kind == MIG_SQL)
-            split_up_section(m, DRV_POSTGRES, &b->sqls[i]);
+            split_up_section(m, DB_POSTGRES, &b->sqls[i]);
         b->metas[i] = meta_insert_sql(r->conn, &r->table, &r->meta, m->name);
         b->items[b->n] = (NrPreviewItem){.file = m->kind == MIG_JS ? m->path : NULL,
                                          .sql = &b->sqls[i], .meta_sql = b->metas[i]};
@@ -161,8 +161,8 @@ static void take_results(TenantRun *r, PreviewBatch *b, size_t nran, bool ok)
     if (ok || nran == 0)
         return;
     ExecPreview *failed = &res->previews[b->slot[nran - 1]];
-    failed->error = drv_error_summary(&res->error); /* before the context: it names it */
-    drv_error_set_context(&res->error, NULL, failed->migration, NULL);
+    failed->error = error_summary(&res->error); /* before the context: it names it */
+    error_set_context(&res->error, NULL, failed->migration, NULL);
     for (size_t k = nran; k < b->n; k++)
         res->previews[b->slot[k]].note =
             xstrdup("not previewed: an earlier migration failed in the preview");
@@ -186,7 +186,7 @@ static StepEnd run_in_rollback(TenantRun *r, const size_t *idx, size_t n)
         return STEP_OK;
     res->outcome = EXEC_OUT_FAILED;
     /* Nothing ran when the runner or the connection failed first: that may be retried. */
-    return nran == 0 ? exec_retry_or_fail(r, DRV_POSTGRES) : STEP_FAILED;
+    return nran == 0 ? exec_retry_or_fail(r, DB_POSTGRES) : STEP_FAILED;
 }
 
 StepEnd exec_preview(TenantRun *r, const size_t *idx, size_t n)

@@ -13,7 +13,7 @@
 #include "executor_impl.h"
 
 typedef struct IdleSession {
-    const InvUrl *url; /* the tenant URL that opened it; it lives as long as the inventory */
+    const DbUrl *url; /* the tenant URL that opened it; it lives as long as the inventory */
     DrvConn *conn;
 } IdleSession;
 
@@ -46,7 +46,7 @@ static bool same_text(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static bool same_params(const InvUrl *a, const InvUrl *b)
+static bool same_params(const DbUrl *a, const DbUrl *b)
 {
     if (a->nparams != b->nparams)
         return false;
@@ -59,22 +59,22 @@ static bool same_params(const InvUrl *a, const InvUrl *b)
 
 /* same_login: a and b reach the same database as the same user with the same settings; only
  * their schema may differ. */
-static bool same_login(const InvUrl *a, const InvUrl *b)
+static bool same_login(const DbUrl *a, const DbUrl *b)
 {
     return a->dialect == b->dialect && a->port == b->port && same_text(a->host, b->host) &&
            same_text(a->user, b->user) && same_text(a->password, b->password) &&
            same_text(a->database, b->database) && same_params(a, b);
 }
 
-bool exec_sessions_shareable(const ExecSessions *s, const InvUrl *url)
+bool exec_sessions_shareable(const ExecSessions *s, const DbUrl *url)
 {
-    return s && url->dialect == DRV_POSTGRES && url->schema;
+    return s && url->dialect == DB_POSTGRES && url->schema;
 }
 
 /* exec_sessions_take hands out an idle connection to url's database, with search_path set to
  * url's schema, or NULL when there is none (the caller connects). A connection that fails to
  * switch is closed. */
-DrvConn *exec_sessions_take(ExecSessions *s, const InvUrl *url)
+DrvConn *exec_sessions_take(ExecSessions *s, const DbUrl *url)
 {
     if (!exec_sessions_shareable(s, url))
         return NULL;
@@ -90,11 +90,11 @@ DrvConn *exec_sessions_take(ExecSessions *s, const InvUrl *url)
     pthread_mutex_unlock(&s->mu);
     if (!conn)
         return NULL;
-    char *schema = drv_quote_ident(DRV_POSTGRES, url->schema);
+    char *schema = drv_quote_ident(DB_POSTGRES, url->schema);
     char *sql = xasprintf("SET search_path TO %s", schema);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     bool ok = drv_exec(conn, sql, &err);
-    drv_error_clear(&err);
+    error_clear(&err);
     free(sql);
     free(schema);
     if (ok)
@@ -105,7 +105,7 @@ DrvConn *exec_sessions_take(ExecSessions *s, const InvUrl *url)
 
 /* exec_sessions_give keeps conn for the next job on url's database, or closes it when it
  * cannot be shared. */
-void exec_sessions_give(ExecSessions *s, const InvUrl *url, DrvConn *conn)
+void exec_sessions_give(ExecSessions *s, const DbUrl *url, DrvConn *conn)
 {
     if (!conn)
         return;

@@ -38,12 +38,12 @@ static ExecStep *step_begin(TenantRun *r, const char *migration, bool up)
     return s;
 }
 
-static void step_end(ExecStep *s, bool ok, const DrvError *err)
+static void step_end(ExecStep *s, bool ok, const DroverError *err)
 {
     s->ended_at = exec_wall_clock();
     s->ok = ok;
     if (!ok)
-        s->error = drv_error_summary(err);
+        s->error = error_summary(err);
 }
 
 /* refuse_js guards the runs that would execute .js files without the node runner set up (a
@@ -54,10 +54,10 @@ static bool refuse_js(TenantRun *r, const size_t *idx, size_t n, bool via_applie
         size_t m = via_applied ? r->plan.applied[idx[i]].mig : idx[i];
         if (mig_at(r, m)->kind != MIG_JS || nr_is_ready())
             continue;
-        drv_error_set(&r->res->error, DRV_ERR_REFUSED,
+        error_set(&r->res->error, ERR_REFUSED,
                       "JavaScript migrations cannot run in this version of drover");
-        drv_error_set_context(&r->res->error, NULL, mig_at(r, m)->name, NULL);
-        drv_error_set_hint(&r->res->error, "this command does not start the node runner; "
+        error_set_context(&r->res->error, NULL, mig_at(r, m)->name, NULL);
+        error_set_hint(&r->res->error, "this command does not start the node runner; "
                                            "nothing was applied to this tenant");
         return false;
     }
@@ -68,14 +68,14 @@ static bool refuse_js(TenantRun *r, const size_t *idx, size_t n, bool via_applie
  * transaction, so nobody mistakes it for a clean failure: the tenant is dirty. */
 static void mark_partial(TenantRun *r, const Migration *m, const char *what, bool is_mysql)
 {
-    DrvError *e = &r->res->error;
+    DroverError *e = &r->res->error;
     r->res->partial = true;
     free(r->res->dirty_migration);
     r->res->dirty_migration = xstrdup(m->name);
     char *msg = xasprintf("%s — %s", e->message ? e->message : "error", what);
     free(e->message);
     e->message = msg;
-    drv_error_set_hint(e, "%sthe tenant is dirty: inspect it, finish or undo those statements by "
+    error_set_hint(e, "%sthe tenant is dirty: inspect it, finish or undo those statements by "
                           "hand, then run 'drover resolve --tenant %s'",
                        is_mysql ? "MariaDB/MySQL commit DDL implicitly; " : "", r->job->tenant->id);
 }
@@ -87,19 +87,6 @@ static char *partial_text(size_t completed)
                      completed + 1, completed, completed == 1 ? "" : "s");
 }
 
-
-bool exec_open_runner(TenantRun *r, bool preview, DrvError *err)
-{
-    if (r->runner)
-        return true;
-    r->runner = nr_acquire(err);
-    if (r->runner && nr_open(r->runner, &r->job->tenant->url, preview, err))
-        return true;
-    nr_release(r->runner);
-    r->runner = NULL;
-    return false;
-}
-
 /*
  * run_js_section runs a .js migration's up or down in the node runner, which also runs the
  * SequelizeMeta statement built here: on PostgreSQL and SQLite both in one transaction, on
@@ -108,8 +95,8 @@ bool exec_open_runner(TenantRun *r, bool preview, DrvError *err)
  */
 static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const char *row)
 {
-    DrvDialect d = drv_conn_dialect(r->conn);
-    DrvError *err = &r->res->error;
+    DbDialect d = drv_conn_dialect(r->conn);
+    DroverError *err = &r->res->error;
     ExecStep *step = step_begin(r, m->name, up);
     bool ran = false, ok = exec_open_runner(r, false, err);
     if (ok) {
@@ -123,11 +110,11 @@ static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const c
         step_end(step, true, err);
         return STEP_OK;
     }
-    drv_error_set_context(err, NULL, m->name, NULL);
+    error_set_context(err, NULL, m->name, NULL);
     step_end(step, false, err);
     nr_release(r->runner);
     r->runner = NULL;
-    if (d == DRV_MYSQL && ran) {
+    if (d == DB_MYSQL && ran) {
         mark_partial(r, m, "the migration stopped after some of its statements had run without "
                            "a transaction; it is not recorded in SequelizeMeta", true);
         return STEP_FAILED;
@@ -145,9 +132,9 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
 {
     if (m->kind == MIG_JS)
         return run_js_section(r, m, up, row);
-    DrvDialect d = drv_conn_dialect(r->conn);
-    DrvError *err = &r->res->error;
-    bool tx = s->transaction && d != DRV_MYSQL;
+    DbDialect d = drv_conn_dialect(r->conn);
+    DroverError *err = &r->res->error;
+    bool tx = s->transaction && d != DB_MYSQL;
     size_t completed = 0;
     ExecStep *step = step_begin(r, m->name, up);
     bool ran = false, ok = !tx || drv_begin(r->conn, err);
@@ -163,14 +150,14 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
     if (!ok && tx)
         drv_rollback(r->conn, NULL);
     if (!ok)
-        drv_error_set_context(err, NULL, m->name, NULL);
+        error_set_context(err, NULL, m->name, NULL);
     step_end(step, ok, err);
     if (ok)
         return STEP_OK;
     if (!tx && (completed > 0 || ran)) {
         char *what = ran ? xstrdup("the migration ran but could not be recorded in SequelizeMeta")
                          : partial_text(completed);
-        mark_partial(r, m, what, d == DRV_MYSQL);
+        mark_partial(r, m, what, d == DB_MYSQL);
         free(what);
         return STEP_FAILED;
     }
@@ -319,8 +306,8 @@ StepEnd exec_revert_list(TenantRun *r, const StrList *names)
             continue;
         const Migration *m = mig_at(r, a->mig);
         if (m->kind == MIG_SQL && mig_section_is_empty(&m->down)) {
-            drv_error_set(&res->error, DRV_ERR_REFUSED, "the migration has no down section");
-            drv_error_set_context(&res->error, NULL, m->name, NULL);
+            error_set(&res->error, ERR_REFUSED, "the migration has no down section");
+            error_set_context(&res->error, NULL, m->name, NULL);
             return STEP_FAILED;
         }
         StepEnd end = run_section(r, m, &m->down, false, a->row);

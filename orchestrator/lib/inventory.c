@@ -6,8 +6,8 @@
 /* hcreate_r/hsearch_r, the reentrant hash table of glibc's <search.h>. */
 #define _GNU_SOURCE
 #include "drover/inventory.h"
-#include "inventory_url.h"
-#include "settings.h"
+#include "url_impl.h"
+#include "settings_impl.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -51,10 +51,15 @@ static const InvEngine ENGINE_DEFAULTS = {
     .js_timeout_ms = 600000,
 };
 
+const InvEngine *inv_engine_defaults(void)
+{
+    return &ENGINE_DEFAULTS;
+}
+
 typedef struct Loader {
     config_t cfg;
     Inventory *inv;
-    DrvError *err;
+    DroverError *err;
     struct hsearch_data ids; /* tenant ids seen so far -> their index (valid with ids_ready) */
     bool ids_ready;
 } Loader;
@@ -79,7 +84,7 @@ static char *display_file(const Loader *ld, const char *source)
 static void set_location(Loader *ld, const config_setting_t *s)
 {
     char *file = display_file(ld, config_setting_source_file(s));
-    drv_error_set_location(ld->err, file, config_setting_source_line(s));
+    error_set_location(ld->err, file, config_setting_source_line(s));
     free(file);
 }
 
@@ -92,7 +97,7 @@ static bool fail_at(Loader *ld, const config_setting_t *s, const char *fmt, ...)
     va_start(ap, fmt);
     char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    drv_error_set(ld->err, DRV_ERR_CONFIG, "%s", msg);
+    error_set(ld->err, ERR_CONFIG, "%s", msg);
     free(msg);
     set_location(ld, s);
     return false;
@@ -100,8 +105,8 @@ static bool fail_at(Loader *ld, const config_setting_t *s, const char *fmt, ...)
 
 static bool fail_missing_top(Loader *ld, const char *key)
 {
-    drv_error_set(ld->err, DRV_ERR_CONFIG, "missing required key '%s'", key);
-    drv_error_set_location(ld->err, ld->inv->config_path, 0);
+    error_set(ld->err, ERR_CONFIG, "missing required key '%s'", key);
+    error_set_location(ld->err, ld->inv->config_path, 0);
     return false;
 }
 
@@ -450,8 +455,8 @@ static bool load_tenant_url(Loader *ld, const config_setting_t *g, InvTenant *t)
     char *expanded = NULL;
     if (!expand_setting(ld, s, "url", &expanded))
         return false;
-    char *shown = inv_url_mask_text(config_setting_get_string(s));
-    bool ok = inv_url_parse_shown(expanded, shown, ld->inv->config_dir, &t->url, ld->err);
+    char *shown = url_mask_text(config_setting_get_string(s));
+    bool ok = url_parse_shown(expanded, shown, ld->inv->config_dir, &t->url, ld->err);
     free(shown);
     explicit_bzero(expanded, strlen(expanded));
     free(expanded);
@@ -495,7 +500,7 @@ static bool load_tenant(Loader *ld, const config_setting_t *list, size_t i)
         return false;
     if (load_tenant_env(ld, g, t) && load_tenant_url(ld, g, t) && load_tenant_tags(ld, g, t))
         return true;
-    drv_error_set_context(ld->err, t->id, NULL, NULL);
+    error_set_context(ld->err, t->id, NULL, NULL);
     return false;
 }
 
@@ -752,17 +757,17 @@ static bool read_config(Loader *ld)
     if (config_read_file(&ld->cfg, ld->inv->config_path))
         return true;
     if (config_error_type(&ld->cfg) == CONFIG_ERR_FILE_IO) {
-        drv_error_set(ld->err, DRV_ERR_CONFIG, "cannot read the inventory: %s",
+        error_set(ld->err, ERR_CONFIG, "cannot read the inventory: %s",
                       errno ? strerror(errno) : config_error_text(&ld->cfg));
-        drv_error_set_location(ld->err, ld->inv->config_path, 0);
+        error_set_location(ld->err, ld->inv->config_path, 0);
         return false;
     }
     char *file = display_file(ld, config_error_file(&ld->cfg));
-    drv_error_set(ld->err, DRV_ERR_CONFIG, "%s", config_error_text(&ld->cfg));
-    drv_error_set_location(ld->err, file, config_error_line(&ld->cfg));
+    error_set(ld->err, ERR_CONFIG, "%s", config_error_text(&ld->cfg));
+    error_set_location(ld->err, file, config_error_line(&ld->cfg));
     /* libconfig 1.5 does not say which file an @include could not open. */
     if (strstr(config_error_text(&ld->cfg), "include"))
-        drv_error_set_hint(ld->err, "@include paths are relative to the directory of '%s'",
+        error_set_hint(ld->err, "@include paths are relative to the directory of '%s'",
                            ld->inv->config_path);
     free(file);
     return false;
@@ -776,7 +781,7 @@ static bool load_root(Loader *ld)
            load_agents(ld, root) && load_tenants(ld, root) && load_notify(ld, root);
 }
 
-Inventory *inv_load(const char *path, DrvError *err)
+Inventory *inv_load(const char *path, DroverError *err)
 {
     Inventory *inv = xcalloc(1, sizeof *inv);
     inv->config_path = xstrdup(path);
@@ -803,7 +808,7 @@ static void tenant_free(InvTenant *t)
     for (size_t i = 0; i < t->ntags; i++)
         free(t->tags[i]);
     free(t->tags);
-    inv_url_free(&t->url);
+    url_free(&t->url);
     free(t->file);
 }
 

@@ -3,7 +3,7 @@
  * SQLite file, runs, tenant results with their steps, and the dirty list. The SQL text is
  * constant; every value goes through a bound parameter.
  */
-#include "journal_db.h"
+#include "journal_impl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -47,14 +47,14 @@ static const char SCHEMA_SQL[] =
 
 /* ---- helpers shared with journal_json.c -------------------------------------------------- */
 
-bool journal_sql_fail(Journal *j, DrvError *err, const char *what)
+bool journal_sql_fail(Journal *j, DroverError *err, const char *what)
 {
-    drv_error_set(err, DRV_ERR_IO, "journal '%s': %s: %s", j->path, what, sqlite3_errmsg(j->db));
+    error_set(err, ERR_IO, "journal '%s': %s: %s", j->path, what, sqlite3_errmsg(j->db));
     err->code = sqlite3_extended_errcode(j->db);
     return false;
 }
 
-sqlite3_stmt *journal_prepare(Journal *j, const char *sql, const char *what, DrvError *err)
+sqlite3_stmt *journal_prepare(Journal *j, const char *sql, const char *what, DroverError *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -65,13 +65,13 @@ sqlite3_stmt *journal_prepare(Journal *j, const char *sql, const char *what, Drv
     return st;
 }
 
-bool journal_no_run(DrvError *err, int64_t run_id)
+bool journal_no_run(DroverError *err, int64_t run_id)
 {
-    drv_error_set(err, DRV_ERR_USAGE, "no run with id %lld", (long long)run_id);
+    error_set(err, ERR_USAGE, "no run with id %lld", (long long)run_id);
     return false;
 }
 
-bool journal_run_exists(Journal *j, int64_t run_id, bool *exists, DrvError *err)
+bool journal_run_exists(Journal *j, int64_t run_id, bool *exists, DroverError *err)
 {
     const char *what = "cannot read the runs";
     sqlite3_stmt *st = journal_prepare(j, "SELECT 1 FROM runs WHERE id = ?", what, err);
@@ -116,7 +116,7 @@ static void bind_text(Binder *b, const char *s)
  * inventory, so a secret that slipped into a message must stop here. */
 static void bind_masked(Binder *b, const char *s)
 {
-    char *masked = s ? inv_url_mask_text(s) : NULL;
+    char *masked = s ? url_mask_text(s) : NULL;
     bind_text(b, masked);
     free(masked);
 }
@@ -132,14 +132,14 @@ static void bind_time(Binder *b, double t)
 }
 
 /* bind_error binds the four error columns: one-line summary, SQLSTATE, code, statement. */
-static void bind_error(Binder *b, const DrvError *e)
+static void bind_error(Binder *b, const DroverError *e)
 {
-    if (!drv_error_is_set(e)) {
+    if (!error_is_set(e)) {
         for (int i = 0; i < 4; i++)
             bind_text(b, NULL);
         return;
     }
-    char *summary = drv_error_summary(e);
+    char *summary = error_summary(e);
     bind_masked(b, summary);
     free(summary);
     bind_text(b, e->sqlstate[0] ? e->sqlstate : NULL);
@@ -150,18 +150,18 @@ static void bind_error(Binder *b, const DrvError *e)
     bind_masked(b, e->statement);
 }
 
-static void bind_summary(Binder *b, const DrvError *e)
+static void bind_summary(Binder *b, const DroverError *e)
 {
-    char *summary = drv_error_is_set(e) ? drv_error_summary(e) : NULL;
+    char *summary = error_is_set(e) ? error_summary(e) : NULL;
     bind_masked(b, summary);
     free(summary);
 }
 
 /* step_done runs a statement that returns no rows, after its bindings. */
-static bool step_done(Journal *j, const Binder *b, const char *what, DrvError *err)
+static bool step_done(Journal *j, const Binder *b, const char *what, DroverError *err)
 {
     if (b->rc != SQLITE_OK) {
-        drv_error_set(err, DRV_ERR_IO, "journal '%s': %s: %s", j->path, what,
+        error_set(err, ERR_IO, "journal '%s': %s: %s", j->path, what,
                       sqlite3_errstr(b->rc));
         err->code = b->rc;
         return false;
@@ -171,7 +171,7 @@ static bool step_done(Journal *j, const Binder *b, const char *what, DrvError *e
     return true;
 }
 
-bool journal_exec(Journal *j, const char *sql, const char *what, DrvError *err)
+bool journal_exec(Journal *j, const char *sql, const char *what, DroverError *err)
 {
     if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK)
         return true;
@@ -199,7 +199,7 @@ static double now_seconds(void)
 /* ---- open and schema --------------------------------------------------------------------- */
 
 static bool read_int_pragma(Journal *j, const char *sql, int *value, const char *what,
-                            DrvError *err)
+                            DroverError *err)
 {
     sqlite3_stmt *st = journal_prepare(j, sql, what, err);
     if (!st)
@@ -213,7 +213,7 @@ static bool read_int_pragma(Journal *j, const char *sql, int *value, const char 
     return ok;
 }
 
-static bool check_version(Journal *j, DrvError *err)
+static bool check_version(Journal *j, DroverError *err)
 {
     int version = 0;
     if (!read_int_pragma(j, "PRAGMA user_version", &version, "cannot read the schema version",
@@ -221,14 +221,14 @@ static bool check_version(Journal *j, DrvError *err)
         return false;
     if (version <= JOURNAL_SCHEMA_VERSION)
         return true;
-    drv_error_set(err, DRV_ERR_IO,
+    error_set(err, ERR_IO,
                   "journal '%s' has schema version %d; this drover knows only up to version %d",
                   j->path, version, JOURNAL_SCHEMA_VERSION);
-    drv_error_set_hint(err, "use the newer drover that wrote it, or another journal file");
+    error_set_hint(err, "use the newer drover that wrote it, or another journal file");
     return false;
 }
 
-static bool use_wal(Journal *j, DrvError *err)
+static bool use_wal(Journal *j, DroverError *err)
 {
     const char *what = "cannot switch to WAL mode";
     sqlite3_stmt *st = journal_prepare(j, "PRAGMA journal_mode = WAL", what, err);
@@ -239,7 +239,7 @@ static bool use_wal(Journal *j, DrvError *err)
     if (!ok) {
         journal_sql_fail(j, err, what);
     } else if (!mode || strcmp(mode, "wal") != 0) {
-        drv_error_set(err, DRV_ERR_IO, "journal '%s': %s: the file stays in '%s' mode", j->path,
+        error_set(err, ERR_IO, "journal '%s': %s: the file stays in '%s' mode", j->path,
                       what, mode ? mode : "unknown");
         ok = false;
     }
@@ -250,7 +250,7 @@ static bool use_wal(Journal *j, DrvError *err)
 /* create_schema runs inside BEGIN IMMEDIATE so that two drovers creating the same new file
  * do not both create it. A version-0 file that already holds tables is someone else's
  * database (a mistyped path): it is refused rather than written into. */
-static bool create_schema(Journal *j, DrvError *err)
+static bool create_schema(Journal *j, DroverError *err)
 {
     if (!journal_exec(j, "BEGIN IMMEDIATE", "cannot lock the journal", err))
         return false;
@@ -262,7 +262,7 @@ static bool create_schema(Journal *j, DrvError *err)
         ok = read_int_pragma(j, "SELECT count(*) FROM sqlite_schema", &tables,
                              "cannot read the schema", err);
     if (ok && version == 0 && tables > 0) {
-        drv_error_set(err, DRV_ERR_IO,
+        error_set(err, ERR_IO,
                       "journal '%s' is an sqlite database with tables of its own, not a drover "
                       "journal",
                       j->path);
@@ -276,14 +276,14 @@ static bool create_schema(Journal *j, DrvError *err)
     return ok;
 }
 
-Journal *journal_open(const char *path, DrvError *err)
+Journal *journal_open(const char *path, DroverError *err)
 {
     Journal *j = xcalloc(1, sizeof *j);
     j->path = xstrdup(path);
     if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         journal_sql_fail(j, err, "cannot open");
-        drv_error_set_hint(err, "check that the directory exists and is writable");
+        error_set_hint(err, "check that the directory exists and is writable");
         journal_close(j);
         return NULL;
     }
@@ -343,7 +343,7 @@ static char *host_name(void)
     return xstrdup(buf);
 }
 
-bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, DrvError *err)
+bool journal_begin_run(Journal *j, const JournalRunInfo *info, int64_t *run_id, DroverError *err)
 {
     const char *what = "cannot record the run";
     sqlite3_stmt *st = journal_prepare(j,
@@ -381,10 +381,10 @@ static bool is_run_outcome(const char *outcome)
     return false;
 }
 
-bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DrvError *err)
+bool journal_end_run(Journal *j, int64_t run_id, const char *outcome, DroverError *err)
 {
     if (!outcome || !is_run_outcome(outcome)) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "unknown run outcome '%s'",
+        error_set(err, ERR_INTERNAL, "unknown run outcome '%s'",
                       outcome ? outcome : "(null)");
         return false;
     }
@@ -418,7 +418,7 @@ static char *list_json_text(const StrList *l)
 }
 
 static bool insert_result(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
-                          DrvError *err)
+                          DroverError *err)
 {
     sqlite3_stmt *st = journal_prepare(
         j,
@@ -455,7 +455,7 @@ static bool insert_result(Journal *j, int64_t run_id, const ExecResult *res, con
 }
 
 static bool insert_steps(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
-                         DrvError *err)
+                         DroverError *err)
 {
     if (res->nsteps == 0)
         return true;
@@ -499,7 +499,7 @@ static bool fixed_migration(const ExecResult *res, const char *migration)
 }
 
 static bool mark_dirty(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
-                       DrvError *err)
+                       DroverError *err)
 {
     sqlite3_stmt *st = journal_prepare(j,
                                        "INSERT OR REPLACE INTO dirty (tenant_id, migration,"
@@ -511,7 +511,7 @@ static bool mark_dirty(Journal *j, int64_t run_id, const ExecResult *res, const 
     bind_text(&b, res->tenant->id);
     bind_text(&b, res->dirty_migration ? res->dirty_migration : "");
     bind_int(&b, run_id);
-    bind_summary(&b, drv_error_is_set(&res->error) ? &res->error : &res->rollback_error);
+    bind_summary(&b, error_is_set(&res->error) ? &res->error : &res->rollback_error);
     bind_time(&b, now_seconds());
     bool ok = step_done(j, &b, what, err);
     sqlite3_finalize(st);
@@ -521,7 +521,7 @@ static bool mark_dirty(Journal *j, int64_t run_id, const ExecResult *res, const 
 /* update_dirty clears the mark before setting it, so that a result which fixed the old dirty
  * migration and left another one half-done ends with the new mark. */
 static bool update_dirty(Journal *j, int64_t run_id, const ExecResult *res, const char *what,
-                         DrvError *err)
+                         DroverError *err)
 {
     char *migration = NULL;
     char *error = NULL;
@@ -539,7 +539,7 @@ static bool update_dirty(Journal *j, int64_t run_id, const ExecResult *res, cons
 
 /* forget_earlier_record drops what an earlier call recorded for this tenant in this run. */
 static bool forget_earlier_record(Journal *j, int64_t run_id, const ExecResult *res,
-                                  const char *what, DrvError *err)
+                                  const char *what, DroverError *err)
 {
     static const char *const sql[] = {
         "DELETE FROM steps WHERE run_id = ? AND tenant_id = ?",
@@ -559,10 +559,10 @@ static bool forget_earlier_record(Journal *j, int64_t run_id, const ExecResult *
     return ok;
 }
 
-bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DrvError *err)
+bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, DroverError *err)
 {
     if (!res->tenant || !res->tenant->id) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "a result without a tenant cannot be journaled");
+        error_set(err, ERR_INTERNAL, "a result without a tenant cannot be journaled");
         return false;
     }
     const char *what = "cannot record the tenant's result";
@@ -577,7 +577,7 @@ bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, Dr
               update_dirty(j, run_id, res, what, err) && journal_exec(j, "COMMIT", what, err);
     if (!ok) {
         rollback(j);
-        drv_error_set_context(err, res->tenant->id, NULL, NULL);
+        error_set_context(err, res->tenant->id, NULL, NULL);
     }
     return ok;
 }
@@ -588,7 +588,7 @@ bool journal_record_tenant(Journal *j, int64_t run_id, const ExecResult *res, Dr
  * finalize, or NULL with err set (naming `what`) when the query failed.
  */
 static sqlite3_stmt *tenant_row(Journal *j, const char *sql, const char *tenant_id,
-                                const char *what, bool *found, DrvError *err)
+                                const char *what, bool *found, DroverError *err)
 {
     sqlite3_stmt *st = journal_prepare(j, sql, what, err);
     if (!st)
@@ -608,7 +608,7 @@ static sqlite3_stmt *tenant_row(Journal *j, const char *sql, const char *tenant_
 /* ---- the dirty list ---------------------------------------------------------------------- */
 
 bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
-                   DrvError *err)
+                   DroverError *err)
 {
     *migration = NULL;
     *error = NULL;
@@ -628,7 +628,7 @@ bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **e
 /* A skipped tenant has no times of its own; the run's end (or start, while it runs) stands in
  * for them so that every last run has a time. */
 bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long long *run_id,
-                      double *ended_at, DrvError *err)
+                      double *ended_at, DroverError *err)
 {
     *outcome = NULL;
     *run_id = 0;
@@ -651,7 +651,7 @@ bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long lo
     return true;
 }
 
-bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DrvError *err)
+bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err)
 {
     const char *what = "cannot clear the dirty mark";
     sqlite3_stmt *st = journal_prepare(j, "DELETE FROM dirty WHERE tenant_id = ?", what, err);

@@ -3,7 +3,7 @@
  * run with its tenants and steps, as JSON. Every time is given twice: Unix seconds
  * ("started_at") for programs and an ISO-8601 UTC string ("started") for people.
  */
-#include "journal_db.h"
+#include "journal_impl.h"
 
 #include <time.h>
 
@@ -65,7 +65,7 @@ static json_t *list_json(sqlite3_stmt *st, int col)
 /* ---- the list of runs -------------------------------------------------------------------- */
 
 static bool add_outcome_counts(Journal *j, sqlite3_stmt *counts, json_int_t run_id, json_t *run,
-                               DrvError *err)
+                               DroverError *err)
 {
     json_t *tenants = json_object();
     json_object_set_new(run, "tenants", tenants);
@@ -94,7 +94,7 @@ static json_t *run_summary_json(sqlite3_stmt *st)
     return o;
 }
 
-json_t *journal_runs_json(Journal *j, int limit, DrvError *err)
+json_t *journal_runs_json(Journal *j, int limit, DroverError *err)
 {
     const char *what = "cannot read the runs";
     sqlite3_stmt *runs = journal_prepare(j,
@@ -144,7 +144,7 @@ static json_t *step_json(sqlite3_stmt *st)
 }
 
 static bool add_steps(Journal *j, sqlite3_stmt *steps, int64_t run_id, json_t *tenant,
-                      DrvError *err)
+                      DroverError *err)
 {
     json_t *list = json_array();
     json_object_set_new(tenant, "steps", list);
@@ -192,7 +192,7 @@ static json_t *tenant_json(sqlite3_stmt *st)
     return o;
 }
 
-static bool add_tenants(Journal *j, int64_t run_id, json_t *run, DrvError *err)
+static bool add_tenants(Journal *j, int64_t run_id, json_t *run, DroverError *err)
 {
     const char *what = "cannot read the tenant results";
     sqlite3_stmt *tenants = journal_prepare(
@@ -243,7 +243,7 @@ static json_t *run_head_json(sqlite3_stmt *st)
 
 /* journal_run_json reads inside one transaction: in WAL mode that is one snapshot, so a
  * run being written meanwhile shows whole tenants only. */
-json_t *journal_run_json(Journal *j, int64_t run_id, DrvError *err)
+json_t *journal_run_json(Journal *j, int64_t run_id, DroverError *err)
 {
     const char *what = "cannot read the run";
     sqlite3_stmt *st = journal_prepare(j,

@@ -18,9 +18,9 @@ static char *quote_lit(DrvConn *c, const char *s)
     return q ? q : xstrdup("NULL");
 }
 
-char *meta_table_sql(DrvDialect d, const MetaTable *t)
+char *meta_table_sql(DbDialect d, const MetaTable *t)
 {
-    if (d == DRV_POSTGRES) {
+    if (d == DB_POSTGRES) {
         char *table = drv_quote_ident(d, t->table);
         if (!t->schema)
             return table;
@@ -39,23 +39,23 @@ char *meta_table_sql(DrvDialect d, const MetaTable *t)
     return quoted;
 }
 
-char *meta_create_sql(DrvDialect d, const MetaTable *t)
+char *meta_create_sql(DbDialect d, const MetaTable *t)
 {
     char *table = meta_table_sql(d, t);
     char *sql = NULL;
     switch (d) {
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (\"name\" VARCHAR(255) NOT NULL UNIQUE , "
                         "PRIMARY KEY (\"name\"));",
                         table);
         break;
-    case DRV_MYSQL:
+    case DB_MYSQL:
         sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (`name` VARCHAR(255) NOT NULL UNIQUE , "
                         "PRIMARY KEY (`name`)) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE "
                         "utf8_unicode_ci;",
                         table);
         break;
-    case DRV_SQLITE:
+    case DB_SQLITE:
         sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (`name` VARCHAR(255) NOT NULL UNIQUE "
                         "PRIMARY KEY);",
                         table);
@@ -66,9 +66,9 @@ char *meta_create_sql(DrvDialect d, const MetaTable *t)
 }
 
 /* The raw table name as the catalogs know it (MySQL/SQLite: "schema.table" joined). */
-static char *catalog_name(DrvDialect d, const MetaTable *t)
+static char *catalog_name(DbDialect d, const MetaTable *t)
 {
-    if (d != DRV_POSTGRES && t->schema)
+    if (d != DB_POSTGRES && t->schema)
         return xasprintf("%s.%s", t->schema, t->table);
     return xstrdup(t->table);
 }
@@ -77,11 +77,11 @@ static char *catalog_name(DrvDialect d, const MetaTable *t)
  * (MySQL, SQLite; PostgreSQL goes through read_pg_columns). */
 static char *columns_sql(DrvConn *c, const MetaTable *t)
 {
-    DrvDialect d = drv_conn_dialect(c);
+    DbDialect d = drv_conn_dialect(c);
     char *name = catalog_name(d, t);
     char *lit = quote_lit(c, name);
     char *sql = NULL;
-    if (d == DRV_MYSQL)
+    if (d == DB_MYSQL)
         sql = xasprintf("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                         "DATABASE() AND BINARY TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
                         lit);
@@ -98,9 +98,9 @@ static char *columns_sql(DrvConn *c, const MetaTable *t)
  * catalog statistics it has not cached yet, which costs status about a tenth of its per-tenant
  * time (bench/profile-status); these two statements read nothing but the relation cache.
  */
-static bool read_pg_columns(DrvConn *c, const MetaTable *t, StrList *cols, DrvError *err)
+static bool read_pg_columns(DrvConn *c, const MetaTable *t, StrList *cols, DroverError *err)
 {
-    char *qualified = meta_table_sql(DRV_POSTGRES, t);
+    char *qualified = meta_table_sql(DB_POSTGRES, t);
     char *lit = quote_lit(c, qualified);
     char *sql = xasprintf("SELECT to_regclass(%s) IS NOT NULL", lit);
     StrList exists = STRLIST_INIT;
@@ -117,9 +117,9 @@ static bool read_pg_columns(DrvConn *c, const MetaTable *t, StrList *cols, DrvEr
     return ok;
 }
 
-static bool read_columns(DrvConn *c, const MetaTable *t, StrList *cols, DrvError *err)
+static bool read_columns(DrvConn *c, const MetaTable *t, StrList *cols, DroverError *err)
 {
-    if (drv_conn_dialect(c) == DRV_POSTGRES)
+    if (drv_conn_dialect(c) == DB_POSTGRES)
         return read_pg_columns(c, t, cols, err);
     char *sql = columns_sql(c, t);
     bool ok = drv_query_strings(c, sql, cols, err);
@@ -128,9 +128,9 @@ static bool read_columns(DrvConn *c, const MetaTable *t, StrList *cols, DrvError
 }
 
 /* read_mysql_charset fills st->charset/collation from the name column's definition. */
-static bool read_mysql_charset(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err)
+static bool read_mysql_charset(DrvConn *c, const MetaTable *t, MetaState *st, DroverError *err)
 {
-    char *name = catalog_name(DRV_MYSQL, t);
+    char *name = catalog_name(DB_MYSQL, t);
     char *lit = quote_lit(c, name);
     char *sql = xasprintf("SELECT CONCAT(CHARACTER_SET_NAME, ' ', COLLATION_NAME) FROM "
                           "information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND BINARY "
@@ -152,9 +152,9 @@ static bool read_mysql_charset(DrvConn *c, const MetaTable *t, MetaState *st, Dr
     return ok;
 }
 
-static bool read_rows(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err)
+static bool read_rows(DrvConn *c, const MetaTable *t, MetaState *st, DroverError *err)
 {
-    DrvDialect d = drv_conn_dialect(c);
+    DbDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
     char *col = drv_quote_ident(d, "name");
     char *sql = xasprintf("SELECT %s FROM %s", col, table);
@@ -166,7 +166,7 @@ static bool read_rows(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *e
     return ok;
 }
 
-bool meta_read(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err)
+bool meta_read(DrvConn *c, const MetaTable *t, MetaState *st, DroverError *err)
 {
     meta_state_free(st);
     StrList cols = STRLIST_INIT;
@@ -177,7 +177,7 @@ bool meta_read(DrvConn *c, const MetaTable *t, MetaState *st, DrvError *err)
     st->timestamps = sl_contains(&cols, "createdAt") && sl_contains(&cols, "updatedAt");
     if (!st->exists)
         goto out;
-    if (drv_conn_dialect(c) == DRV_MYSQL && !read_mysql_charset(c, t, st, err)) {
+    if (drv_conn_dialect(c) == DB_MYSQL && !read_mysql_charset(c, t, st, err)) {
         ok = false;
         goto out;
     }
@@ -189,23 +189,23 @@ out:
 
 static void push_create_schema(const char *schema, StrList *out)
 {
-    char *q = drv_quote_ident(DRV_POSTGRES, schema);
+    char *q = drv_quote_ident(DB_POSTGRES, schema);
     sl_push_owned(out, xasprintf("CREATE SCHEMA IF NOT EXISTS %s;", q));
     free(q);
 }
 
-void meta_create_statements(DrvDialect d, const MetaTable *t, const char *tenant_schema,
+void meta_create_statements(DbDialect d, const MetaTable *t, const char *tenant_schema,
                             StrList *out)
 {
-    if (d == DRV_POSTGRES && tenant_schema)
+    if (d == DB_POSTGRES && tenant_schema)
         push_create_schema(tenant_schema, out);
-    if (d == DRV_POSTGRES && t->schema)
+    if (d == DB_POSTGRES && t->schema)
         push_create_schema(t->schema, out);
     sl_push_owned(out, meta_create_sql(d, t));
 }
 
 bool meta_ensure(DrvConn *c, const MetaTable *t, const char *tenant_schema, MetaState *st,
-                 DrvError *err)
+                 DroverError *err)
 {
     if (!meta_read(c, t, st, err))
         return false;
@@ -221,14 +221,14 @@ bool meta_ensure(DrvConn *c, const MetaTable *t, const char *tenant_schema, Meta
 }
 
 /* The timestamp Sequelize writes client-side in UTC, as each dialect stores it (§1.6). */
-static const char *utc_now_sql(DrvDialect d)
+static const char *utc_now_sql(DbDialect d)
 {
     switch (d) {
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         return "now()";
-    case DRV_MYSQL:
+    case DB_MYSQL:
         return "UTC_TIMESTAMP()";
-    case DRV_SQLITE:
+    case DB_SQLITE:
         return "strftime('%Y-%m-%d %H:%M:%f +00:00', 'now')";
     }
     return "NULL";
@@ -236,7 +236,7 @@ static const char *utc_now_sql(DrvDialect d)
 
 char *meta_insert_sql(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name)
 {
-    DrvDialect d = drv_conn_dialect(c);
+    DbDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
     char *lit = quote_lit(c, name);
     char *col = drv_quote_ident(d, "name");
@@ -258,7 +258,7 @@ char *meta_insert_sql(DrvConn *c, const MetaTable *t, const MetaState *st, const
 }
 
 bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char *name,
-                 DrvError *err)
+                 DroverError *err)
 {
     char *sql = meta_insert_sql(c, t, st, name);
     bool ok = drv_exec(c, sql, err);
@@ -268,21 +268,21 @@ bool meta_insert(DrvConn *c, const MetaTable *t, const MetaState *st, const char
 
 char *meta_delete_sql(DrvConn *c, const MetaTable *t, const char *name)
 {
-    DrvDialect d = drv_conn_dialect(c);
+    DbDialect d = drv_conn_dialect(c);
     char *table = meta_table_sql(d, t);
     char *lit = quote_lit(c, name);
     char *col = drv_quote_ident(d, "name");
     /* MySQL compares under the column's case-insensitive collation; BINARY deletes exactly the
      * row drover read, never a look-alike. */
     char *sql = xasprintf("DELETE FROM %s WHERE %s = %s%s", table, col,
-                          d == DRV_MYSQL ? "BINARY " : "", lit);
+                          d == DB_MYSQL ? "BINARY " : "", lit);
     free(col);
     free(lit);
     free(table);
     return sql;
 }
 
-bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DrvError *err)
+bool meta_delete(DrvConn *c, const MetaTable *t, const char *name, DroverError *err)
 {
     char *sql = meta_delete_sql(c, t, name);
     bool ok = drv_exec(c, sql, err);
@@ -326,16 +326,16 @@ static bool utf8_valid(const unsigned char *s, bool *has_4byte)
     return true;
 }
 
-static bool refuse(DrvError *err, const char *name, const char *why, const char *hint)
+static bool refuse(DroverError *err, const char *name, const char *why, const char *hint)
 {
-    drv_error_set(err, DRV_ERR_REFUSED, "cannot record this migration in SequelizeMeta: %s",
+    error_set(err, ERR_REFUSED, "cannot record this migration in SequelizeMeta: %s",
                   why);
-    drv_error_set_context(err, NULL, name, NULL);
-    drv_error_set_hint(err, "%s", hint);
+    error_set_context(err, NULL, name, NULL);
+    error_set_hint(err, "%s", hint);
     return false;
 }
 
-static bool check_bytes(const char *name, DrvDialect d, const MetaState *st, DrvError *err)
+static bool check_bytes(const char *name, DbDialect d, const MetaState *st, DroverError *err)
 {
     bool four_byte;
     if (strlen(name) > META_NAME_MAX_BYTES)
@@ -345,7 +345,7 @@ static bool check_bytes(const char *name, DrvDialect d, const MetaState *st, Drv
         return refuse(err, name, "its name is not valid UTF-8", "rename the file");
     bool mb3 = st->charset && (strcmp(st->charset, "utf8mb3") == 0 ||
                                strcmp(st->charset, "utf8") == 0);
-    if (d == DRV_MYSQL && four_byte && mb3)
+    if (d == DB_MYSQL && four_byte && mb3)
         return refuse(err, name,
                       "its name has a 4-byte UTF-8 character and the 'name' column is utf8mb3",
                       "rename the file without emoji or other characters outside the BMP");
@@ -357,7 +357,7 @@ static bool check_bytes(const char *name, DrvDialect d, const MetaState *st, Drv
  * column's collation: equal weights mean the primary key sees the names as equal.
  */
 static bool mysql_weights(DrvConn *c, const MetaState *st, const StrList *names, StrList *out,
-                          DrvError *err)
+                          DroverError *err)
 {
     if (names->n == 0)
         return true;
@@ -388,9 +388,9 @@ static bool mysql_weights(DrvConn *c, const MetaState *st, const StrList *names,
 
 /* rows_matching returns the stored rows equal to any of names under the column's collation. */
 static bool rows_matching(DrvConn *c, const MetaTable *t, const StrList *names, StrList *out,
-                          DrvError *err)
+                          DroverError *err)
 {
-    char *table = meta_table_sql(DRV_MYSQL, t);
+    char *table = meta_table_sql(DB_MYSQL, t);
     StrBuf sql;
     sb_init(&sql);
     sb_appendf(&sql, "SELECT `name` FROM %s WHERE `name` IN (", table);
@@ -406,7 +406,7 @@ static bool rows_matching(DrvConn *c, const MetaTable *t, const StrList *names, 
     return ok;
 }
 
-static bool refuse_collision(DrvError *err, const char *name, const char *other_kind,
+static bool refuse_collision(DroverError *err, const char *name, const char *other_kind,
                              const char *other, const char *collation)
 {
     char *why = xasprintf("its name equals %s '%s' under the column's collation '%s'",
@@ -422,7 +422,7 @@ static bool refuse_collision(DrvError *err, const char *name, const char *other_
  * narrowed with one IN query, so the cost does not grow with the tenant's history.
  */
 static bool check_mysql_collisions(DrvConn *c, const MetaTable *t, const MetaState *st,
-                                   const StrList *names, DrvError *err)
+                                   const StrList *names, DroverError *err)
 {
     StrList all = STRLIST_INIT, weights = STRLIST_INIT, clashing = STRLIST_INIT;
     bool ok = rows_matching(c, t, names, &clashing, err);
@@ -448,13 +448,13 @@ static bool check_mysql_collisions(DrvConn *c, const MetaTable *t, const MetaSta
 }
 
 bool meta_check_storable(DrvConn *c, const MetaTable *t, const MetaState *st,
-                         const StrList *names, DrvError *err)
+                         const StrList *names, DroverError *err)
 {
-    DrvDialect d = drv_conn_dialect(c);
+    DbDialect d = drv_conn_dialect(c);
     for (size_t i = 0; i < names->n; i++)
         if (!check_bytes(names->items[i], d, st, err))
             return false;
-    if (d != DRV_MYSQL || names->n == 0 || !st->charset || !st->collation)
+    if (d != DB_MYSQL || names->n == 0 || !st->charset || !st->collation)
         return true;
     return check_mysql_collisions(c, t, st, names, err);
 }

@@ -57,11 +57,11 @@ static bool classify_name(const char *name, MigKind *kind)
  * check_regular sets *regular for path, following symlinks so that a link to a migration
  * kept elsewhere counts. A dangling link fails rather than vanishing from the set.
  */
-static bool check_regular(const char *path, bool *regular, DrvError *err)
+static bool check_regular(const char *path, bool *regular, DroverError *err)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        drv_error_set(err, DRV_ERR_IO, "cannot read migration file '%s': %s", path,
+        error_set(err, ERR_IO, "cannot read migration file '%s': %s", path,
                       strerror(errno));
         return false;
     }
@@ -91,13 +91,13 @@ static void push_migration(MigSet *set, size_t *cap, const char *name, const cha
 }
 
 /* list_dir fills set with the migration files of dir, unsorted and unparsed. */
-static bool list_dir(const char *dir, MigSet *set, DrvError *err)
+static bool list_dir(const char *dir, MigSet *set, DroverError *err)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        drv_error_set(err, DRV_ERR_IO, "cannot read migrations directory '%s': %s", dir,
+        error_set(err, ERR_IO, "cannot read migrations directory '%s': %s", dir,
                       strerror(errno));
-        drv_error_set_hint(err, "set migrations.path in the configuration to the directory "
+        error_set_hint(err, "set migrations.path in the configuration to the directory "
                                 "holding the migration files, or create it");
         return false;
     }
@@ -120,7 +120,7 @@ static bool list_dir(const char *dir, MigSet *set, DrvError *err)
         errno = 0;
     }
     if (ok && errno != 0) {
-        drv_error_set(err, DRV_ERR_IO, "cannot read migrations directory '%s': %s", dir,
+        error_set(err, ERR_IO, "cannot read migrations directory '%s': %s", dir,
                       strerror(errno));
         ok = false;
     }
@@ -139,20 +139,20 @@ static int line_of_offset(const char *text, size_t offset)
 
 /* load_sql reads a .sql file and parses it; a NUL byte is caught here since the parser only
  * sees a C string. */
-static bool load_sql(Migration *m, DrvError *err)
+static bool load_sql(Migration *m, DroverError *err)
 {
     size_t len;
     char *text = file_read_all(m->path, &len);
     if (!text) {
-        drv_error_set(err, DRV_ERR_IO, "cannot read migration file '%s': %s", m->path,
+        error_set(err, ERR_IO, "cannot read migration file '%s': %s", m->path,
                       strerror(errno));
         return false;
     }
     size_t nul = strlen(text);
     bool ok;
     if (nul < len) {
-        drv_error_set(err, DRV_ERR_INPUT, "file contains a NUL byte");
-        drv_error_set_location(err, m->path, line_of_offset(text, nul));
+        error_set(err, ERR_INPUT, "file contains a NUL byte");
+        error_set_location(err, m->path, line_of_offset(text, nul));
         ok = false;
     } else {
         ok = mig_parse_sql(m->path, text, m, err);
@@ -161,7 +161,7 @@ static bool load_sql(Migration *m, DrvError *err)
     return ok;
 }
 
-bool mig_discover(const char *dir, MigSet *out, DrvError *err)
+bool mig_discover(const char *dir, MigSet *out, DroverError *err)
 {
     memset(out, 0, sizeof *out);
     out->dir = xstrdup(dir);

@@ -29,12 +29,12 @@ static char *hex16(uint64_t h)
     return xasprintf("%016" PRIx64, h);
 }
 
-char *mig_file_digest(const Migration *m, DrvError *err)
+char *mig_file_digest(const Migration *m, DroverError *err)
 {
     size_t len = 0;
     char *text = file_read_all(m->path, &len);
     if (!text) {
-        drv_error_set(err, DRV_ERR_IO, "cannot read migration '%s': %s", m->path,
+        error_set(err, ERR_IO, "cannot read migration '%s': %s", m->path,
                       strerror(errno));
         return NULL;
     }
@@ -44,7 +44,7 @@ char *mig_file_digest(const Migration *m, DrvError *err)
     return hex16(h);
 }
 
-char *mig_set_digest(const MigSet *set, DrvError *err)
+char *mig_set_digest(const MigSet *set, DroverError *err)
 {
     StrBuf sb;
     sb_init(&sb);

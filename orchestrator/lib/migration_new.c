@@ -45,26 +45,26 @@ static const char js_template[] =
     "  }\n"
     "};\n";
 
-static bool check_name(const char *name, DrvError *err)
+static bool check_name(const char *name, DroverError *err)
 {
     if (!name || !*name) {
-        drv_error_set(err, DRV_ERR_USAGE, "migration name is empty");
+        error_set(err, ERR_USAGE, "migration name is empty");
         return false;
     }
     if (strchr(name, '/')) {
-        drv_error_set(err, DRV_ERR_USAGE, "migration name '%s' contains '/'", name);
-        drv_error_set_hint(err, "give a plain name; the file is created in migrations.path");
+        error_set(err, ERR_USAGE, "migration name '%s' contains '/'", name);
+        error_set_hint(err, "give a plain name; the file is created in migrations.path");
         return false;
     }
     if (name[0] == '.') {
-        drv_error_set(err, DRV_ERR_USAGE, "migration name '%s' starts with '.'", name);
-        drv_error_set_hint(err, "migration discovery skips dotfiles");
+        error_set(err, ERR_USAGE, "migration name '%s' starts with '.'", name);
+        error_set_hint(err, "migration discovery skips dotfiles");
         return false;
     }
     return true;
 }
 
-static bool check_dir(const char *dir, DrvError *err)
+static bool check_dir(const char *dir, DroverError *err)
 {
     struct stat st;
     const char *why = NULL;
@@ -74,8 +74,8 @@ static bool check_dir(const char *dir, DrvError *err)
         why = strerror(ENOTDIR);
     if (!why)
         return true;
-    drv_error_set(err, DRV_ERR_IO, "cannot use migrations directory '%s': %s", dir, why);
-    drv_error_set_hint(err, "create the directory first, or set migrations.path");
+    error_set(err, ERR_IO, "cannot use migrations directory '%s': %s", dir, why);
+    error_set_hint(err, "create the directory first, or set migrations.path");
     return false;
 }
 
@@ -107,11 +107,11 @@ static bool write_all(int fd, const char *s, size_t len)
 }
 
 /* create_file writes content to a new file, refusing to replace an existing one. */
-static bool create_file(const char *path, const char *content, DrvError *err)
+static bool create_file(const char *path, const char *content, DroverError *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) {
-        drv_error_set(err, DRV_ERR_IO, "cannot create migration file '%s': %s", path,
+        error_set(err, ERR_IO, "cannot create migration file '%s': %s", path,
                       strerror(errno));
         return false;
     }
@@ -122,14 +122,14 @@ static bool create_file(const char *path, const char *content, DrvError *err)
         saved = errno;
     }
     if (!ok) {
-        drv_error_set(err, DRV_ERR_IO, "cannot write migration file '%s': %s", path,
+        error_set(err, ERR_IO, "cannot write migration file '%s': %s", path,
                       strerror(saved));
         unlink(path);
     }
     return ok;
 }
 
-bool mig_new(const char *dir, const char *name, bool js, char **out_path, DrvError *err)
+bool mig_new(const char *dir, const char *name, bool js, char **out_path, DroverError *err)
 {
     *out_path = NULL;
     if (!check_name(name, err))
@@ -138,7 +138,7 @@ bool mig_new(const char *dir, const char *name, bool js, char **out_path, DrvErr
         return false;
     char *stamp = utc_stamp();
     if (!stamp) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "cannot read the system clock");
+        error_set(err, ERR_INTERNAL, "cannot read the system clock");
         return false;
     }
     char *file = xasprintf("%s-%s.%s", stamp, name, js ? "js" : "sql");

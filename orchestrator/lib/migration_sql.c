@@ -29,7 +29,7 @@ typedef struct SqlParser {
     const char *path;
     const char *text;
     Migration *m;
-    DrvError *err;
+    DroverError *err;
     size_t up_body;   /* offset of the up section's body, valid once m->up.line > 0 */
     size_t down_body; /* same for down */
     size_t down_start; /* offset of the down marker line */
@@ -144,8 +144,8 @@ static bool fail(SqlParser *ps, int line, const char *fmt, ...)
     va_start(ap, fmt);
     char *message = xvasprintf(fmt, ap);
     va_end(ap);
-    drv_error_set(ps->err, DRV_ERR_INPUT, "%s", message);
-    drv_error_set_location(ps->err, ps->path, line);
+    error_set(ps->err, ERR_INPUT, "%s", message);
+    error_set_location(ps->err, ps->path, line);
     free(message);
     return false;
 }
@@ -284,7 +284,7 @@ static void reset_section(MigSection *s)
     s->transaction = true;
 }
 
-bool mig_parse_sql(const char *path, const char *text, Migration *m, DrvError *err)
+bool mig_parse_sql(const char *path, const char *text, Migration *m, DroverError *err)
 {
     reset_section(&m->up);
     reset_section(&m->down);

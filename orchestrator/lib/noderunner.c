@@ -1,7 +1,7 @@
 /*
  * noderunner.c — the pool of Node.js runners (see noderunner.h): spawning them, the
  * line-delimited JSON protocol with a per-request deadline, and turning their replies into
- * DrvErrors that the executor's retry and rollback rules understand.
+ * DroverErrors that the executor's retry and rollback rules understand.
  */
 #define _GNU_SOURCE
 #include "drover/noderunner.h"
@@ -171,11 +171,11 @@ static void runner_kill(NrRunner *r)
 /* spawn_runner starts node in its own process group, so that a Ctrl-C meant for drover does not
  * kill a migration half-way: drover decides when to stop. stderr goes to /dev/null; a runner
  * reports every failure on its socket. */
-static NrRunner *spawn_runner(DrvError *err)
+static NrRunner *spawn_runner(DroverError *err)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "cannot create a socket for the node runner: %s",
+        error_set(err, ERR_INTERNAL, "cannot create a socket for the node runner: %s",
                       strerror(errno));
         return NULL;
     }
@@ -196,7 +196,7 @@ static NrRunner *spawn_runner(DrvError *err)
     close(sv[1]);
     if (rc != 0) {
         close(sv[0]);
-        drv_error_set(err, DRV_ERR_INTERNAL, "cannot start '%s': %s", pool.node, strerror(rc));
+        error_set(err, ERR_INTERNAL, "cannot start '%s': %s", pool.node, strerror(rc));
         return NULL;
     }
     NrRunner *r = xcalloc(1, sizeof *r);
@@ -213,14 +213,14 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool fail_runner(NrRunner *r, DrvError *err, const char *what)
+static bool fail_runner(NrRunner *r, DroverError *err, const char *what)
 {
     r->broken = true;
-    drv_error_set(err, DRV_ERR_INTERNAL, "the node runner (pid %ld) %s", (long)r->pid, what);
+    error_set(err, ERR_INTERNAL, "the node runner (pid %ld) %s", (long)r->pid, what);
     return false;
 }
 
-static bool send_all(NrRunner *r, const char *data, size_t len, DrvError *err)
+static bool send_all(NrRunner *r, const char *data, size_t len, DroverError *err)
 {
     while (len) {
         ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL);
@@ -238,7 +238,7 @@ static bool send_all(NrRunner *r, const char *data, size_t len, DrvError *err)
 
 /* read_line waits for one reply line until the deadline; a runner that is silent past it is
  * taken as hung. */
-static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
+static char *read_line(NrRunner *r, int timeout_ms, DroverError *err)
 {
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
@@ -255,7 +255,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
         long long left = deadline - now_ms();
         if (left <= 0) {
             fail_runner(r, err, "did not answer in time");
-            drv_error_set_hint(err, "the request took longer than %d s; the runner was stopped",
+            error_set_hint(err, "the request took longer than %d s; the runner was stopped",
                                timeout_ms / 1000);
             return NULL;
         }
@@ -280,7 +280,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DrvError *err)
     }
 }
 
-static json_t *request(NrRunner *r, json_t *req, int timeout_ms, DrvError *err)
+static json_t *request(NrRunner *r, json_t *req, int timeout_ms, DroverError *err)
 {
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
@@ -307,11 +307,11 @@ static json_t *request(NrRunner *r, json_t *req, int timeout_ms, DrvError *err)
 }
 
 /* reply_error fills err from a runner's {"ok":false,"error":{...}} reply. */
-static void reply_error(json_t *reply, DrvErrorKind kind, DrvError *err)
+static void reply_error(json_t *reply, DroverErrorKind kind, DroverError *err)
 {
     json_t *e = json_object_get(reply, "error");
     const char *msg = json_string_value(json_object_get(e, "message"));
-    drv_error_set(err, kind, "%s", msg ? msg : "the node runner failed without a message");
+    error_set(err, kind, "%s", msg ? msg : "the node runner failed without a message");
     const char *state = json_string_value(json_object_get(e, "sqlstate"));
     if (state && strlen(state) == 5)
         memcpy(err->sqlstate, state, 6);
@@ -320,7 +320,7 @@ static void reply_error(json_t *reply, DrvErrorKind kind, DrvError *err)
         err->code = (int)json_integer_value(no);
     const char *sql = json_string_value(json_object_get(e, "sql"));
     if (sql)
-        drv_error_set_context(err, NULL, NULL, sql);
+        error_set_context(err, NULL, NULL, sql);
 }
 
 static bool reply_ok(json_t *reply)
@@ -328,7 +328,7 @@ static bool reply_ok(json_t *reply)
     return json_is_true(json_object_get(reply, "ok"));
 }
 
-static const char *dialect_name(DrvDialect d);
+static const char *dialect_name(DbDialect d);
 
 static json_t *check_request(const MigSet *set, unsigned dialects)
 {
@@ -337,7 +337,7 @@ static json_t *check_request(const MigSet *set, unsigned dialects)
         if (set->items[i].kind == MIG_JS)
             json_array_append_new(files, json_string(set->items[i].path));
     json_t *names = json_array();
-    for (DrvDialect d = DRV_POSTGRES; d <= DRV_SQLITE; d++)
+    for (DbDialect d = DB_POSTGRES; d <= DB_SQLITE; d++)
         if (dialects & NR_DIALECT(d))
             json_array_append_new(names, json_string(dialect_name(d)));
     return json_pack("{s:s, s:s, s:o, s:o}", "op", "check", "modules", pool.modules, "files",
@@ -345,18 +345,18 @@ static json_t *check_request(const MigSet *set, unsigned dialects)
 }
 
 /* driver_hint: what to do about a dialect driver the project lacks or cannot load. */
-static void driver_hint(const char *driver, DrvError *err)
+static void driver_hint(const char *driver, DroverError *err)
 {
     if (strcmp(driver, "sqlite3") == 0)
-        drv_error_set_hint(err, "run 'npm install sqlite3' in the project (npm downloads a "
+        error_set_hint(err, "run 'npm install sqlite3' in the project (npm downloads a "
                                 "prebuilt binding, or compiles one with node-gyp, python3, make "
                                 "and a C++ compiler when it cannot); no tenant was touched");
     else
-        drv_error_set_hint(err, "run 'npm install %s' in the project; no tenant was touched",
+        error_set_hint(err, "run 'npm install %s' in the project; no tenant was touched",
                            driver);
 }
 
-static bool check_load(const MigSet *set, unsigned dialects, DrvError *err)
+static bool check_load(const MigSet *set, unsigned dialects, DroverError *err)
 {
     NrRunner *r = spawn_runner(err);
     if (!r)
@@ -364,15 +364,15 @@ static bool check_load(const MigSet *set, unsigned dialects, DrvError *err)
     json_t *reply = request(r, check_request(set, dialects), SETUP_TIMEOUT_MS, err);
     bool ok = reply && reply_ok(reply);
     if (reply && !ok) {
-        reply_error(reply, DRV_ERR_INPUT, err);
+        reply_error(reply, ERR_INPUT, err);
         const char *file = json_string_value(json_object_get(reply, "file"));
         const char *driver = json_string_value(json_object_get(reply, "driver"));
         if (file)
-            drv_error_set_hint(err, "fix '%s'; no tenant was touched", file);
+            error_set_hint(err, "fix '%s'; no tenant was touched", file);
         else if (driver)
             driver_hint(driver, err);
         else
-            drv_error_set_hint(err, "run 'npm install sequelize' in the project that holds the "
+            error_set_hint(err, "run 'npm install sequelize' in the project that holds the "
                                     "migrations; no tenant was touched");
     }
     json_decref(reply);
@@ -386,27 +386,27 @@ static bool check_load(const MigSet *set, unsigned dialects, DrvError *err)
     return ok;
 }
 
-static bool locate(const MigSet *set, const char *modules_dir, DrvError *err)
+static bool locate(const MigSet *set, const char *modules_dir, DroverError *err)
 {
     pool.node = find_node();
     if (!pool.node) {
-        drv_error_set(err, DRV_ERR_INPUT, "'node' was not found, and '%s' has JavaScript "
+        error_set(err, ERR_INPUT, "'node' was not found, and '%s' has JavaScript "
                                           "migrations", set->dir);
-        drv_error_set_hint(err, "install Node.js (or set DROVER_NODE); no tenant was touched");
+        error_set_hint(err, "install Node.js (or set DROVER_NODE); no tenant was touched");
         return false;
     }
     pool.script = find_script();
     if (!pool.script) {
-        drv_error_set(err, DRV_ERR_INPUT, "drover's node runner 'runner.js' was not found next "
+        error_set(err, ERR_INPUT, "drover's node runner 'runner.js' was not found next "
                                           "to the drover executable");
-        drv_error_set_hint(err, "reinstall drover, or set DROVER_NODERUNNER to its runner.js");
+        error_set_hint(err, "reinstall drover, or set DROVER_NODERUNNER to its runner.js");
         return false;
     }
     pool.modules = modules_dir ? xstrdup(modules_dir) : find_modules(set->dir);
     if (!pool.modules) {
-        drv_error_set(err, DRV_ERR_INPUT, "'sequelize' is not installed in any node_modules from "
+        error_set(err, ERR_INPUT, "'sequelize' is not installed in any node_modules from "
                                           "'%s' upwards", set->dir);
-        drv_error_set_hint(err, "run 'npm install sequelize' (and the dialect driver: pg, mysql2 "
+        error_set_hint(err, "run 'npm install sequelize' (and the dialect driver: pg, mysql2 "
                                 "or sqlite3) in the project, or set migrations.node_modules; no "
                                 "tenant was touched");
         return false;
@@ -415,7 +415,7 @@ static bool locate(const MigSet *set, const char *modules_dir, DrvError *err)
 }
 
 bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
-              DrvError *err)
+              DroverError *err)
 {
     pthread_mutex_lock(&pool.mu);
     pool.timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -461,12 +461,12 @@ static NrRunner *take_idle(void)
     return NULL;
 }
 
-NrRunner *nr_acquire(DrvError *err)
+NrRunner *nr_acquire(DroverError *err)
 {
     pthread_mutex_lock(&pool.mu);
     NrRunner *r = NULL;
     if (!pool.ready)
-        drv_error_set(err, DRV_ERR_INTERNAL, "the node runner pool was not set up");
+        error_set(err, ERR_INTERNAL, "the node runner pool was not set up");
     else if (!(r = take_idle()))
         r = spawn_runner(err);
     pthread_mutex_unlock(&pool.mu);
@@ -478,12 +478,12 @@ void nr_release(NrRunner *r)
     if (!r)
         return;
     if (!r->broken) {
-        DrvError ignored = DRV_ERROR_INIT;
+        DroverError ignored = DROVER_ERROR_INIT;
         json_t *reply = request(r, json_pack("{s:s}", "op", "close"), SETUP_TIMEOUT_MS, &ignored);
         if (!reply || !reply_ok(reply))
             r->broken = true;
         json_decref(reply);
-        drv_error_clear(&ignored);
+        error_clear(&ignored);
     }
     if (r->broken) {
         runner_kill(r);
@@ -495,16 +495,16 @@ void nr_release(NrRunner *r)
     pthread_mutex_unlock(&pool.mu);
 }
 
-static const char *dialect_name(DrvDialect d)
+static const char *dialect_name(DbDialect d)
 {
     switch (d) {
-    case DRV_POSTGRES: return "postgres";
-    case DRV_MYSQL: return "mysql";
+    case DB_POSTGRES: return "postgres";
+    case DB_MYSQL: return "mysql";
     default: return "sqlite";
     }
 }
 
-static json_t *open_request(const InvUrl *u, bool preview)
+static json_t *open_request(const DbUrl *u, bool preview)
 {
     json_t *cfg = json_object();
     if (u->host)
@@ -517,8 +517,8 @@ static json_t *open_request(const InvUrl *u, bool preview)
         json_object_set_new(cfg, "password", json_string(u->password));
     if (u->database)
         json_object_set_new(cfg, "database", json_string(u->database));
-    if (u->schema && u->dialect == DRV_POSTGRES) {
-        char *q = drv_quote_ident(DRV_POSTGRES, u->schema);
+    if (u->schema && u->dialect == DB_POSTGRES) {
+        char *q = drv_quote_ident(DB_POSTGRES, u->schema);
         json_object_set_new(cfg, "search_path", json_string(q));
         free(q);
     }
@@ -531,7 +531,7 @@ static json_t *open_request(const InvUrl *u, bool preview)
  * replace_runner swaps a runner that died in place for a fresh process, so that the caller's
  * handle stays valid.
  */
-static bool replace_runner(NrRunner *r, DrvError *err)
+static bool replace_runner(NrRunner *r, DroverError *err)
 {
     NrRunner *fresh = spawn_runner(err);
     if (!fresh)
@@ -553,12 +553,12 @@ static bool replace_runner(NrRunner *r, DrvError *err)
  * request (killed while idle); that is not the tenant's fault, so the tenant gets one fresh
  * runner. A fresh runner that fails is the tenant's error.
  */
-bool nr_open(NrRunner *r, const InvUrl *url, bool preview, DrvError *err)
+bool nr_open(NrRunner *r, const DbUrl *url, bool preview, DroverError *err)
 {
     json_t *reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
     if (!reply && r->reused && r->hung_up) {
         r->reused = false;
-        drv_error_clear(err);
+        error_clear(err);
         if (!replace_runner(r, err))
             return false;
         reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
@@ -567,7 +567,7 @@ bool nr_open(NrRunner *r, const InvUrl *url, bool preview, DrvError *err)
         return false;
     bool ok = reply_ok(reply);
     if (!ok)
-        reply_error(reply, DRV_ERR_CONNECT, err);
+        reply_error(reply, ERR_CONNECT, err);
     json_decref(reply);
     return ok;
 }
@@ -586,7 +586,7 @@ static void collect_statements(json_t *reply, StrList *out, bool *ran_any)
 }
 
 bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
-            DrvError *err)
+            DroverError *err)
 {
     *ran_any = false;
     json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "op", "run", "file", req->file, "direction",
@@ -601,7 +601,7 @@ bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran
     bool ok = reply_ok(reply);
     collect_statements(reply, statements, ran_any);
     if (!ok)
-        reply_error(reply, DRV_ERR_SQL, err);
+        reply_error(reply, ERR_SQL, err);
     json_decref(reply);
     return ok;
 }
@@ -631,7 +631,7 @@ static json_t *preview_request(const StrList *setup, const NrPreviewItem *items,
 /* preview_results copies each result's statements and fills err from the first that failed;
  * returns whether every item ran. */
 static bool preview_results(json_t *reply, StrList *statements, size_t n, size_t *nran,
-                            DrvError *err)
+                            DroverError *err)
 {
     json_t *results = json_object_get(reply, "results");
     size_t i;
@@ -644,7 +644,7 @@ static bool preview_results(json_t *reply, StrList *statements, size_t n, size_t
         collect_statements(item, &statements[i], &ignored);
         *nran = i + 1;
         if (!reply_ok(item)) {
-            reply_error(item, DRV_ERR_SQL, err);
+            reply_error(item, ERR_SQL, err);
             all_ok = false;
             break;
         }
@@ -653,7 +653,7 @@ static bool preview_results(json_t *reply, StrList *statements, size_t n, size_t
 }
 
 bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
-                StrList *statements, size_t *nran, DrvError *err)
+                StrList *statements, size_t *nran, DroverError *err)
 {
     *nran = 0;
     json_t *reply = request(r, preview_request(setup, items, n), pool.timeout_ms, err);
@@ -661,7 +661,7 @@ bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, s
         return false;
     bool ok = reply_ok(reply);
     if (!ok)
-        reply_error(reply, DRV_ERR_SQL, err);
+        reply_error(reply, ERR_SQL, err);
     else
         ok = preview_results(reply, statements, n, nran, err);
     json_decref(reply);

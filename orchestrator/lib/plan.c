@@ -144,7 +144,7 @@ static UndoEntry *undo_order(const Plan *p, const MigSet *set, size_t *n)
 
 /* range_start returns the index in the undo order of the oldest entry to revert. */
 static bool range_start(const UndoEntry *e, size_t n, const MigSet *set, PlanUndoMode mode,
-                        size_t steps, ssize_t to, size_t *start, DrvError *err)
+                        size_t steps, ssize_t to, size_t *start, DroverError *err)
 {
     switch (mode) {
     case PLAN_UNDO_STEPS:
@@ -155,7 +155,7 @@ static bool range_start(const UndoEntry *e, size_t n, const MigSet *set, PlanUnd
         return true;
     case PLAN_UNDO_TO:
         if (to < 0 || (size_t)to >= set->n) {
-            drv_error_set(err, DRV_ERR_INTERNAL, "undo target %zd is not in the migration set",
+            error_set(err, ERR_INTERNAL, "undo target %zd is not in the migration set",
                           to);
             return false;
         }
@@ -164,35 +164,35 @@ static bool range_start(const UndoEntry *e, size_t n, const MigSet *set, PlanUnd
             (*start)--;
         return true;
     }
-    drv_error_set(err, DRV_ERR_INTERNAL, "unknown undo mode %d", (int)mode);
+    error_set(err, ERR_INTERNAL, "unknown undo mode %d", (int)mode);
     return false;
 }
 
 /* check_revertible refuses an entry that cannot be reverted: no file, or an empty SQL down. */
 static bool check_revertible(const Plan *p, const MigSet *set, const UndoEntry *e,
-                             DrvError *err)
+                             DroverError *err)
 {
     if (e->applied == NO_FILE) {
-        drv_error_set(err, DRV_ERR_REFUSED,
+        error_set(err, ERR_REFUSED,
                       "this SequelizeMeta row has no migration file; cannot revert past it");
-        drv_error_set_hint(err, "restore the file into the migrations directory, or revert "
+        error_set_hint(err, "restore the file into the migrations directory, or revert "
                                 "fewer migrations");
-        drv_error_set_context(err, NULL, e->name, NULL);
+        error_set_context(err, NULL, e->name, NULL);
         return false;
     }
     const Migration *m = &set->items[p->applied[e->applied].mig];
     if (m->kind == MIG_SQL && mig_section_is_empty(&m->down)) {
-        drv_error_set(err, DRV_ERR_REFUSED, "the migration has no down section");
-        drv_error_set_hint(err, "write a '-- migrate:down' section, or revert fewer "
+        error_set(err, ERR_REFUSED, "the migration has no down section");
+        error_set_hint(err, "write a '-- migrate:down' section, or revert fewer "
                                 "migrations");
-        drv_error_set_context(err, NULL, m->name, NULL);
+        error_set_context(err, NULL, m->name, NULL);
         return false;
     }
     return true;
 }
 
 bool plan_down(const Plan *p, const MigSet *set, PlanUndoMode mode, size_t steps, ssize_t to,
-               size_t **out, size_t *nout, DrvError *err)
+               size_t **out, size_t *nout, DroverError *err)
 {
     *out = NULL;
     *nout = 0;

@@ -28,11 +28,11 @@ static json_t *string_array(const StrList *l)
     return a;
 }
 
-json_t *report_error_json(const DrvError *e)
+json_t *report_error_json(const DroverError *e)
 {
-    if (!drv_error_is_set(e))
+    if (!error_is_set(e))
         return json_null();
-    char *summary = drv_error_summary(e);
+    char *summary = error_summary(e);
     json_t *o = json_pack("{s:s}", "message", summary);
     free(summary);
     json_object_set_new(o, "sqlstate", e->sqlstate[0] ? json_string(e->sqlstate) : json_null());
@@ -216,9 +216,9 @@ static void print_list(FILE *out, const char *label, const StrList *l)
         fprintf(out, "      %s\n", l->items[i]);
 }
 
-static void print_error_block(FILE *out, const DrvError *e)
+static void print_error_block(FILE *out, const DroverError *e)
 {
-    char *text = drv_error_format(e);
+    char *text = error_format(e);
     fprintf(out, "    error: ");
     for (const char *p = text; *p; p++) {
         fputc(*p, out);
@@ -246,7 +246,7 @@ static void print_failure(FILE *out, const ExecResult *r)
     print_list(out, "applied", &r->applied);
     print_list(out, "reverted", &r->reverted);
     print_error_block(out, &r->error);
-    if (drv_error_is_set(&r->rollback_error))
+    if (error_is_set(&r->rollback_error))
         print_error_block(out, &r->rollback_error);
 }
 
@@ -367,7 +367,7 @@ void report_status_table(FILE *out, const ReportInput *in)
         state_cell(out, r->state, in->color);
         fprintf(out, "  %7zu  %7zu  %7zu  %s\n", r->have.n, r->pending.n, r->unknown.n,
                 last_of(&r->have));
-        if (drv_error_is_set(&r->error))
+        if (error_is_set(&r->error))
             print_error_block(out, &r->error);
         print_schema_drift(out, r);
     }
@@ -381,29 +381,29 @@ void report_status_table(FILE *out, const ReportInput *in)
             by[EXEC_STATE_UNREACHABLE]);
 }
 
-bool report_out_open(ReportOut *out, const char *path, DrvError *err)
+bool report_out_open(ReportOut *out, const char *path, DroverError *err)
 {
     out->path = xstrdup(path);
     out->tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
     out->f = fopen(out->tmp, "w");
     if (out->f)
         return true;
-    drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    error_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
     free(out->tmp);
     free(out->path);
     *out = (ReportOut){0};
     return false;
 }
 
-bool report_out_close(ReportOut *out, bool ok, DrvError *err)
+bool report_out_close(ReportOut *out, bool ok, DroverError *err)
 {
     bool written = !ferror(out->f);
     written = fclose(out->f) == 0 && written;
     if (ok && !written)
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", out->path, strerror(errno));
+        error_set(err, ERR_IO, "cannot write '%s': %s", out->path, strerror(errno));
     ok = ok && written;
     if (ok && rename(out->tmp, out->path) != 0) {
-        drv_error_set(err, DRV_ERR_IO, "cannot write '%s': %s", out->path, strerror(errno));
+        error_set(err, ERR_IO, "cannot write '%s': %s", out->path, strerror(errno));
         ok = false;
     }
     if (!ok)
@@ -414,7 +414,7 @@ bool report_out_close(ReportOut *out, bool ok, DrvError *err)
     return ok;
 }
 
-bool report_write_json(json_t *json, const char *path, DrvError *err)
+bool report_write_json(json_t *json, const char *path, DroverError *err)
 {
     size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
     if (!path || strcmp(path, "-") == 0) {
@@ -432,20 +432,20 @@ bool report_write_json(json_t *json, const char *path, DrvError *err)
 
 int report_status_exit_code(const ExecResult *res, size_t n)
 {
-    int code = REPORT_EXIT_CURRENT;
+    int code = DROVER_EXIT_OK;
     for (size_t i = 0; i < n; i++) {
-        int c = REPORT_EXIT_CURRENT;
+        int c = DROVER_EXIT_OK;
         switch (res[i].state) {
-        case EXEC_STATE_CURRENT: c = REPORT_EXIT_CURRENT; break;
-        case EXEC_STATE_BEHIND: c = REPORT_EXIT_BEHIND; break;
-        case EXEC_STATE_DRIFTED: c = REPORT_EXIT_DRIFTED; break;
+        case EXEC_STATE_CURRENT: c = DROVER_EXIT_OK; break;
+        case EXEC_STATE_BEHIND: c = DROVER_EXIT_STATUS_BEHIND; break;
+        case EXEC_STATE_DRIFTED: c = DROVER_EXIT_STATUS_DRIFTED; break;
         case EXEC_STATE_DIRTY:
         case EXEC_STATE_LOCKED:
         case EXEC_STATE_UNREACHABLE:
-        case EXEC_STATE_COUNT: c = REPORT_EXIT_FAILED; break;
+        case EXEC_STATE_COUNT: c = DROVER_EXIT_STATUS_FAILED; break;
         }
         if (exec_outcome_is_failure(res[i].outcome))
-            c = REPORT_EXIT_FAILED;
+            c = DROVER_EXIT_STATUS_FAILED;
         if (c > code)
             code = c;
     }

@@ -67,7 +67,7 @@ static void csv_row(StrBuf *sb, const ExecResult *r)
     csv_field(sb, at, false);
     free(at);
     csv_field(sb, r->fingerprint, false);
-    char *error = drv_error_is_set(&r->error) ? drv_error_summary(&r->error) : NULL;
+    char *error = error_is_set(&r->error) ? error_summary(&r->error) : NULL;
     csv_field(sb, error, true);
     free(error);
 }
@@ -149,8 +149,8 @@ static char *failure_body(const ExecResult *r)
         sb_appendf(&sb, "+ %s\n", r->drift_added.items[i]);
     for (size_t i = 0; i < r->drift_missing.n; i++)
         sb_appendf(&sb, "- %s\n", r->drift_missing.items[i]);
-    if (drv_error_is_set(&r->error)) {
-        char *text = drv_error_format(&r->error);
+    if (error_is_set(&r->error)) {
+        char *text = error_format(&r->error);
         sb_appendf(&sb, "%s\n", text);
         free(text);
     }

@@ -40,8 +40,8 @@ const char *report_head(const ExecResult *r);
  * under the tenant's line. */
 json_t *report_preview_json(const ExecResult *r);
 void report_preview_text(FILE *out, const ExecResult *r);
-/* A DrvError as the JSON error object (docs/json.md), json null when unset. */
-json_t *report_error_json(const DrvError *e);
+/* A DroverError as the JSON error object (docs/json.md), json null when unset. */
+json_t *report_error_json(const DroverError *e);
 
 /* The status JSON's "views" object (docs/json.md). Caller owns the reference. */
 json_t *report_views_json(const ReportInput *in);

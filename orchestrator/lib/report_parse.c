@@ -60,13 +60,13 @@ static void read_renamed(const json_t *o, ExecResult *res)
 
 /* error_kind guesses what the agent's error was from what it carries: the JSON has no kind,
  * and only the printed form (and so nothing a person reads) depends on it. */
-static DrvErrorKind error_kind(const DrvError *e, ExecOutcome outcome)
+static DroverErrorKind error_kind(const DroverError *e, ExecOutcome outcome)
 {
     if (outcome == EXEC_OUT_UNREACHABLE)
-        return DRV_ERR_CONNECT;
+        return ERR_CONNECT;
     if (e->sqlstate[0] || e->code)
-        return DRV_ERR_SQL;
-    return DRV_ERR_REFUSED;
+        return ERR_SQL;
+    return ERR_REFUSED;
 }
 
 /*
@@ -74,10 +74,10 @@ static DrvErrorKind error_kind(const DrvError *e, ExecOutcome outcome)
  * migration become context again, so the error prints as it did on the agent. Without it (a
  * string, or an agent older than the field) the summary is kept as the message.
  */
-static void read_error(const json_t *e, const char *tenant, ExecOutcome outcome, DrvError *out)
+static void read_error(const json_t *e, const char *tenant, ExecOutcome outcome, DroverError *out)
 {
     if (json_is_string(e)) {
-        drv_error_set(out, error_kind(out, outcome), "%s", json_string_value(e));
+        error_set(out, error_kind(out, outcome), "%s", json_string_value(e));
         return;
     }
     if (!json_is_object(e))
@@ -88,19 +88,19 @@ static void read_error(const json_t *e, const char *tenant, ExecOutcome outcome,
     out->code = (int)json_integer_value(json_object_get(e, "code"));
     const char *detail = json_string_value(json_object_get(e, "detail"));
     const char *message = json_string_value(json_object_get(e, "message"));
-    drv_error_set(out, error_kind(out, outcome), "%s",
+    error_set(out, error_kind(out, outcome), "%s",
                   detail ? detail : message ? message : "unknown error");
     if (detail) {
-        drv_error_set_context(out, tenant, json_string_value(json_object_get(e, "migration")),
+        error_set_context(out, tenant, json_string_value(json_object_get(e, "migration")),
                               NULL);
     } else { /* the summary already ends with the code */
         out->sqlstate[0] = '\0';
         out->code = 0;
     }
-    drv_error_set_context(out, NULL, NULL, json_string_value(json_object_get(e, "statement")));
+    error_set_context(out, NULL, NULL, json_string_value(json_object_get(e, "statement")));
     const char *hint = json_string_value(json_object_get(e, "hint"));
     if (hint)
-        drv_error_set_hint(out, "%s", hint);
+        error_set_hint(out, "%s", hint);
 }
 
 static void read_steps(const json_t *o, ExecResult *res)
@@ -125,11 +125,11 @@ static void read_steps(const json_t *o, ExecResult *res)
 }
 
 /* read_status_fields: a status tenant's "applied" is what the tenant had (ExecResult.have). */
-static bool read_status_fields(const json_t *o, ExecResult *res, DrvError *err)
+static bool read_status_fields(const json_t *o, ExecResult *res, DroverError *err)
 {
     const char *state = json_string_value(json_object_get(o, "state"));
     if (!state_named(state, &res->state)) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "unknown tenant state '%s'", state ? state : "");
+        error_set(err, ERR_INTERNAL, "unknown tenant state '%s'", state ? state : "");
         return false;
     }
     read_list(o, "applied", &res->have);
@@ -152,15 +152,15 @@ static void read_run_fields(const json_t *o, ExecResult *res)
     read_steps(o, res);
 }
 
-bool report_tenant_from_json(const json_t *o, ExecResult *res, DrvError *err)
+bool report_tenant_from_json(const json_t *o, ExecResult *res, DroverError *err)
 {
     if (!json_is_object(o)) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "a tenant result must be a JSON object");
+        error_set(err, ERR_INTERNAL, "a tenant result must be a JSON object");
         return false;
     }
     const char *outcome = json_string_value(json_object_get(o, "outcome"));
     if (!outcome_named(outcome, &res->outcome)) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "unknown tenant outcome '%s'",
+        error_set(err, ERR_INTERNAL, "unknown tenant outcome '%s'",
                       outcome ? outcome : "");
         return false;
     }

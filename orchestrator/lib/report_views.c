@@ -53,8 +53,8 @@ char *report_problem_detail(const ExecResult *r)
         sb_appendf(&sb, "schema differs from its peers: %zu line%s added, %zu missing",
                    r->drift_added.n, r->drift_added.n == 1 ? "" : "s", r->drift_missing.n);
     }
-    if (drv_error_is_set(&r->error)) {
-        char *summary = drv_error_summary(&r->error);
+    if (error_is_set(&r->error)) {
+        char *summary = error_summary(&r->error);
         next_part(&sb);
         sb_append(&sb, summary);
         free(summary);

@@ -196,8 +196,8 @@ static void absorb_compensation(ExecResult *orig, ExecResult *comp)
     orig->attempts += comp->attempts;
     orig->ended_at = comp->ended_at;
     orig->seconds += comp->seconds;
-    orig->outcome = drv_error_is_set(&comp->error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
-    drv_error_move(&orig->rollback_error, &comp->error);
+    orig->outcome = error_is_set(&comp->error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
+    error_move(&orig->rollback_error, &comp->error);
     if (orig->outcome == EXEC_OUT_DIRTY && !orig->dirty_migration && orig->rollback_error.migration)
         orig->dirty_migration = xstrdup(orig->rollback_error.migration);
 }

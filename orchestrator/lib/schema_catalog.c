@@ -196,22 +196,22 @@
     " GROUP BY name, id"
 
 /* literal_or_null quotes s as a SQL literal, or writes NULL; false when the driver refuses. */
-static bool literal_or_null(DrvConn *c, const char *s, char **out, DrvError *err)
+static bool literal_or_null(DrvConn *c, const char *s, char **out, DroverError *err)
 {
     *out = s ? drv_quote_literal(c, s) : xstrdup("NULL");
     if (*out)
         return true;
-    drv_error_set(err, DRV_ERR_INTERNAL, "cannot quote the meta table name '%s'", s);
+    error_set(err, ERR_INTERNAL, "cannot quote the meta table name '%s'", s);
     return false;
 }
 
 /* catalog_sql builds the dialect's query with the meta table left out: on MariaDB and SQLite
  * a meta table in a "schema" is one table literally named "schema.table". */
-static char *catalog_sql(DrvConn *c, const MetaTable *meta, DrvError *err)
+static char *catalog_sql(DrvConn *c, const MetaTable *meta, DroverError *err)
 {
-    DrvDialect d = drv_conn_dialect(c);
+    DbDialect d = drv_conn_dialect(c);
     char *table = NULL, *schema = NULL, *sql = NULL;
-    if (d == DRV_POSTGRES) {
+    if (d == DB_POSTGRES) {
         if (literal_or_null(c, meta->table, &table, err) &&
             literal_or_null(c, meta->schema, &schema, err))
             sql = xasprintf(PG_SQL, table, schema);
@@ -219,7 +219,7 @@ static char *catalog_sql(DrvConn *c, const MetaTable *meta, DrvError *err)
         char *joined = meta->schema ? xasprintf("%s.%s", meta->schema, meta->table)
                                     : xstrdup(meta->table);
         if (literal_or_null(c, joined, &table, err))
-            sql = xasprintf(d == DRV_MYSQL ? MY_SQL : LITE_SQL, table);
+            sql = xasprintf(d == DB_MYSQL ? MY_SQL : LITE_SQL, table);
         free(joined);
     }
     free(table);
@@ -251,7 +251,7 @@ static void fold_sqlite_bodies(StrList *lines)
             fold_whitespace(lines->items[i]);
 }
 
-bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DrvError *err)
+bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DroverError *err)
 {
     char *sql = catalog_sql(c, meta, err);
     if (!sql)
@@ -259,7 +259,7 @@ bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DrvError *er
     StrList read = STRLIST_INIT;
     /* GROUP_CONCAT stops at 1024 bytes by default: an index over many long names would be
      * cut short, silently. */
-    bool ok = (drv_conn_dialect(c) != DRV_MYSQL ||
+    bool ok = (drv_conn_dialect(c) != DB_MYSQL ||
                drv_exec(c, "SET SESSION group_concat_max_len = 1048576", err)) &&
               drv_query_strings(c, sql, &read, err);
     free(sql);
@@ -267,7 +267,7 @@ bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DrvError *er
         sl_free(&read);
         return false;
     }
-    if (drv_conn_dialect(c) == DRV_SQLITE)
+    if (drv_conn_dialect(c) == DB_SQLITE)
         fold_sqlite_bodies(&read);
     sl_sort(&read);
     sl_free(lines);

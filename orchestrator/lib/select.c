@@ -40,16 +40,16 @@ static bool tenant_declared(const Inventory *inv, const char *id)
     return false;
 }
 
-static bool check_names(const Inventory *inv, const InvSelector *sel, DrvError *err)
+static bool check_names(const Inventory *inv, const InvSelector *sel, DroverError *err)
 {
     for (size_t i = 0; i < sel->envs.n; i++)
         if (!inv_environment(inv, sel->envs.items[i])) {
-            drv_error_set(err, DRV_ERR_USAGE, "unknown environment '%s'", sel->envs.items[i]);
+            error_set(err, ERR_USAGE, "unknown environment '%s'", sel->envs.items[i]);
             return false;
         }
     for (size_t i = 0; i < sel->tenants.n; i++)
         if (!tenant_declared(inv, sel->tenants.items[i])) {
-            drv_error_set(err, DRV_ERR_USAGE, "unknown tenant '%s'", sel->tenants.items[i]);
+            error_set(err, ERR_USAGE, "unknown tenant '%s'", sel->tenants.items[i]);
             return false;
         }
     return true;
@@ -92,7 +92,7 @@ static size_t keep_shard(const Inventory *inv, const InvSelector *sel, size_t *p
 }
 
 bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size_t *nout,
-                DrvError *err)
+                DroverError *err)
 {
     *out = NULL;
     *nout = 0;
@@ -108,7 +108,7 @@ bool inv_select(const Inventory *inv, const InvSelector *sel, size_t **out, size
         }
     if (n == 0) {
         free(picked);
-        drv_error_set(err, DRV_ERR_USAGE, "no tenant matches the selection");
+        error_set(err, ERR_USAGE, "no tenant matches the selection");
         return false;
     }
     *out = picked;

@@ -3,7 +3,7 @@
  * key's own unit), counts ("2" or "10%"), bounded integers and enumerations, each refused with
  * the file and line when it does not fit. Used by inventory.c for 'defaults' and environments.
  */
-#include "settings.h"
+#include "settings_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /*
- * settings.h — typed values in drover.cfg (see settings.c). Each returns false and a reason
+ * settings_impl.h — typed values in drover.cfg (see settings.c). Each returns false and a reason
  * (*why, caller frees) that the inventory loader prefixes with the key, file and line.
  */
-#ifndef DROVER_SETTINGS_H
-#define DROVER_SETTINGS_H
+#ifndef DROVER_SETTINGS_IMPL_H
+#define DROVER_SETTINGS_IMPL_H
 
 #include <libconfig.h>
 #include <stdbool.h>

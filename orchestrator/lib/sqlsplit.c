@@ -4,7 +4,7 @@
  * for SQLite). It only recognises what can hide a ';': strings, quoted identifiers,
  * comments and, per dialect, dollar quotes, parentheses and compound bodies.
  */
-#include "sqlsplit.h"
+#include "sqlsplit_impl.h"
 
 #include "drover/util.h"
 
@@ -32,7 +32,7 @@ typedef struct Lexer {
     const char *s;
     size_t n;
     size_t i;
-    DrvDialect d;
+    DbDialect d;
     Stmt st;
     SqlStatement *out;
     size_t nout;
@@ -129,16 +129,16 @@ static bool mysql_dash_comment(const Lexer *lx)
 static bool skip_comment(Lexer *lx)
 {
     char c0 = at(lx, 0), c1 = at(lx, 1);
-    bool line_comment = lx->d == DRV_MYSQL ? (mysql_dash_comment(lx) || c0 == '#')
+    bool line_comment = lx->d == DB_MYSQL ? (mysql_dash_comment(lx) || c0 == '#')
                                            : (c0 == '-' && c1 == '-');
     if (line_comment) {
         skip_to_eol(lx);
         return true;
     }
     if (c0 == '/' && c1 == '*') {
-        if (lx->d == DRV_MYSQL && (at(lx, 2) == '!' || at(lx, 2) == '+'))
+        if (lx->d == DB_MYSQL && (at(lx, 2) == '!' || at(lx, 2) == '+'))
             return false;
-        skip_block_comment(lx, lx->d == DRV_POSTGRES);
+        skip_block_comment(lx, lx->d == DB_POSTGRES);
         return true;
     }
     return false;
@@ -245,17 +245,17 @@ static void scan_word(Lexer *lx)
     size_t from = lx->i;
     while (lx->i < lx->n && is_word_char((unsigned char)lx->s[lx->i]))
         lx->i++;
-    if (lx->d == DRV_POSTGRES)
+    if (lx->d == DB_POSTGRES)
         psql_track_word(&lx->st, lx->s + from, lx->i - from);
-    else if (lx->d == DRV_SQLITE)
+    else if (lx->d == DB_SQLITE)
         sqlite_track_word(&lx->st, lx->s + from, lx->i - from);
 }
 
 static bool semicolon_ends_statement(const Lexer *lx)
 {
-    if (lx->d == DRV_POSTGRES)
+    if (lx->d == DB_POSTGRES)
         return lx->st.paren_depth == 0 && lx->st.begin_depth == 0;
-    if (lx->d == DRV_SQLITE && lx->st.sqlite_trigger)
+    if (lx->d == DB_SQLITE && lx->st.sqlite_trigger)
         return lx->st.last_word_end;
     return true;
 }
@@ -265,7 +265,7 @@ static bool scan_quote(Lexer *lx)
 {
     char c = at(lx, 0);
     switch (lx->d) {
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         if ((c == 'e' || c == 'E') && at(lx, 1) == '\'') {
             lx->i++;
             skip_quoted(lx, '\'', true);
@@ -276,7 +276,7 @@ static bool scan_quote(Lexer *lx)
             return true;
         }
         return c == '$' && skip_dollar_quote(lx);
-    case DRV_MYSQL:
+    case DB_MYSQL:
         if (c == '\'' || c == '"') {
             skip_quoted(lx, c, true);
             return true;
@@ -286,7 +286,7 @@ static bool scan_quote(Lexer *lx)
             return true;
         }
         return false;
-    case DRV_SQLITE:
+    case DB_SQLITE:
         if (c == '\'' || c == '"' || c == '`') {
             skip_quoted(lx, c, false);
             return true;
@@ -305,7 +305,7 @@ static void scan_token(Lexer *lx)
 {
     size_t from = lx->i;
     char c = at(lx, 0);
-    if (lx->d == DRV_MYSQL && c == '/' && at(lx, 1) == '*') {
+    if (lx->d == DB_MYSQL && c == '/' && at(lx, 1) == '*') {
         skip_block_comment(lx, false);
     } else if (scan_quote(lx)) {
         /* consumed */
@@ -317,13 +317,13 @@ static void scan_token(Lexer *lx)
         else if (c == ')' && lx->st.paren_depth > 0)
             lx->st.paren_depth--;
         lx->i++;
-        if (lx->d == DRV_SQLITE)
+        if (lx->d == DB_SQLITE)
             lx->st.last_word_end = false;
     }
     mark_real(lx, from);
 }
 
-size_t sql_split(const char *script, DrvDialect d, SqlStatement **out)
+size_t sql_split(const char *script, DbDialect d, SqlStatement **out)
 {
     Lexer lx = {.s = script, .n = strlen(script), .d = d, .line = 1};
     while (lx.i < lx.n) {

@@ -3,7 +3,9 @@
  * postgres query parameters against libpq's own keyword list, and the masked form, which is
  * the only form of a URL that is ever printed.
  */
-#include "inventory_url.h"
+#include "url_impl.h"
+
+#include "drover/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -17,16 +19,29 @@
 
 typedef struct Scheme {
     const char *name;
-    DrvDialect dialect;
+    DbDialect dialect;
 } Scheme;
 
 static const Scheme SCHEMES[] = {
-    {"postgres", DRV_POSTGRES},
-    {"postgresql", DRV_POSTGRES},
-    {"mysql", DRV_MYSQL},
-    {"mariadb", DRV_MYSQL},
-    {"sqlite", DRV_SQLITE},
+    {"postgres", DB_POSTGRES},
+    {"postgresql", DB_POSTGRES},
+    {"mysql", DB_MYSQL},
+    {"mariadb", DB_MYSQL},
+    {"sqlite", DB_SQLITE},
 };
+
+const char *db_dialect_name(DbDialect d)
+{
+    switch (d) {
+    case DB_POSTGRES:
+        return "postgres";
+    case DB_MYSQL:
+        return "mysql";
+    case DB_SQLITE:
+        return "sqlite";
+    }
+    return "unknown";
+}
 
 #define ACCEPTED_FORMS \
     "postgres://, postgresql://, mysql://, mariadb://, sqlite:PATH, sqlite:///ABSOLUTE/PATH"
@@ -45,16 +60,16 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
-static bool url_fail(DrvError *err, const char *shown, const char *fmt, ...)
+static bool url_fail(DroverError *err, const char *shown, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static bool url_fail(DrvError *err, const char *shown, const char *fmt, ...)
+static bool url_fail(DroverError *err, const char *shown, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *reason = xvasprintf(fmt, ap);
     va_end(ap);
-    drv_error_set(err, DRV_ERR_CONFIG, "invalid url '%s': %s", shown, reason);
+    error_set(err, ERR_CONFIG, "invalid url '%s': %s", shown, reason);
     free(reason);
     return false;
 }
@@ -99,7 +114,7 @@ static char *mask_secret_params(const char *text)
  * in a URL that does not parse, the password may hold any of them, and masking too much is
  * the safe side.
  */
-char *inv_url_mask_text(const char *text)
+char *url_mask_text(const char *text)
 {
     StrBuf sb;
     sb_init(&sb);
@@ -149,8 +164,8 @@ static char *absolute_path(const char *base_dir, const char *rel)
     return abs;
 }
 
-static bool parse_sqlite(const char *rest, const char *shown, const char *base_dir, InvUrl *out,
-                         DrvError *err)
+static bool parse_sqlite(const char *rest, const char *shown, const char *base_dir, DbUrl *out,
+                         DroverError *err)
 {
     if (strncmp(rest, "//", 2) == 0) {
         if (rest[2] != '/')
@@ -168,7 +183,7 @@ static bool parse_sqlite(const char *rest, const char *shown, const char *base_d
     char *path = absolute_path(base_dir, rest);
     if (!path)
         return url_fail(err, shown, "cannot resolve the current directory: %s", strerror(errno));
-    out->dialect = DRV_SQLITE;
+    out->dialect = DB_SQLITE;
     out->database = path;
     out->masked = xasprintf("sqlite:%s", path);
     return true;
@@ -209,7 +224,7 @@ static bool is_pg_keyword(PQconninfoOption **defaults, const char *key)
     return false;
 }
 
-static bool has_param(const InvUrl *url, const char *key)
+static bool has_param(const DbUrl *url, const char *key)
 {
     for (size_t i = 0; i < url->nparams; i++)
         if (strcmp(url->params[i].key, key) == 0)
@@ -218,10 +233,10 @@ static bool has_param(const InvUrl *url, const char *key)
 }
 
 /* check_param says whether KEY=VALUE may be stored as a connection parameter of url. */
-static bool check_param(const InvUrl *url, const char *key, PQconninfoOption **defaults,
-                        const char *shown, DrvError *err)
+static bool check_param(const DbUrl *url, const char *key, PQconninfoOption **defaults,
+                        const char *shown, DroverError *err)
 {
-    if (url->dialect == DRV_MYSQL)
+    if (url->dialect == DB_MYSQL)
         return url_fail(err, shown, "mysql urls take no query parameters ('%s' given)", key);
     if (in_list(PG_URL_PROPER_KEYS, key))
         return url_fail(err, shown,
@@ -233,10 +248,10 @@ static bool check_param(const InvUrl *url, const char *key, PQconninfoOption **d
     return true;
 }
 
-static bool store_param(InvUrl *url, char *key, char *value, PQconninfoOption **defaults,
-                        const char *shown, DrvError *err)
+static bool store_param(DbUrl *url, char *key, char *value, PQconninfoOption **defaults,
+                        const char *shown, DroverError *err)
 {
-    if (url->dialect == DRV_POSTGRES && strcmp(key, "schema") == 0) {
+    if (url->dialect == DB_POSTGRES && strcmp(key, "schema") == 0) {
         bool ok = false;
         if (url->schema)
             url_fail(err, shown, "duplicate connection parameter 'schema'");
@@ -257,13 +272,13 @@ static bool store_param(InvUrl *url, char *key, char *value, PQconninfoOption **
         return false;
     }
     url->params = xrealloc(url->params, (url->nparams + 1) * sizeof *url->params);
-    url->params[url->nparams++] = (InvParam){.key = key, .value = value};
+    url->params[url->nparams++] = (DbUrlParam){.key = key, .value = value};
     return true;
 }
 
 /* add_param decodes one raw "key=value" pair, stores it and appends its masked form. */
-static bool add_param(InvUrl *url, const char *pair, size_t len, PQconninfoOption **defaults,
-                      StrBuf *masked_query, const char *shown, DrvError *err)
+static bool add_param(DbUrl *url, const char *pair, size_t len, PQconninfoOption **defaults,
+                      StrBuf *masked_query, const char *shown, DroverError *err)
 {
     const char *eq = memchr(pair, '=', len);
     if (!eq)
@@ -287,8 +302,8 @@ static bool add_param(InvUrl *url, const char *pair, size_t len, PQconninfoOptio
     return store_param(url, key, value, defaults, shown, err);
 }
 
-static bool parse_query(InvUrl *url, const char *query, StrBuf *masked_query, const char *shown,
-                        DrvError *err)
+static bool parse_query(DbUrl *url, const char *query, StrBuf *masked_query, const char *shown,
+                        DroverError *err)
 {
     PQconninfoOption *defaults = NULL;
     bool ok = true;
@@ -407,7 +422,7 @@ static char *build_masked(const UrlParts *p, bool has_password, const char *db_r
     return sb_detach(&sb);
 }
 
-static bool fill_from_parts(UrlParts *p, const char *shown, InvUrl *out, DrvError *err)
+static bool fill_from_parts(UrlParts *p, const char *shown, DbUrl *out, DroverError *err)
 {
     if (p->fragment)
         return url_fail(err, shown, "unexpected '#' (percent-encode it as %%23 in a password)");
@@ -456,7 +471,7 @@ static char *curl_reason(CURLUcode rc)
 }
 
 static bool parse_network(const char *text, const Scheme *scheme, const char *shown,
-                          InvUrl *out, DrvError *err)
+                          DbUrl *out, DroverError *err)
 {
     const char *after = text + strlen(scheme->name) + 1;
     if (strncmp(after, "//", 2) != 0)
@@ -509,8 +524,8 @@ static size_t scheme_len(const char *text)
     return n > 0 && text[n] == ':' ? n : 0;
 }
 
-bool inv_url_parse_shown(const char *text, const char *shown, const char *base_dir, InvUrl *out,
-                         DrvError *err)
+bool url_parse_shown(const char *text, const char *shown, const char *base_dir, DbUrl *out,
+                         DroverError *err)
 {
     memset(out, 0, sizeof *out);
     const Scheme *scheme = find_scheme(text);
@@ -522,25 +537,25 @@ bool inv_url_parse_shown(const char *text, const char *shown, const char *base_d
                           (int)n, text);
         else
             ok = url_fail(err, shown, "missing scheme (accepted: " ACCEPTED_FORMS ")");
-    } else if (scheme->dialect == DRV_SQLITE) {
+    } else if (scheme->dialect == DB_SQLITE) {
         ok = parse_sqlite(text + strlen(scheme->name) + 1, shown, base_dir, out, err);
     } else {
         ok = parse_network(text, scheme, shown, out, err);
     }
     if (!ok)
-        inv_url_free(out);
+        url_free(out);
     return ok;
 }
 
-bool inv_url_parse(const char *text, const char *base_dir, InvUrl *out, DrvError *err)
+bool url_parse(const char *text, const char *base_dir, DbUrl *out, DroverError *err)
 {
-    char *shown = inv_url_mask_text(text);
-    bool ok = inv_url_parse_shown(text, shown, base_dir, out, err);
+    char *shown = url_mask_text(text);
+    bool ok = url_parse_shown(text, shown, base_dir, out, err);
     free(shown);
     return ok;
 }
 
-void inv_url_free(InvUrl *url)
+void url_free(DbUrl *url)
 {
     if (!url)
         return;

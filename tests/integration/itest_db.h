@@ -33,7 +33,7 @@ static inline int parse_port(const char *text)
 
 static inline void exec_or_fail(DrvConn *c, const char *sql)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_exec(c, sql, &err))
         fail_msg("%s: %s", sql, err.message);
 }
@@ -42,7 +42,7 @@ static inline void exec_or_fail(DrvConn *c, const char *sql)
 static inline char *query_one(DrvConn *c, const char *sql)
 {
     StrList rows = STRLIST_INIT;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_query_strings(c, sql, &rows, &err))
         fail_msg("%s: %s", sql, err.message);
     assert_int_equal(rows.n, 1);

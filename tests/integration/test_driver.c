@@ -23,16 +23,16 @@
 
 /* A connection under test and the database it was given. */
 typedef struct Ctx {
-    DrvDialect dialect;
+    DbDialect dialect;
     const char *env_prefix; /* "PG" or "MYSQL"; NULL for SQLite */
     char *dbname;
     DrvConn *conn;
 } Ctx;
 
 /* server_url describes the fixture's server; strings point into the environment or dbname. */
-static InvUrl server_url(const Ctx *ctx, const char *database)
+static DbUrl server_url(const Ctx *ctx, const char *database)
 {
-    InvUrl url = {.dialect = ctx->dialect};
+    DbUrl url = {.dialect = ctx->dialect};
     url.host = (char *)need_env(ctx->env_prefix, "HOST");
     url.port = parse_port(need_env(ctx->env_prefix, "PORT"));
     url.user = (char *)need_env(ctx->env_prefix, "USER");
@@ -41,10 +41,10 @@ static InvUrl server_url(const Ctx *ctx, const char *database)
     return url;
 }
 
-static DrvConn *connect_or_fail(const InvUrl *url, bool create)
+static DrvConn *connect_or_fail(const DbUrl *url, bool create)
 {
     DrvConnectOptions opts = {.application_name = "drover-test", .create = create};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     DrvConn *c = drv_connect(url, &opts, &err);
     if (!c)
         fail_msg("connect: %s", err.message);
@@ -54,13 +54,13 @@ static DrvConn *connect_or_fail(const InvUrl *url, bool create)
 /* admin_exec runs sql on the server's maintenance database (CREATE/DROP DATABASE). */
 static void admin_exec(Ctx *ctx, const char *sql)
 {
-    InvUrl url = server_url(ctx, ctx->dialect == DRV_POSTGRES ? "postgres" : "");
+    DbUrl url = server_url(ctx, ctx->dialect == DB_POSTGRES ? "postgres" : "");
     DrvConn *admin = connect_or_fail(&url, false);
     exec_or_fail(admin, sql);
     drv_close(admin);
 }
 
-static int server_setup(void **state, DrvDialect d, const char *prefix)
+static int server_setup(void **state, DbDialect d, const char *prefix)
 {
     Ctx *ctx = xcalloc(1, sizeof *ctx);
     ctx->dialect = d;
@@ -74,7 +74,7 @@ static int server_setup(void **state, DrvDialect d, const char *prefix)
     admin_exec(ctx, sql);
     free(sql);
     free(quoted);
-    InvUrl url = server_url(ctx, ctx->dbname);
+    DbUrl url = server_url(ctx, ctx->dbname);
     ctx->conn = connect_or_fail(&url, false);
     *state = ctx;
     return 0;
@@ -98,21 +98,21 @@ static int server_teardown(void **state)
 
 static int pg_setup(void **state)
 {
-    return server_setup(state, DRV_POSTGRES, "PG");
+    return server_setup(state, DB_POSTGRES, "PG");
 }
 
 static int mysql_setup(void **state)
 {
-    return server_setup(state, DRV_MYSQL, "MYSQL");
+    return server_setup(state, DB_MYSQL, "MYSQL");
 }
 
 static int sqlite_setup(void **state)
 {
     Ctx *ctx = xcalloc(1, sizeof *ctx);
-    ctx->dialect = DRV_SQLITE;
+    ctx->dialect = DB_SQLITE;
     ctx->dbname = xasprintf("%s/drv_test_%ld.sqlite", need_env("", "TMPDIR"), (long)getpid());
     unlink(ctx->dbname);
-    InvUrl url = {.dialect = DRV_SQLITE, .database = ctx->dbname};
+    DbUrl url = {.dialect = DB_SQLITE, .database = ctx->dbname};
     ctx->conn = connect_or_fail(&url, true);
     *state = ctx;
     return 0;
@@ -138,7 +138,7 @@ static void test_exec_and_query(void **state)
     exec_or_fail(ctx->conn, "CREATE TABLE q (id int PRIMARY KEY, name varchar(20))");
     exec_or_fail(ctx->conn, "INSERT INTO q VALUES (2, 'two'), (1, NULL)");
     StrList rows = STRLIST_INIT;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(drv_query_strings(ctx->conn, "SELECT name FROM q ORDER BY id", &rows, &err));
     assert_int_equal(rows.n, 2);
     assert_string_equal(rows.items[0], "");
@@ -154,18 +154,18 @@ static void test_query_columns(void **state)
     Ctx *ctx = *state;
     exec_or_fail(ctx->conn, "CREATE TABLE qc (name varchar(20), createdAt int, updatedAt int)");
     StrList cols = STRLIST_INIT;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(drv_query_columns(ctx->conn, "SELECT * FROM qc LIMIT 0", &cols, &err));
     assert_int_equal(cols.n, 3);
     assert_string_equal(cols.items[0], "name");
     /* unquoted identifiers fold to lower case on PostgreSQL only */
-    assert_string_equal(cols.items[1], ctx->dialect == DRV_POSTGRES ? "createdat" : "createdAt");
-    assert_string_equal(cols.items[2], ctx->dialect == DRV_POSTGRES ? "updatedat" : "updatedAt");
+    assert_string_equal(cols.items[1], ctx->dialect == DB_POSTGRES ? "createdat" : "createdAt");
+    assert_string_equal(cols.items[2], ctx->dialect == DB_POSTGRES ? "updatedat" : "updatedAt");
     sl_free(&cols);
     assert_false(drv_query_columns(ctx->conn, "SELECT * FROM no_such_table", &cols, &err));
     assert_int_equal(cols.n, 0);
     assert_non_null(err.message);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_empty_scripts(void **state)
@@ -174,10 +174,10 @@ static void test_empty_scripts(void **state)
     const char *scripts[] = {"", "  \n", "-- only a comment;\n/* and ; this */", ";;"};
     for (size_t k = 0; k < sizeof scripts / sizeof *scripts; k++) {
         size_t done = 99;
-        DrvError err = DRV_ERROR_INIT;
+        DroverError err = DROVER_ERROR_INIT;
         assert_true(drv_exec_script(ctx->conn, scripts[k], &done, &err));
         assert_int_equal(done, 0);
-        assert_false(drv_error_is_set(&err));
+        assert_false(error_is_set(&err));
     }
 }
 
@@ -191,18 +191,18 @@ static void test_failing_statement(void **state)
                          "  INSERT INTO nope VALUES (1) ;\n"
                          "CREATE TABLE f2 (id int);\n";
     size_t done = 99;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(drv_exec_script(ctx->conn, script, &done, &err));
     assert_int_equal(done, 2);
-    assert_int_equal(err.kind, DRV_ERR_SQL);
+    assert_int_equal(err.kind, ERR_SQL);
     assert_string_equal(err.statement, "INSERT INTO nope VALUES (1)");
     switch (ctx->dialect) {
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         assert_string_equal(err.message, "relation \"nope\" does not exist");
         assert_string_equal(err.sqlstate, "42P01");
         assert_int_equal(err.code, 0);
         break;
-    case DRV_MYSQL: {
+    case DB_MYSQL: {
         char *want = xasprintf("Table '%s.nope' doesn't exist", ctx->dbname);
         assert_string_equal(err.message, want);
         free(want);
@@ -210,34 +210,34 @@ static void test_failing_statement(void **state)
         assert_string_equal(err.sqlstate, "");
         break;
     }
-    case DRV_SQLITE:
+    case DB_SQLITE:
         assert_string_equal(err.message, "no such table: nope");
         assert_int_equal(err.code, 1); /* SQLITE_ERROR */
         break;
     }
     assert_false(drv_error_is_transient(ctx->dialect, &err));
-    drv_error_clear(&err);
+    error_clear(&err);
     assert_query_one(ctx->conn, "SELECT count(*) FROM f1", "1");
     assert_false(drv_exec(ctx->conn, "SELECT * FROM f2", &err));
     assert_string_equal(err.statement, "SELECT * FROM f2");
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_rollback_leaves_nothing(void **state)
 {
     Ctx *ctx = *state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     exec_or_fail(ctx->conn, "CREATE TABLE r (id int)");
     assert_true(drv_begin(ctx->conn, &err));
     exec_or_fail(ctx->conn, "INSERT INTO r VALUES (1)");
-    if (ctx->dialect != DRV_MYSQL) /* MariaDB commits DDL implicitly */
+    if (ctx->dialect != DB_MYSQL) /* MariaDB commits DDL implicitly */
         exec_or_fail(ctx->conn, "CREATE TABLE r2 (id int)");
     assert_query_one(ctx->conn, "SELECT count(*) FROM r", "1");
     assert_true(drv_rollback(ctx->conn, &err));
     assert_query_one(ctx->conn, "SELECT count(*) FROM r", "0");
-    if (ctx->dialect != DRV_MYSQL) {
+    if (ctx->dialect != DB_MYSQL) {
         assert_false(drv_exec(ctx->conn, "SELECT * FROM r2", &err));
-        drv_error_clear(&err);
+        error_clear(&err);
     }
     assert_true(drv_begin(ctx->conn, &err));
     exec_or_fail(ctx->conn, "INSERT INTO r VALUES (2)");
@@ -290,7 +290,7 @@ static void test_pg_script(void **state)
         "/* CONCURRENTLY fails inside a transaction block or a multi-statement query */\n"
         "CREATE INDEX CONCURRENTLY s_note_idx ON s (note);\n";
     size_t done = 0;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_exec_script(ctx->conn, script, &done, &err))
         fail_msg("script: %s", err.message);
     assert_int_equal(done, 5);
@@ -309,7 +309,7 @@ static void test_pg_error_detail(void **state)
     Ctx *ctx = *state;
     exec_or_fail(ctx->conn, "CREATE TABLE u (id int PRIMARY KEY)");
     size_t done = 0;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(drv_exec_script(ctx->conn, "INSERT INTO u VALUES (1);INSERT INTO u VALUES (1)",
                                  &done, &err));
     assert_int_equal(done, 1);
@@ -317,14 +317,14 @@ static void test_pg_error_detail(void **state)
                                      "(detail: Key (id)=(1) already exists.)");
     assert_string_equal(err.sqlstate, "23505");
     assert_string_equal(err.statement, "INSERT INTO u VALUES (1)");
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_pg_schema_and_application_name(void **state)
 {
     Ctx *ctx = *state;
     exec_or_fail(ctx->conn, "CREATE SCHEMA \"Tenant One\"");
-    InvUrl url = server_url(ctx, ctx->dbname);
+    DbUrl url = server_url(ctx, ctx->dbname);
     url.schema = "Tenant One";
     DrvConn *c = connect_or_fail(&url, false);
     assert_query_one(c, "SELECT current_schema()", "Tenant One");
@@ -338,7 +338,7 @@ static void test_pg_schema_and_application_name(void **state)
 static void test_pg_connection_lost(void **state)
 {
     Ctx *ctx = *state;
-    InvUrl url = server_url(ctx, ctx->dbname);
+    DbUrl url = server_url(ctx, ctx->dbname);
     DrvConn *victim = connect_or_fail(&url, false);
     char *pid = query_one(victim, "SELECT pg_backend_pid()");
     char *sql = xasprintf("SELECT pg_terminate_backend(%s)", pid);
@@ -346,16 +346,16 @@ static void test_pg_connection_lost(void **state)
     free(sql);
     free(pid);
     size_t done = 0;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(drv_exec_script(victim, "SELECT 1; SELECT 2", &done, &err));
     assert_int_equal(done, 0);
-    assert_int_equal(err.kind, DRV_ERR_SQL);
-    assert_true(drv_error_is_transient(DRV_POSTGRES, &err));
-    drv_error_clear(&err);
+    assert_int_equal(err.kind, ERR_SQL);
+    assert_true(drv_error_is_transient(DB_POSTGRES, &err));
+    error_clear(&err);
     assert_false(drv_exec(victim, "SELECT 1", &err));
     assert_string_equal(err.sqlstate, "08006");
-    assert_true(drv_error_is_transient(DRV_POSTGRES, &err));
-    drv_error_clear(&err);
+    assert_true(drv_error_is_transient(DB_POSTGRES, &err));
+    error_clear(&err);
     drv_close(victim);
 }
 
@@ -374,7 +374,7 @@ static void test_mysql_script(void **state)
         "END;\n"
         "SELECT 1; -- a trailing comment\n";
     size_t done = 0;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_exec_script(ctx->conn, script, &done, &err))
         fail_msg("script: %s", err.message);
     assert_int_equal(done, 4);
@@ -394,7 +394,7 @@ static void test_mysql_empty_statements_and_lines(void **state)
 {
     Ctx *ctx = *state;
     size_t done = 0;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(drv_exec_script(ctx->conn, "SELECT 1;;\n/* c; */ ;\n\nSELECT 2; SELEC 3;", &done,
                                  &err));
     assert_int_equal(done, 2);
@@ -403,23 +403,23 @@ static void test_mysql_empty_statements_and_lines(void **state)
     assert_string_equal(err.message, "You have an error in your SQL syntax; check the manual that "
                                      "corresponds to your MariaDB server version for the right "
                                      "syntax to use near 'SELEC 3' at line 1");
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_mysql_connection_lost(void **state)
 {
     Ctx *ctx = *state;
-    InvUrl url = server_url(ctx, ctx->dbname);
+    DbUrl url = server_url(ctx, ctx->dbname);
     DrvConn *victim = connect_or_fail(&url, false);
     char *id = query_one(victim, "SELECT connection_id()");
     char *sql = xasprintf("KILL %s", id);
     exec_or_fail(ctx->conn, sql);
     free(sql);
     free(id);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(drv_exec(victim, "SELECT 1", &err));
     assert_true(err.code == 2006 || err.code == 2013 || err.code == 1927);
-    drv_error_clear(&err);
+    error_clear(&err);
     drv_close(victim);
 }
 
@@ -436,7 +436,7 @@ static void test_sqlite_script(void **state)
         "END;\n"
         "INSERT INTO s (note) VALUES ('a;b'), ('it''s;');\n";
     size_t done = 0;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_exec_script(ctx->conn, script, &done, &err))
         fail_msg("script: %s", err.message);
     assert_int_equal(done, 4);
@@ -454,17 +454,17 @@ static void test_sqlite_create_or_not(void **state)
     Ctx *ctx = *state;
     char *path = xasprintf("%s.missing", ctx->dbname);
     unlink(path);
-    InvUrl url = {.dialect = DRV_SQLITE, .database = path};
+    DbUrl url = {.dialect = DB_SQLITE, .database = path};
     DrvConnectOptions opts = {.create = false};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(drv_connect(&url, &opts, &err));
-    assert_int_equal(err.kind, DRV_ERR_CONNECT);
+    assert_int_equal(err.kind, ERR_CONNECT);
     char *want = xasprintf("database file '%s' does not exist", path);
     assert_string_equal(err.message, want);
     free(want);
     assert_int_equal(err.code, 14); /* SQLITE_CANTOPEN */
     assert_int_equal(access(path, F_OK), -1);
-    drv_error_clear(&err);
+    error_clear(&err);
     opts.create = true;
     DrvConn *c = drv_connect(&url, &opts, &err);
     assert_non_null(c);
@@ -492,33 +492,33 @@ static int free_port(void)
 static void test_refused_connection_is_transient(void **state)
 {
     Ctx *ctx = *state;
-    InvUrl url = server_url(ctx, "x");
+    DbUrl url = server_url(ctx, "x");
     url.host = "127.0.0.1";
     url.port = free_port();
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(drv_connect(&url, NULL, &err));
-    assert_int_equal(err.kind, DRV_ERR_CONNECT);
+    assert_int_equal(err.kind, ERR_CONNECT);
     char *prefix = xasprintf("cannot connect to %s '127.0.0.1:%d/x': ",
-                             drv_dialect_name(ctx->dialect), url.port);
+                             db_dialect_name(ctx->dialect), url.port);
     assert_memory_equal(err.message, prefix, strlen(prefix));
     free(prefix);
     assert_null(strchr(err.message, '\n'));
     assert_true(drv_error_is_transient(ctx->dialect, &err));
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 /* The user name doubles as the password, so the server's message would show it unmasked. */
 static void test_rejected_login_is_masked_and_permanent(void **state)
 {
     Ctx *ctx = *state;
-    InvUrl url = server_url(ctx, ctx->dbname);
+    DbUrl url = server_url(ctx, ctx->dbname);
     url.user = "hunter2secret";
     url.password = "hunter2secret";
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(drv_connect(&url, NULL, &err));
-    assert_int_equal(err.kind, DRV_ERR_CONNECT);
+    assert_int_equal(err.kind, ERR_CONNECT);
     assert_null(strstr(err.message, "hunter2secret"));
-    if (ctx->dialect == DRV_POSTGRES) {
+    if (ctx->dialect == DB_POSTGRES) {
         char *want = xasprintf("cannot connect to postgres '%s:%d/%s': connection to server at "
                                "\"%s\", port %d failed: FATAL: password authentication failed "
                                "for user \"***\"",
@@ -533,7 +533,7 @@ static void test_rejected_login_is_masked_and_permanent(void **state)
         assert_true(err.code == 1045 || err.code == 1698);
     }
     assert_false(drv_error_is_transient(ctx->dialect, &err));
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 int main(void)

@@ -26,16 +26,16 @@
 
 /* The database under test: a server database made for this run, or a SQLite file. */
 typedef struct Ctx {
-    DrvDialect dialect;
+    DbDialect dialect;
     const char *env_prefix; /* "PG" or "MYSQL"; NULL for SQLite */
     char *dbname;           /* SQLite: the file path */
 } Ctx;
 
 /* ctx_url describes the database; strings point into the environment or ctx. */
-static InvUrl ctx_url(const Ctx *ctx, const char *database)
+static DbUrl ctx_url(const Ctx *ctx, const char *database)
 {
-    InvUrl url = {.dialect = ctx->dialect, .database = (char *)database};
-    if (ctx->dialect == DRV_SQLITE)
+    DbUrl url = {.dialect = ctx->dialect, .database = (char *)database};
+    if (ctx->dialect == DB_SQLITE)
         return url;
     url.host = (char *)need_env(ctx->env_prefix, "HOST");
     url.port = parse_port(need_env(ctx->env_prefix, "PORT"));
@@ -46,9 +46,9 @@ static InvUrl ctx_url(const Ctx *ctx, const char *database)
 
 static DrvConn *open_as(const Ctx *ctx, const char *database, const char *app)
 {
-    InvUrl url = ctx_url(ctx, database);
+    DbUrl url = ctx_url(ctx, database);
     DrvConnectOptions opts = {.application_name = app, .create = true};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     DrvConn *c = drv_connect(&url, &opts, &err);
     if (!c)
         fail_msg("connect: %s", err.message);
@@ -78,7 +78,7 @@ static void assert_waited(long long elapsed_ms, long long wait_ms)
 static bool lock_or_fail(DrvConn *c, const char *key, const char *holder, int wait_ms)
 {
     bool acquired = true;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_lock(c, key, holder, wait_ms, &acquired, &err))
         fail_msg("lock '%s': %s", key, err.message);
     return acquired;
@@ -86,7 +86,7 @@ static bool lock_or_fail(DrvConn *c, const char *key, const char *holder, int wa
 
 static void unlock_or_fail(DrvConn *c, const char *key)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_unlock(c, key, &err))
         fail_msg("unlock '%s': %s", key, err.message);
 }
@@ -95,7 +95,7 @@ static void unlock_or_fail(DrvConn *c, const char *key)
 static char *holder_of(DrvConn *c, const char *key)
 {
     char *holder = (char *)"unset";
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!drv_lock_holder(c, key, &holder, &err))
         fail_msg("lock holder '%s': %s", key, err.message);
     return holder;
@@ -116,7 +116,7 @@ static void assert_holder(DrvConn *c, const char *key, const char *want)
 /* The wait a server honours: MariaDB's GET_LOCK waits whole seconds. */
 static int lock_wait_ms(const Ctx *ctx)
 {
-    return ctx->dialect == DRV_MYSQL ? 1000 : 300;
+    return ctx->dialect == DB_MYSQL ? 1000 : 300;
 }
 
 /* describe_holder is what drv_lock_holder must say about c, computed apart from the driver's
@@ -124,7 +124,7 @@ static int lock_wait_ms(const Ctx *ctx)
 static char *describe_holder(const Ctx *ctx, DrvConn *c, const char *app, const char *text)
 {
     switch (ctx->dialect) {
-    case DRV_POSTGRES: {
+    case DB_POSTGRES: {
         char *pid = query_one(c, "SELECT pg_backend_pid()");
         char *since = query_one(c, "SELECT to_char(backend_start AT TIME ZONE 'UTC', "
                                    "'YYYY-MM-DD HH24:MI:SS') FROM pg_stat_activity "
@@ -135,14 +135,14 @@ static char *describe_holder(const Ctx *ctx, DrvConn *c, const char *app, const 
         free(pid);
         return want;
     }
-    case DRV_MYSQL: {
+    case DB_MYSQL: {
         char *id = query_one(c, "SELECT connection_id()");
         char *want = xasprintf("connection %s, user '%s'@'%s'", id, need_env("MYSQL", "USER"),
                                need_env("MYSQL", "HOST"));
         free(id);
         return want;
     }
-    case DRV_SQLITE:
+    case DB_SQLITE:
         return xstrdup(text);
     }
     return NULL;
@@ -195,11 +195,11 @@ typedef struct Waiter {
 static void *wait_for_lock(void *arg)
 {
     Waiter *w = arg;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     long long start = now_ms();
     w->ok = drv_lock(w->conn, KEY, "the waiter", w->wait_ms, &w->acquired, &err);
     w->elapsed_ms = now_ms() - start;
-    drv_error_clear(&err);
+    error_clear(&err);
     return NULL;
 }
 
@@ -232,23 +232,23 @@ static void test_unlock_without_lock_fails(void **state)
 {
     Ctx *ctx = *state;
     DrvConn *a = open_conn(ctx, "drover-locks-a");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(drv_unlock(a, KEY, &err));
-    assert_int_equal(err.kind, DRV_ERR_INTERNAL);
+    assert_int_equal(err.kind, ERR_INTERNAL);
     const char *want =
-        ctx->dialect == DRV_POSTGRES
+        ctx->dialect == DB_POSTGRES
             ? "cannot release the advisory lock for '" KEY "': this session does not hold it"
             : "cannot release the lock for '" KEY "': this connection does not hold it";
     assert_string_equal(err.message, want);
-    drv_error_clear(&err);
+    error_clear(&err);
     bool acquired = true;
     assert_false(drv_lock(a, KEY, "a", -1, &acquired, &err));
     assert_false(acquired);
     assert_string_equal(err.message, "negative lock wait -1 ms for '" KEY "'");
-    drv_error_clear(&err);
+    error_clear(&err);
     assert_false(drv_set_lock_timeout(a, -5, &err));
     assert_string_equal(err.message, "negative lock timeout -5 ms");
-    drv_error_clear(&err);
+    error_clear(&err);
     drv_close(a);
 }
 
@@ -274,7 +274,7 @@ static void test_killed_session_releases(void **state)
     DrvConn *a = open_conn(ctx, "drover-locks-a");
     DrvConn *b = open_conn(ctx, "drover-locks-b");
     assert_true(lock_or_fail(a, KEY, "a", 0));
-    bool pg = ctx->dialect == DRV_POSTGRES;
+    bool pg = ctx->dialect == DB_POSTGRES;
     char *id = query_one(a, pg ? "SELECT pg_backend_pid()" : "SELECT connection_id()");
     char *kill = xasprintf(pg ? "SELECT pg_terminate_backend(%s)" : "KILL %s", id);
     exec_or_fail(b, kill);
@@ -316,7 +316,7 @@ static void test_pg_lock_timeout(void **state)
     DrvConn *a = open_conn(ctx, "drover-locks-a");
     DrvConn *b = open_conn(ctx, "drover-locks-b");
     exec_or_fail(a, "CREATE TABLE lt (id int)");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(drv_set_lock_timeout(b, 200, &err));
     assert_query_one(b, "SHOW lock_timeout", "200ms");
     assert_true(drv_begin(a, &err));
@@ -325,11 +325,11 @@ static void test_pg_lock_timeout(void **state)
     assert_false(drv_exec(b, "ALTER TABLE lt ADD COLUMN note text", &err));
     long long elapsed = now_ms() - start;
     assert_true(elapsed >= 200 && elapsed < 1000);
-    assert_int_equal(err.kind, DRV_ERR_SQL);
+    assert_int_equal(err.kind, ERR_SQL);
     assert_string_equal(err.sqlstate, "55P03");
     assert_string_equal(err.message, "canceling statement due to lock timeout");
-    assert_true(drv_error_is_transient(DRV_POSTGRES, &err));
-    drv_error_clear(&err);
+    assert_true(drv_error_is_transient(DB_POSTGRES, &err));
+    error_clear(&err);
     assert_true(drv_rollback(a, &err));
     assert_true(drv_set_lock_timeout(b, 0, &err));
     assert_query_one(b, "SHOW lock_timeout", "0");
@@ -415,7 +415,7 @@ static void test_mysql_lock_timeout(void **state)
     DrvConn *a = open_conn(ctx, "drover-locks-a");
     DrvConn *b = open_conn(ctx, "drover-locks-b");
     exec_or_fail(a, "CREATE TABLE lt (id int) ENGINE=InnoDB");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(drv_set_lock_timeout(b, 2500, &err));
     assert_query_one(b, "SELECT CONCAT(@@SESSION.lock_wait_timeout, '/', "
                         "@@SESSION.innodb_lock_wait_timeout)",
@@ -429,11 +429,11 @@ static void test_mysql_lock_timeout(void **state)
     long long start = now_ms();
     assert_false(drv_exec(b, "ALTER TABLE lt ADD COLUMN note text", &err));
     assert_waited(now_ms() - start, 1000);
-    assert_int_equal(err.kind, DRV_ERR_SQL);
+    assert_int_equal(err.kind, ERR_SQL);
     assert_int_equal(err.code, 1205);
     assert_string_equal(err.message, "Lock wait timeout exceeded; try restarting transaction");
-    assert_true(drv_error_is_transient(DRV_MYSQL, &err));
-    drv_error_clear(&err);
+    assert_true(drv_error_is_transient(DB_MYSQL, &err));
+    error_clear(&err);
     assert_true(drv_rollback(a, &err));
     assert_true(drv_set_lock_timeout(b, 0, &err));
     assert_query_one(b, "SELECT @@SESSION.lock_wait_timeout = @@GLOBAL.lock_wait_timeout AND "
@@ -465,7 +465,7 @@ static void test_sqlite_lock_file(void **state)
     char *text = lock_file_text(ctx);
     assert_string_equal(text, "drover migrate, host h1, pid 42");
     free(text);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     bool acquired = true;
     assert_false(drv_lock(a, KEY, "again", 0, &acquired, &err));
     assert_false(acquired);
@@ -474,7 +474,7 @@ static void test_sqlite_lock_file(void **state)
                            ctx->dbname);
     assert_string_equal(err.message, want);
     free(want);
-    drv_error_clear(&err);
+    error_clear(&err);
     unlock_or_fail(a, KEY);
     text = lock_file_text(ctx);
     assert_string_equal(text, "");
@@ -494,8 +494,8 @@ static void test_sqlite_crashed_holder_releases(void **state)
     assert_true(child >= 0);
     if (child == 0) {
         close(ready[0]);
-        InvUrl url = {.dialect = DRV_SQLITE, .database = ctx->dbname};
-        DrvError err = DRV_ERROR_INIT;
+        DbUrl url = {.dialect = DB_SQLITE, .database = ctx->dbname};
+        DroverError err = DROVER_ERROR_INIT;
         DrvConn *c = drv_connect(&url, NULL, &err);
         bool acquired = false;
         if (!c || !drv_lock(c, KEY, "the child", 0, &acquired, &err) || !acquired)
@@ -525,7 +525,7 @@ static void test_sqlite_lock_timeout(void **state)
     DrvConn *a = open_conn(ctx, NULL);
     DrvConn *b = open_conn(ctx, NULL);
     exec_or_fail(a, "CREATE TABLE lt (id int)");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(drv_set_lock_timeout(b, 200, &err));
     assert_query_one(b, "PRAGMA busy_timeout", "200");
     exec_or_fail(a, "BEGIN IMMEDIATE");
@@ -535,8 +535,8 @@ static void test_sqlite_lock_timeout(void **state)
     assert_true(elapsed >= 200 && elapsed < 1000);
     assert_int_equal(err.code, 5); /* SQLITE_BUSY */
     assert_string_equal(err.message, "database is locked");
-    assert_true(drv_error_is_transient(DRV_SQLITE, &err));
-    drv_error_clear(&err);
+    assert_true(drv_error_is_transient(DB_SQLITE, &err));
+    error_clear(&err);
     assert_true(drv_rollback(a, &err));
     assert_true(drv_set_lock_timeout(b, 0, &err));
     assert_query_one(b, "PRAGMA busy_timeout", "5000");
@@ -548,7 +548,7 @@ static void test_sqlite_lock_timeout(void **state)
 
 static void admin_exec(const Ctx *ctx, const char *sql)
 {
-    DrvConn *admin = open_as(ctx, ctx->dialect == DRV_POSTGRES ? "postgres" : "", "drover-admin");
+    DrvConn *admin = open_as(ctx, ctx->dialect == DB_POSTGRES ? "postgres" : "", "drover-admin");
     exec_or_fail(admin, sql);
     drv_close(admin);
 }
@@ -563,7 +563,7 @@ static void database_statement(const Ctx *ctx, const char *verb, const char *suf
     free(quoted);
 }
 
-static int server_setup(void **state, DrvDialect d, const char *prefix)
+static int server_setup(void **state, DbDialect d, const char *prefix)
 {
     Ctx *ctx = xcalloc(1, sizeof *ctx);
     ctx->dialect = d;
@@ -581,7 +581,7 @@ static int server_teardown(void **state)
     if (!ctx)
         return 0;
     /* FORCE: a test that failed midway leaves its connections open */
-    database_statement(ctx, "DROP DATABASE", ctx->dialect == DRV_POSTGRES ? " WITH (FORCE)" : "");
+    database_statement(ctx, "DROP DATABASE", ctx->dialect == DB_POSTGRES ? " WITH (FORCE)" : "");
     free(ctx->dbname);
     free(ctx);
     return 0;
@@ -589,18 +589,18 @@ static int server_teardown(void **state)
 
 static int pg_setup(void **state)
 {
-    return server_setup(state, DRV_POSTGRES, "PG");
+    return server_setup(state, DB_POSTGRES, "PG");
 }
 
 static int mysql_setup(void **state)
 {
-    return server_setup(state, DRV_MYSQL, "MYSQL");
+    return server_setup(state, DB_MYSQL, "MYSQL");
 }
 
 static int sqlite_setup(void **state)
 {
     Ctx *ctx = xcalloc(1, sizeof *ctx);
-    ctx->dialect = DRV_SQLITE;
+    ctx->dialect = DB_SQLITE;
     ctx->dbname = xasprintf("%s/drv_locks_%ld.sqlite", need_env("", "TMPDIR"), (long)getpid());
     *state = ctx;
     return 0;

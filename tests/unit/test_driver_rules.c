@@ -16,12 +16,12 @@
 static void test_dialect_names(void **state)
 {
     (void)state;
-    assert_string_equal(drv_dialect_name(DRV_POSTGRES), "postgres");
-    assert_string_equal(drv_dialect_name(DRV_MYSQL), "mysql");
-    assert_string_equal(drv_dialect_name(DRV_SQLITE), "sqlite");
+    assert_string_equal(db_dialect_name(DB_POSTGRES), "postgres");
+    assert_string_equal(db_dialect_name(DB_MYSQL), "mysql");
+    assert_string_equal(db_dialect_name(DB_SQLITE), "sqlite");
 }
 
-static void check_quote(DrvDialect d, const char *ident, const char *want)
+static void check_quote(DbDialect d, const char *ident, const char *want)
 {
     char *got = drv_quote_ident(d, ident);
     assert_string_equal(got, want);
@@ -31,24 +31,24 @@ static void check_quote(DrvDialect d, const char *ident, const char *want)
 static void test_quote_ident(void **state)
 {
     (void)state;
-    check_quote(DRV_POSTGRES, "SequelizeMeta", "\"SequelizeMeta\"");
-    check_quote(DRV_POSTGRES, "a\"b`c", "\"a\"\"b`c\"");
-    check_quote(DRV_POSTGRES, "", "\"\"");
-    check_quote(DRV_MYSQL, "a`b\"c", "`a``b\"c`");
-    check_quote(DRV_SQLITE, "``", "``````");
-    check_quote(DRV_SQLITE, "tenant one", "`tenant one`");
+    check_quote(DB_POSTGRES, "SequelizeMeta", "\"SequelizeMeta\"");
+    check_quote(DB_POSTGRES, "a\"b`c", "\"a\"\"b`c\"");
+    check_quote(DB_POSTGRES, "", "\"\"");
+    check_quote(DB_MYSQL, "a`b\"c", "`a``b\"c`");
+    check_quote(DB_SQLITE, "``", "``````");
+    check_quote(DB_SQLITE, "tenant one", "`tenant one`");
 }
 
 static bool pg_transient(const char *sqlstate)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     memcpy(err.sqlstate, sqlstate, strlen(sqlstate) + 1);
-    return drv_error_is_transient(DRV_POSTGRES, &err);
+    return drv_error_is_transient(DB_POSTGRES, &err);
 }
 
-static bool coded_transient(DrvDialect d, int code)
+static bool coded_transient(DbDialect d, int code)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     err.code = code;
     return drv_error_is_transient(d, &err);
 }
@@ -64,7 +64,7 @@ static void test_pg_transient(void **state)
     for (size_t k = 0; k < sizeof no / sizeof *no; k++)
         assert_false(pg_transient(no[k]));
     /* a MySQL errno in a PostgreSQL error means nothing */
-    assert_false(coded_transient(DRV_POSTGRES, 1213));
+    assert_false(coded_transient(DB_POSTGRES, 1213));
 }
 
 static void test_mysql_transient(void **state)
@@ -73,20 +73,20 @@ static void test_mysql_transient(void **state)
     const int yes[] = {1040, 1205, 1213, 2002, 2003, 2006, 2013};
     const int no[] = {0, 1045, 1049, 1062, 1146, 1064, 2005};
     for (size_t k = 0; k < sizeof yes / sizeof *yes; k++)
-        assert_true(coded_transient(DRV_MYSQL, yes[k]));
+        assert_true(coded_transient(DB_MYSQL, yes[k]));
     for (size_t k = 0; k < sizeof no / sizeof *no; k++)
-        assert_false(coded_transient(DRV_MYSQL, no[k]));
+        assert_false(coded_transient(DB_MYSQL, no[k]));
 }
 
 static void test_sqlite_transient(void **state)
 {
     (void)state;
-    assert_true(coded_transient(DRV_SQLITE, 5));          /* SQLITE_BUSY */
-    assert_true(coded_transient(DRV_SQLITE, 5 | 2 << 8)); /* SQLITE_BUSY_SNAPSHOT */
-    assert_true(coded_transient(DRV_SQLITE, 6));          /* SQLITE_LOCKED */
-    assert_false(coded_transient(DRV_SQLITE, 1));         /* SQLITE_ERROR */
-    assert_false(coded_transient(DRV_SQLITE, 19));        /* SQLITE_CONSTRAINT */
-    assert_false(coded_transient(DRV_SQLITE, 14));        /* SQLITE_CANTOPEN */
+    assert_true(coded_transient(DB_SQLITE, 5));          /* SQLITE_BUSY */
+    assert_true(coded_transient(DB_SQLITE, 5 | 2 << 8)); /* SQLITE_BUSY_SNAPSHOT */
+    assert_true(coded_transient(DB_SQLITE, 6));          /* SQLITE_LOCKED */
+    assert_false(coded_transient(DB_SQLITE, 1));         /* SQLITE_ERROR */
+    assert_false(coded_transient(DB_SQLITE, 19));        /* SQLITE_CONSTRAINT */
+    assert_false(coded_transient(DB_SQLITE, 14));        /* SQLITE_CANTOPEN */
 }
 
 int main(void)

@@ -35,10 +35,10 @@ static int set_test_env(void **state)
 static void test_valid_inventory(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(INV_DIR "/valid.cfg", &err);
     assert_non_null(inv);
-    assert_false(drv_error_is_set(&err));
+    assert_false(error_is_set(&err));
 
     assert_string_equal(inv->config_path, INV_DIR "/valid.cfg");
     assert_string_equal(inv->config_dir, INV_DIR);
@@ -56,14 +56,14 @@ static void test_valid_inventory(void **state)
     assert_string_equal(t->id, "local1");
     assert_string_equal(t->env, "dev");
     assert_int_equal(t->ntags, 0);
-    assert_int_equal(t->url.dialect, DRV_SQLITE);
+    assert_int_equal(t->url.dialect, DB_SQLITE);
     assert_string_equal(t->url.database, INV_DIR "/tenants/local1.db");
     assert_string_equal(t->file, INV_DIR "/valid.cfg");
     assert_int_equal(t->line, 5);
 
     t = &inv->tenants[1];
     assert_string_equal(t->id, "globex");
-    assert_int_equal(t->url.dialect, DRV_MYSQL);
+    assert_int_equal(t->url.dialect, DB_MYSQL);
     assert_string_equal(t->url.database, "globex");
     assert_int_equal(t->ntags, 2);
     assert_string_equal(t->tags[0], "us");
@@ -75,7 +75,7 @@ static void test_valid_inventory(void **state)
     assert_string_equal(t->env, "prod");
     assert_string_equal(t->file, INV_DIR "/prod.cfg");
     assert_int_equal(t->line, 2);
-    assert_int_equal(t->url.dialect, DRV_POSTGRES);
+    assert_int_equal(t->url.dialect, DB_POSTGRES);
     assert_string_equal(t->url.password, "p@ss");
     assert_string_equal(t->url.masked,
                         "postgres://drover:***@127.0.0.1:5432/acme?sslmode=disable");
@@ -93,7 +93,7 @@ static void test_valid_inventory(void **state)
 static void test_minimal_inventory_defaults(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(INV_DIR "/minimal.cfg", &err);
     assert_non_null(inv);
     assert_string_equal(inv->migrations_path, "/srv/migrations");
@@ -108,7 +108,7 @@ static void test_minimal_inventory_defaults(void **state)
 static void test_engine_settings(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(INV_DIR "/engine.cfg", &err);
     assert_non_null(inv);
     assert_string_equal(inv->journal_path, INV_DIR "/state/journal.db");
@@ -136,7 +136,7 @@ static void test_engine_settings(void **state)
 static void test_engine_defaults(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(INV_DIR "/minimal.cfg", &err);
     assert_non_null(inv);
     assert_string_equal(inv->journal_path, INV_DIR "/drover-journal.db");
@@ -160,7 +160,7 @@ static void test_example_config_loads(void **state)
     setenv("SHARED_DB_PASSWORD", "x", 1);
     setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/x", 1);
     setenv("EU_WEST_AGENT_TOKEN", "x", 1);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(EXAMPLE_DIR "/drover.example.cfg", &err);
     if (!inv)
         fail_msg("%s:%d: %s", err.file, err.line, err.message);
@@ -183,7 +183,7 @@ static void test_example_config_loads(void **state)
 static void test_notify_targets(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(INV_DIR "/notify.cfg", &err);
     assert_non_null(inv);
     assert_int_equal(inv->nnotify, 2);
@@ -331,9 +331,9 @@ static void test_bad_config(void **state)
     const BadCase *c = *state;
     char *path = xasprintf("%s/%s", INV_DIR, c->config);
     char *file = xasprintf("%s/%s", INV_DIR, c->file);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(inv_load(path, &err));
-    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_int_equal(err.kind, ERR_CONFIG);
     assert_string_equal(err.message, c->message);
     assert_string_equal(err.file, file);
     assert_int_equal(err.line, c->line);
@@ -341,10 +341,10 @@ static void test_bad_config(void **state)
         assert_string_equal(err.tenant, c->tenant);
     else
         assert_null(err.tenant);
-    char *text = drv_error_format(&err);
+    char *text = error_format(&err);
     assert_null(strstr(text, "topsecret"));
     free(text);
-    drv_error_clear(&err);
+    error_clear(&err);
     free(file);
     free(path);
 }
@@ -352,25 +352,25 @@ static void test_bad_config(void **state)
 static void test_unset_var_formatted(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(inv_load(INV_DIR "/unset_var.cfg", &err));
-    char *text = drv_error_format(&err);
+    char *text = error_format(&err);
     assert_string_equal(text, INV_DIR "/unset_var.cfg:5: tenant 'acme': environment variable "
                               "'DROVER_TEST_UNSET_PW' is not set");
     free(text);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_missing_file(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(inv_load(INV_DIR "/does-not-exist.cfg", &err));
-    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_int_equal(err.kind, ERR_CONFIG);
     assert_string_equal(err.message, "cannot read the inventory: No such file or directory");
     assert_string_equal(err.file, INV_DIR "/does-not-exist.cfg");
     assert_int_equal(err.line, 0);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 /* ---- agents ---------------------------------------------------------------------------- */
@@ -379,7 +379,7 @@ static void test_agents(void **state)
 {
     (void)state;
     setenv("DROVER_TEST_AGENT_TOKEN", "s3cret-token", 1);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(INV_DIR "/agents.cfg", &err);
     assert_non_null(inv);
     assert_int_equal(inv->nagents, 2);
@@ -408,7 +408,7 @@ static void test_agents(void **state)
 
 static void expect_expansion(const char *text, const char *expected)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *got = inv_expand_env(text, &err);
     assert_non_null(got);
     assert_string_equal(got, expected);
@@ -417,11 +417,11 @@ static void expect_expansion(const char *text, const char *expected)
 
 static void expect_expansion_error(const char *text, const char *message)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(inv_expand_env(text, &err));
-    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_int_equal(err.kind, ERR_CONFIG);
     assert_string_equal(err.message, message);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_expand_env(void **state)

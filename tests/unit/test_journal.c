@@ -28,17 +28,17 @@
 static InvTenant ACME = {
     .id = "acme",
     .env = "prod",
-    .url = {.dialect = DRV_POSTGRES, .masked = "postgres://u:***@h/acme", .password = "s3cret"},
+    .url = {.dialect = DB_POSTGRES, .masked = "postgres://u:***@h/acme", .password = "s3cret"},
 };
 static InvTenant BETA = {
     .id = "beta",
     .env = "prod",
-    .url = {.dialect = DRV_MYSQL, .masked = "mysql://u:***@h/beta"},
+    .url = {.dialect = DB_MYSQL, .masked = "mysql://u:***@h/beta"},
 };
 static InvTenant COBALT = {
     .id = "cobalt",
     .env = "staging",
-    .url = {.dialect = DRV_POSTGRES, .masked = "postgres://u:***@h/cobalt"},
+    .url = {.dialect = DB_POSTGRES, .masked = "postgres://u:***@h/cobalt"},
 };
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
@@ -71,7 +71,7 @@ static int teardown_path(void **state)
 
 static Journal *open_ok(const char *path)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     Journal *j = journal_open(path, &err);
     if (!j)
         fail_msg("journal_open: %s", err.message);
@@ -80,7 +80,7 @@ static Journal *open_ok(const char *path)
 
 static int64_t begin_ok(Journal *j, const char *command, const char *argv)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     JournalRunInfo info = {.command = command, .argv = argv, .config = "/etc/drover/drover.cfg"};
     int64_t id = -1;
     if (!journal_begin_run(j, &info, &id, &err))
@@ -90,7 +90,7 @@ static int64_t begin_ok(Journal *j, const char *command, const char *argv)
 
 static void record_ok(Journal *j, int64_t run_id, ExecResult *res)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!journal_record_tenant(j, run_id, res, &err))
         fail_msg("journal_record_tenant: %s", err.message);
     exec_result_free(res);
@@ -98,7 +98,7 @@ static void record_ok(Journal *j, int64_t run_id, ExecResult *res)
 
 static void end_ok(Journal *j, int64_t run_id, const char *outcome)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     if (!journal_end_run(j, run_id, outcome, &err))
         fail_msg("journal_end_run: %s", err.message);
 }
@@ -131,11 +131,11 @@ static void alloc_steps(ExecResult *r, size_t n)
     r->nsteps = n;
 }
 
-static void set_error(DrvError *e, const char *tenant, const char *migration,
+static void set_error(DroverError *e, const char *tenant, const char *migration,
                       const char *sqlstate, int code, const char *message, const char *statement)
 {
-    drv_error_set(e, DRV_ERR_SQL, "%s", message);
-    drv_error_set_context(e, tenant, migration, statement);
+    error_set(e, ERR_SQL, "%s", message);
+    error_set_context(e, tenant, migration, statement);
     snprintf(e->sqlstate, sizeof e->sqlstate, "%s", sqlstate);
     e->code = code;
 }
@@ -331,7 +331,7 @@ static void test_round_trip(void **state)
     end_ok(j, run, "failed");
     double to = now();
 
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     json_t *got = journal_run_json(j, run, &err);
     assert_non_null(got);
     expect_run_head(got, run, from, to);
@@ -361,7 +361,7 @@ static void test_runs_newest_first_with_counts(void **state)
     record_outcome(j, r3, &ACME, EXEC_OUT_UP_TO_DATE);
     end_ok(j, r3, "succeeded");
 
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     json_t *runs = journal_runs_json(j, 10, &err);
     assert_non_null(runs);
     assert_int_equal(json_array_size(runs), 3);
@@ -405,7 +405,7 @@ static void test_skipped_tenants_are_recorded(void **state)
     record_ok(j, run, &skipped);
     end_ok(j, run, "halted");
 
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     json_t *got = journal_run_json(j, run, &err);
     assert_string_equal(str_field(got, "outcome"), "halted");
     expect_json(json_array_get(json_object_get(got, "tenants"), 1),
@@ -438,7 +438,7 @@ static void test_recording_again_replaces(void **state)
     record_ok(j, run, &again);
     end_ok(j, run, "halted");
 
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     json_t *got = journal_run_json(j, run, &err);
     json_t *tenants = json_object_get(got, "tenants");
     assert_int_equal(json_array_size(tenants), 1);
@@ -457,7 +457,7 @@ static void test_recording_again_replaces(void **state)
 static void expect_last_run(Journal *j, const char *tenant, const char *outcome,
                             long long run_id, double ended_at)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *got = NULL;
     long long got_id = -1;
     double got_at = -1;
@@ -505,7 +505,7 @@ static void test_last_run_of_a_skipped_tenant(void **state)
     int64_t run = begin_ok(j, "migrate", "drover migrate");
     ExecResult skipped = result(&BETA, EXEC_OUT_SKIPPED, 0, 0, 0);
     record_ok(j, run, &skipped);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *outcome = NULL;
     long long id = 0;
     double at = 0;
@@ -527,7 +527,7 @@ static void test_last_run_of_a_skipped_tenant(void **state)
 static void expect_dirty(Journal *j, const char *tenant, const char *migration,
                          const char *error)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *got_migration = (char *)"unset";
     char *got_error = (char *)"unset";
     assert_true(journal_dirty(j, tenant, &got_migration, &got_error, &err));
@@ -594,7 +594,7 @@ static void test_resolve(void **state)
 {
     Journal *j = open_ok(*state);
     mark_acme_dirty(j);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     bool was_dirty = false;
     assert_true(journal_resolve(j, "acme", &was_dirty, &err));
     assert_true(was_dirty);
@@ -606,18 +606,18 @@ static void test_resolve(void **state)
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-static void expect_usage(DrvError *err, const char *message)
+static void expect_usage(DroverError *err, const char *message)
 {
-    assert_int_equal(err->kind, DRV_ERR_USAGE);
+    assert_int_equal(err->kind, ERR_USAGE);
     assert_string_equal(err->message, message);
-    drv_error_clear(err);
+    error_clear(err);
 }
 
 static void test_unknown_run(void **state)
 {
     Journal *j = open_ok(*state);
     int64_t run = begin_ok(j, "migrate", "drover migrate");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(journal_run_json(j, run + 1, &err));
     expect_usage(&err, "no run with id 2");
     assert_false(journal_end_run(j, 42, "succeeded", &err));
@@ -628,9 +628,9 @@ static void test_unknown_run(void **state)
     exec_result_free(&r);
 
     assert_false(journal_end_run(j, run, "finished", &err));
-    assert_int_equal(err.kind, DRV_ERR_INTERNAL);
+    assert_int_equal(err.kind, ERR_INTERNAL);
     assert_string_equal(err.message, "unknown run outcome 'finished'");
-    drv_error_clear(&err);
+    error_clear(&err);
     journal_close(j);
 }
 
@@ -690,7 +690,7 @@ static void test_reopen_existing_file(void **state)
     free(version);
 
     j = open_ok(*state);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     json_t *got = journal_run_json(j, first, &err);
     assert_non_null(got);
     assert_string_equal(str_field(got, "outcome"), "succeeded");
@@ -706,29 +706,29 @@ static void test_newer_version_is_refused(void **state)
 {
     journal_close(open_ok(*state));
     exec_raw(*state, "PRAGMA user_version = 2");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(journal_open(*state, &err));
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     char *want = xasprintf(
         "journal '%s' has schema version 2; this drover knows only up to version 1",
         (char *)*state);
     assert_string_equal(err.message, want);
     free(want);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_foreign_database_is_refused(void **state)
 {
     exec_raw(*state, "CREATE TABLE accounts (id integer)");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(journal_open(*state, &err));
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     char *want = xasprintf(
         "journal '%s' is an sqlite database with tables of its own, not a drover journal",
         (char *)*state);
     assert_string_equal(err.message, want);
     free(want);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_missing_directory(void **state)
@@ -738,15 +738,15 @@ static void test_missing_directory(void **state)
     assert_non_null(mkdtemp(dir));
     assert_int_equal(rmdir(dir), 0);
     char *path = xasprintf("%s/journal.db", dir);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_null(journal_open(path, &err));
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     char *want = xasprintf("journal '%s': cannot open: unable to open database file", path);
     assert_string_equal(err.message, want);
     assert_string_equal(err.hint, "check that the directory exists and is writable");
     free(want);
     free(path);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 /* ---- secrets ----------------------------------------------------------------------------- */
@@ -788,7 +788,7 @@ static void test_password_never_reaches_the_file(void **state)
     free(wal);
 
     j = open_ok(*state);
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     json_t *got = journal_run_json(j, run, &err);
     assert_string_equal(str_field(got, "argv"), "drover migrate --url postgres://u:***@h/acme");
     json_t *tenant = json_array_get(json_object_get(got, "tenants"), 0);

@@ -22,14 +22,14 @@ static void test_default_table_ddl(void **state)
 {
     (void)state;
     MetaTable t = {.table = "SequelizeMeta"};
-    expect_sql(meta_create_sql(DRV_POSTGRES, &t),
+    expect_sql(meta_create_sql(DB_POSTGRES, &t),
                "CREATE TABLE IF NOT EXISTS \"SequelizeMeta\" (\"name\" VARCHAR(255) NOT NULL "
                "UNIQUE , PRIMARY KEY (\"name\"));");
-    expect_sql(meta_create_sql(DRV_MYSQL, &t),
+    expect_sql(meta_create_sql(DB_MYSQL, &t),
                "CREATE TABLE IF NOT EXISTS `SequelizeMeta` (`name` VARCHAR(255) NOT NULL UNIQUE "
                ", PRIMARY KEY (`name`)) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE "
                "utf8_unicode_ci;");
-    expect_sql(meta_create_sql(DRV_SQLITE, &t),
+    expect_sql(meta_create_sql(DB_SQLITE, &t),
                "CREATE TABLE IF NOT EXISTS `SequelizeMeta` (`name` VARCHAR(255) NOT NULL UNIQUE "
                "PRIMARY KEY);");
 }
@@ -38,11 +38,11 @@ static void test_custom_table_and_schema(void **state)
 {
     (void)state;
     MetaTable t = {.table = "my_meta", .schema = "custom"};
-    expect_sql(meta_table_sql(DRV_POSTGRES, &t), "\"custom\".\"my_meta\"");
+    expect_sql(meta_table_sql(DB_POSTGRES, &t), "\"custom\".\"my_meta\"");
     /* Sequelize joins schema and table into one name where there are no schemas. */
-    expect_sql(meta_table_sql(DRV_MYSQL, &t), "`custom.my_meta`");
-    expect_sql(meta_table_sql(DRV_SQLITE, &t), "`custom.my_meta`");
-    expect_sql(meta_create_sql(DRV_POSTGRES, &t),
+    expect_sql(meta_table_sql(DB_MYSQL, &t), "`custom.my_meta`");
+    expect_sql(meta_table_sql(DB_SQLITE, &t), "`custom.my_meta`");
+    expect_sql(meta_create_sql(DB_POSTGRES, &t),
                "CREATE TABLE IF NOT EXISTS \"custom\".\"my_meta\" (\"name\" VARCHAR(255) NOT "
                "NULL UNIQUE , PRIMARY KEY (\"name\"));");
 }
@@ -51,8 +51,8 @@ static void test_quotes_in_names_are_doubled(void **state)
 {
     (void)state;
     MetaTable t = {.table = "we\"ird`meta"};
-    expect_sql(meta_table_sql(DRV_POSTGRES, &t), "\"we\"\"ird`meta\"");
-    expect_sql(meta_table_sql(DRV_MYSQL, &t), "`we\"ird``meta`");
+    expect_sql(meta_table_sql(DB_POSTGRES, &t), "\"we\"\"ird`meta\"");
+    expect_sql(meta_table_sql(DB_MYSQL, &t), "`we\"ird``meta`");
 }
 
 int main(void)

@@ -21,10 +21,10 @@
 
 #define MIG_DATA TEST_DATA_DIR "/migrations"
 
-static void assert_input_error(const DrvError *err, const char *file, int line,
+static void assert_input_error(const DroverError *err, const char *file, int line,
                                const char *message)
 {
-    assert_int_equal(err->kind, DRV_ERR_INPUT);
+    assert_int_equal(err->kind, ERR_INPUT);
     assert_string_equal(err->message, message);
     assert_string_equal(err->file, file);
     assert_int_equal(err->line, line);
@@ -50,9 +50,9 @@ static void test_discover_pattern_and_order(void **state)
     };
     size_t n = sizeof expected / sizeof *expected;
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(mig_discover(MIG_DATA "/valid", &set, &err));
-    assert_false(drv_error_is_set(&err));
+    assert_false(error_is_set(&err));
     assert_string_equal(set.dir, MIG_DATA "/valid");
     assert_int_equal(set.n, n);
     for (size_t i = 0; i < n; i++) {
@@ -84,7 +84,7 @@ static void test_discover_parses_sections(void **state)
 {
     (void)state;
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(mig_discover(MIG_DATA "/valid", &set, &err));
 
     const Migration *m = find(&set, "20240101000001-create-users.sql");
@@ -153,12 +153,12 @@ static void test_bad_files(void **state)
         char *text = file_read_all(path, NULL);
         assert_non_null(text);
         Migration m = {0};
-        DrvError err = DRV_ERROR_INIT;
+        DroverError err = DROVER_ERROR_INIT;
         assert_false(mig_parse_sql(path, text, &m, &err));
         assert_input_error(&err, path, bad[i].line, bad[i].message);
         assert_null(m.up.sql);
         assert_null(m.down.sql);
-        drv_error_clear(&err);
+        error_clear(&err);
         free(text);
         free(path);
     }
@@ -168,14 +168,14 @@ static void test_discover_stops_at_first_bad_file(void **state)
 {
     (void)state;
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(mig_discover(MIG_DATA "/bad", &set, &err));
     assert_input_error(&err, MIG_DATA "/bad/01-missing-up.sql", 0,
                        "missing '-- migrate:up' section");
-    char *text = drv_error_format(&err);
+    char *text = error_format(&err);
     assert_string_equal(text, MIG_DATA "/bad/01-missing-up.sql: missing '-- migrate:up' section");
     free(text);
-    drv_error_clear(&err);
+    error_clear(&err);
     mig_set_free(&set);
 }
 
@@ -183,11 +183,11 @@ static void test_discover_nul_byte(void **state)
 {
     (void)state;
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(mig_discover(MIG_DATA "/bad-nul", &set, &err));
     assert_input_error(&err, MIG_DATA "/bad-nul/20240101000001-nul.sql", 3,
                        "file contains a NUL byte");
-    drv_error_clear(&err);
+    error_clear(&err);
     mig_set_free(&set);
 }
 
@@ -195,35 +195,35 @@ static void test_discover_missing_dir(void **state)
 {
     (void)state;
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(mig_discover(MIG_DATA "/nope", &set, &err));
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     assert_string_equal(err.message, "cannot read migrations directory '" MIG_DATA
                                      "/nope': No such file or directory");
     assert_non_null(err.hint);
     assert_int_equal(set.n, 0);
-    drv_error_clear(&err);
+    error_clear(&err);
     mig_set_free(&set);
 }
 
 /* parse_ok parses text that must be valid; the caller frees the sections. */
 static void parse_ok(const char *text, Migration *m)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     memset(m, 0, sizeof *m);
     bool ok = mig_parse_sql("t.sql", text, m, &err);
     if (!ok)
         fail_msg("unexpected error: %s", err.message);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void parse_bad(const char *text, int line, const char *message)
 {
     Migration m = {0};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(mig_parse_sql("t.sql", text, &m, &err));
     assert_input_error(&err, "t.sql", line, message);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void free_sections(Migration *m)
@@ -296,7 +296,7 @@ static void test_find_and_stem(void **state)
 {
     (void)state;
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(mig_discover(MIG_DATA "/valid", &set, &err));
     assert_int_equal(mig_find(&set, "20240101000003-js.js"), 4);
     assert_int_equal(mig_find(&set, "20240101000003-js"), 4);
@@ -370,7 +370,7 @@ static void test_new_sql_and_js(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *sql_path, *js_path;
     time_t before = time(NULL);
     assert_true(mig_new(dir, "create-users", false, &sql_path, &err));
@@ -412,7 +412,7 @@ static void test_new_sql_and_js(void **state)
     MigSet set;
     assert_false(mig_discover(dir, &set, &err));
     assert_input_error(&err, sql_path, 1, "empty '-- migrate:up' section");
-    drv_error_clear(&err);
+    error_clear(&err);
     mig_set_free(&set);
 
     char *names[] = {xstrdup(path_basename(sql_path)), xstrdup(path_basename(js_path))};
@@ -423,29 +423,29 @@ static void test_new_sql_and_js(void **state)
     free(names[1]);
 }
 
-static void new_refused(const char *dir, const char *name, DrvErrorKind kind,
+static void new_refused(const char *dir, const char *name, DroverErrorKind kind,
                         const char *message)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *path = (char *)"untouched";
     assert_false(mig_new(dir, name, false, &path, &err));
     assert_null(path);
     assert_int_equal(err.kind, kind);
     assert_string_equal(err.message, message);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_new_refusals(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
-    new_refused(dir, "", DRV_ERR_USAGE, "migration name is empty");
-    new_refused(dir, "a/b", DRV_ERR_USAGE, "migration name 'a/b' contains '/'");
-    new_refused(dir, ".x", DRV_ERR_USAGE, "migration name '.x' starts with '.'");
+    new_refused(dir, "", ERR_USAGE, "migration name is empty");
+    new_refused(dir, "a/b", ERR_USAGE, "migration name 'a/b' contains '/'");
+    new_refused(dir, ".x", ERR_USAGE, "migration name '.x' starts with '.'");
     char *missing = path_join(dir, "missing");
     char *message = xasprintf("cannot use migrations directory '%s': No such file or directory",
                               missing);
-    new_refused(missing, "x", DRV_ERR_IO, message);
+    new_refused(missing, "x", ERR_IO, message);
     free(message);
     free(missing);
 
@@ -463,13 +463,13 @@ static void test_new_refusals(void **state)
         fclose(f);
         free(path);
     }
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *path;
     assert_false(mig_new(dir, "dup", false, &path, &err));
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     assert_non_null(strstr(err.message, "-dup.sql': File exists"));
     assert_int_equal(strncmp(err.message, "cannot create migration file '", 30), 0);
-    drv_error_clear(&err);
+    error_clear(&err);
     char *kept = path_join(dir, taken[0]);
     char *text = file_read_all(kept, NULL);
     assert_string_equal(text, "keep\n");
@@ -487,13 +487,13 @@ static void test_discover_dangling_symlink(void **state)
     char *link = path_join(dir, "1-x.sql");
     assert_int_equal(symlink("nowhere.sql", link), 0);
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(mig_discover(dir, &set, &err));
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     char *message = xasprintf("cannot read migration file '%s': No such file or directory", link);
     assert_string_equal(err.message, message);
     free(message);
-    drv_error_clear(&err);
+    error_clear(&err);
     mig_set_free(&set);
     free(link);
     remove_tmpdir(dir, (const char *const[]){"1-x.sql"}, 1);
@@ -508,7 +508,7 @@ static void test_demo_set_parses(void **state)
     char *repo = path_dirname(tests);
     char *dir = path_join(repo, "conf/demo/migrations");
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     bool ok = mig_discover(dir, &set, &err);
     if (!ok)
         fail_msg("%s:%d: %s", err.file, err.line, err.message);

@@ -32,7 +32,7 @@ static void test_file_digest_is_fnv1a64_of_name_nul_content(void **state)
     assert_non_null(mkdtemp(dir));
     char *path = write_file(dir, "a.sql", "x");
     Migration m = {.name = "a.sql", .path = path};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     char *d = mig_file_digest(&m, &err);
     /* FNV-1a 64 of the bytes "a.sql\0x", computed independently. */
     assert_string_equal(d, "f4701a01e45ab97a");
@@ -54,7 +54,7 @@ static void test_set_digest_changes_with_any_file(void **state)
     char *p1 = write_file(dir, "1.sql", "-- migrate:up\nSELECT 1;\n");
     char *p2 = write_file(dir, "2.sql", "-- migrate:up\nSELECT 2;\n");
     MigSet set;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(mig_discover(dir, &set, &err));
     char *before = mig_set_digest(&set, &err);
     assert_int_equal(strlen(before), 16);
@@ -69,11 +69,11 @@ static void test_set_digest_changes_with_any_file(void **state)
     unlink(p2);
     char *gone = mig_set_digest(&set, &err);
     assert_null(gone);
-    assert_int_equal(err.kind, DRV_ERR_IO);
+    assert_int_equal(err.kind, ERR_IO);
     char *want = xasprintf("cannot read migration '%s': No such file or directory", p2);
     assert_string_equal(err.message, want);
     free(want);
-    drv_error_clear(&err);
+    error_clear(&err);
     mig_set_free(&set);
     unlink(p1);
     free(p1);

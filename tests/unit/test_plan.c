@@ -250,7 +250,7 @@ static void down(const Plan *p, const MigSet *set, PlanUndoMode mode, size_t ste
 {
     size_t *out = (size_t *)&out;
     size_t nout = 99;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     bool ok = plan_down(p, set, mode, steps, to, &out, &nout, &err);
     if (!ok)
         fail_msg("unexpected refusal: %s", err.message);
@@ -263,15 +263,15 @@ static void down_refused(const Plan *p, const MigSet *set, PlanUndoMode mode, si
 {
     size_t *out = (size_t *)&out;
     size_t nout = 99;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(plan_down(p, set, mode, steps, to, &out, &nout, &err));
     assert_null(out);
     assert_int_equal(nout, 0);
-    assert_int_equal(err.kind, DRV_ERR_REFUSED);
+    assert_int_equal(err.kind, ERR_REFUSED);
     assert_string_equal(err.message, message);
     assert_string_equal(err.migration, migration);
     assert_non_null(err.hint);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_down_steps_to_all(void **state)

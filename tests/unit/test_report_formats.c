@@ -31,13 +31,13 @@ static const MigSet SET = {.dir = "/m", .items = MIGS, .n = 3};
 static InvEnvironment ENVS[] = {{.name = "dev"}, {.name = "prod"}};
 static const Inventory INV = {.envs = ENVS, .nenvs = 2};
 
-static InvTenant ALPHA = TENANT("alpha", "dev", DRV_SQLITE);
-static InvTenant BETA = TENANT("beta", "dev", DRV_POSTGRES);
-static InvTenant ETA = TENANT("eta", "dev", DRV_MYSQL);
-static InvTenant GAMMA = TENANT("gamma", "prod", DRV_MYSQL);
-static InvTenant DELTA = TENANT("delta", "prod", DRV_POSTGRES);
-static InvTenant EPS = TENANT("eps", "prod", DRV_SQLITE);
-static InvTenant ZETA = TENANT("zeta", "prod", DRV_POSTGRES);
+static InvTenant ALPHA = TENANT("alpha", "dev", DB_SQLITE);
+static InvTenant BETA = TENANT("beta", "dev", DB_POSTGRES);
+static InvTenant ETA = TENANT("eta", "dev", DB_MYSQL);
+static InvTenant GAMMA = TENANT("gamma", "prod", DB_MYSQL);
+static InvTenant DELTA = TENANT("delta", "prod", DB_POSTGRES);
+static InvTenant EPS = TENANT("eps", "prod", DB_SQLITE);
+static InvTenant ZETA = TENANT("zeta", "prod", DB_POSTGRES);
 
 /* ---- building inputs --------------------------------------------------------------------- */
 
@@ -92,8 +92,8 @@ static int setup_fleet(void **state)
     sl_push(&gamma->drift_added, "column users.age integer");
     last_run(gamma, 3, "failed", T0 + 100);
     ExecResult *delta = add(f, &DELTA, EXEC_STATE_UNREACHABLE, NULL);
-    drv_error_set(&delta->error, DRV_ERR_CONNECT, "cannot connect to postgres 'db1:5432/delta'");
-    drv_error_set_context(&delta->error, "delta", NULL, NULL);
+    error_set(&delta->error, ERR_CONNECT, "cannot connect to postgres 'db1:5432/delta'");
+    error_set_context(&delta->error, "delta", NULL, NULL);
     snprintf(delta->error.sqlstate, sizeof delta->error.sqlstate, "08001");
     last_run(add(f, &EPS, EXEC_STATE_BEHIND, "000"), 2, "skipped", T0 + 50);
     ExecResult *zeta = add(f, &ZETA, EXEC_STATE_DIRTY, "100");
@@ -426,11 +426,11 @@ static void test_table_colour(void **state)
 static void test_exit_code(void **state)
 {
     Fixture *f = *state;
-    assert_int_equal(report_status_exit_code(f->res, f->n), REPORT_EXIT_FAILED);
-    assert_int_equal(report_status_exit_code(f->res, 1), REPORT_EXIT_CURRENT);   /* alpha */
-    assert_int_equal(report_status_exit_code(f->res, 2), REPORT_EXIT_BEHIND);    /* + beta */
-    assert_int_equal(report_status_exit_code(&f->res[3], 1), REPORT_EXIT_DRIFTED); /* gamma */
-    assert_int_equal(report_status_exit_code(&f->res[2], 1), REPORT_EXIT_FAILED);  /* locked */
+    assert_int_equal(report_status_exit_code(f->res, f->n), DROVER_EXIT_STATUS_FAILED);
+    assert_int_equal(report_status_exit_code(f->res, 1), DROVER_EXIT_OK);   /* alpha */
+    assert_int_equal(report_status_exit_code(f->res, 2), DROVER_EXIT_STATUS_BEHIND);    /* + beta */
+    assert_int_equal(report_status_exit_code(&f->res[3], 1), DROVER_EXIT_STATUS_DRIFTED); /* gamma */
+    assert_int_equal(report_status_exit_code(&f->res[2], 1), DROVER_EXIT_STATUS_FAILED);  /* locked */
 }
 
 /* ---- escaping ---------------------------------------------------------------------------- */
@@ -440,12 +440,12 @@ static void test_exit_code(void **state)
 static int setup_odd(void **state)
 {
     static InvTenant odd = {.id = "a,b <&> 'x' \"y\" |*_", .env = "e\"v\\n\nx",
-                            .url = {.dialect = DRV_POSTGRES, .masked = URL}};
+                            .url = {.dialect = DB_POSTGRES, .masked = URL}};
     static InvEnvironment env = {.name = "e\"v\\n\nx"};
     static const Inventory inv = {.envs = &env, .nenvs = 1};
     Fixture *f = xcalloc(1, sizeof *f);
     ExecResult *r = add(f, &odd, EXEC_STATE_UNREACHABLE, NULL);
-    drv_error_set(&r->error, DRV_ERR_CONNECT, "say \"hi\", then\nbye\x01 <now> & go");
+    error_set(&r->error, ERR_CONNECT, "say \"hi\", then\nbye\x01 <now> & go");
     fleetview_build(&inv, &SET, f->res, f->n, &f->view);
     f->in = (ReportInput){.inv = &inv, .set = &SET, .res = f->res, .n = f->n,
                           .view = &f->view, .generated_at = 0};

@@ -21,9 +21,9 @@ static char *TAGS_EU[] = {"eu"};
 static InvEnvironment ENVS[] = {{.name = "staging"}, {.name = "prod"}};
 static InvTenant TENANTS[] = {
     {.id = "a", .env = "staging", .tags = TAGS_EU, .ntags = 1,
-     .url = {.dialect = DRV_SQLITE, .masked = "sqlite:/x/a.db"}},
+     .url = {.dialect = DB_SQLITE, .masked = "sqlite:/x/a.db"}},
     {.id = "b", .env = "prod",
-     .url = {.dialect = DRV_POSTGRES, .masked = "postgres://u:***@h/b"}},
+     .url = {.dialect = DB_POSTGRES, .masked = "postgres://u:***@h/b"}},
 };
 static const Inventory INV = {.envs = ENVS, .nenvs = 2, .tenants = TENANTS, .ntenants = 2};
 static Migration MIGS[] = {{.name = "1-a.sql"}, {.name = "2-b.sql"}};
@@ -49,7 +49,7 @@ static void render(Page *p)
     b->tenant = &TENANTS[1];
     b->state = EXEC_STATE_UNREACHABLE;
     b->outcome = EXEC_OUT_UNREACHABLE;
-    drv_error_set(&b->error, DRV_ERR_CONNECT, "cannot connect: </script><b>x</b>");
+    error_set(&b->error, ERR_CONNECT, "cannot connect: </script><b>x</b>");
     ReportInput in = {.inv = &INV, .set = &SET, .res = p->res, .n = 2, .generated_at = 86400};
     char *buf = NULL;
     size_t len = 0;

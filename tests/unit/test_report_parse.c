@@ -18,7 +18,7 @@ static InvAgent AGENT = {.name = "eu-west"};
 static InvTenant TENANT = {.id = "acme", .env = "prod", .agent = &AGENT,
                            .url = {.masked = "agent:eu-west"}};
 static InvTenant LOCAL = {.id = "acme", .env = "prod",
-                          .url = {.dialect = DRV_MYSQL, .masked = "mysql://u:***@db/acme"}};
+                          .url = {.dialect = DB_MYSQL, .masked = "mysql://u:***@db/acme"}};
 
 /* round_trip renders src as the agent does and reads it back as the coordinator does. */
 static void round_trip(const char *command, const ExecResult *src, ExecResult *out)
@@ -26,9 +26,9 @@ static void round_trip(const char *command, const ExecResult *src, ExecResult *o
     json_t *o = report_tenant_json(command, src);
     memset(out, 0, sizeof *out);
     out->tenant = &TENANT;
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(report_tenant_from_json(o, out, &err));
-    assert_false(drv_error_is_set(&err));
+    assert_false(error_is_set(&err));
     json_decref(o);
 }
 
@@ -39,9 +39,9 @@ static void assert_same_list(const StrList *a, const StrList *b)
         assert_string_equal(a->items[i], b->items[i]);
 }
 
-static void assert_same_error(const DrvError *a, const DrvError *b)
+static void assert_same_error(const DroverError *a, const DroverError *b)
 {
-    char *ta = drv_error_format(a), *tb = drv_error_format(b);
+    char *ta = error_format(a), *tb = error_format(b);
     assert_string_equal(ta, tb);
     free(ta);
     free(tb);
@@ -55,12 +55,12 @@ static void test_failed_migrate_round_trip(void **state)
     sl_push(&src.applied, "001-a.sql");
     sl_push(&src.reverted, "001-a.sql");
     src.dirty_migration = xstrdup("002-b.sql");
-    drv_error_set(&src.error, DRV_ERR_SQL, "Table 'users' already exists");
+    error_set(&src.error, ERR_SQL, "Table 'users' already exists");
     src.error.code = 1050;
-    drv_error_set_context(&src.error, "acme", "002-b.sql", "CREATE TABLE users (id int)");
-    drv_error_set_hint(&src.error, "repair by hand");
-    drv_error_set(&src.rollback_error, DRV_ERR_SQL, "cannot drop");
-    drv_error_set_context(&src.rollback_error, "acme", "001-a.sql", NULL);
+    error_set_context(&src.error, "acme", "002-b.sql", "CREATE TABLE users (id int)");
+    error_set_hint(&src.error, "repair by hand");
+    error_set(&src.rollback_error, ERR_SQL, "cannot drop");
+    error_set_context(&src.rollback_error, "acme", "001-a.sql", NULL);
     src.steps = xcalloc(2, sizeof *src.steps);
     src.nsteps = 2;
     src.steps[0] = (ExecStep){.migration = xstrdup("001-a.sql"), .up = true, .started_at = 10,
@@ -83,7 +83,7 @@ static void test_failed_migrate_round_trip(void **state)
     assert_same_error(&got.error, &src.error);
     assert_string_equal(got.error.migration, "002-b.sql");
     assert_int_equal(got.error.code, 1050);
-    assert_int_equal(got.error.kind, DRV_ERR_SQL);
+    assert_int_equal(got.error.kind, ERR_SQL);
     assert_same_error(&got.rollback_error, &src.rollback_error);
     assert_int_equal(got.nsteps, 2);
     assert_string_equal(got.steps[1].migration, "002-b.sql");
@@ -144,11 +144,11 @@ static void expect_refused(const char *text, const char *message)
 {
     json_t *o = json_loads(text, 0, NULL);
     ExecResult got = {.tenant = &TENANT};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_false(report_tenant_from_json(o, &got, &err));
-    assert_int_equal(err.kind, DRV_ERR_INTERNAL);
+    assert_int_equal(err.kind, ERR_INTERNAL);
     assert_string_equal(err.message, message);
-    drv_error_clear(&err);
+    error_clear(&err);
     exec_result_free(&got);
     json_decref(o);
 }
@@ -170,9 +170,9 @@ static void test_summary_only_error(void **state)
     json_t *o = json_pack("{s:s,s:{s:s,s:s}}", "outcome", "failed", "error", "message",
                           "tenant 'acme': boom (SQLSTATE 42P01)", "sqlstate", "42P01");
     ExecResult got = {.tenant = &TENANT};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     assert_true(report_tenant_from_json(o, &got, &err));
-    char *text = drv_error_summary(&got.error);
+    char *text = error_summary(&got.error);
     assert_string_equal(text, "tenant 'acme': boom (SQLSTATE 42P01)");
     free(text);
     exec_result_free(&got);

@@ -13,14 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/fleetview.h"
 #include "drover/schema.h"
 
 /* The canonical lines most tenants below share. */
 #define BASE "column users.email varchar(255) not null\ncolumn users.id integer not null\n" \
              "index users users_email unique (email)\ntable users"
 
-static InvTenant PG_TENANT = {.id = "pg", .env = "dev", .url = {.dialect = DRV_POSTGRES}};
-static InvTenant MY_TENANT = {.id = "my", .env = "dev", .url = {.dialect = DRV_MYSQL}};
+static InvTenant PG_TENANT = {.id = "pg", .env = "dev", .url = {.dialect = DB_POSTGRES}};
+static InvTenant MY_TENANT = {.id = "my", .env = "dev", .url = {.dialect = DB_MYSQL}};
 
 static void push_split(StrList *l, const char *text, char sep)
 {
@@ -123,7 +124,7 @@ static void majority_is_the_reference(void **state)
     result(&res[1], &PG_TENANT, "m1,m2", EXEC_STATE_CURRENT, BASE);
     result(&res[2], &PG_TENANT, "m1,m2", EXEC_STATE_BEHIND, BASE);
     result(&res[3], &PG_TENANT, "m1,m2", EXEC_STATE_CURRENT, BASE);
-    schema_mark_drift(res, 4);
+    fleetview_mark_drift(res, 4);
     /* the odd one comes first in the results, yet the majority wins */
     assert_drift(&res[0], EXEC_STATE_DRIFTED, "column users.nickname text", "");
     assert_no_drift(&res[1], EXEC_STATE_CURRENT);
@@ -141,7 +142,7 @@ static void diff_has_added_and_missing_lines_in_byte_order(void **state)
            "column users.email varchar(255)\ncolumn users.id integer not null\ntable users\n"
            "index users users_email (email)\nconstraint users users_pkey primary key (id)");
     result(&res[2], &PG_TENANT, "m1", EXEC_STATE_CURRENT, BASE);
-    schema_mark_drift(res, 3);
+    fleetview_mark_drift(res, 3);
     /* behind becomes drifted: the schema is the stronger signal */
     assert_drift(&res[1], EXEC_STATE_DRIFTED,
                  "column users.email varchar(255)|constraint users users_pkey primary key (id)|"
@@ -160,7 +161,7 @@ static void tie_goes_to_the_first_in_the_results(void **state)
     result(&res[1], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table users");
     result(&res[2], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table users");
     result(&res[3], &PG_TENANT, "m1", EXEC_STATE_CURRENT, BASE);
-    schema_mark_drift(res, 4);
+    fleetview_mark_drift(res, 4);
     assert_no_drift(&res[0], EXEC_STATE_CURRENT);
     assert_drift(&res[1], EXEC_STATE_DRIFTED, "",
                  "column users.email varchar(255) not null|column users.id integer not null|"
@@ -178,7 +179,7 @@ static void two_tenants_that_differ_tie(void **state)
     ExecResult res[2];
     result(&res[0], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table a");
     result(&res[1], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table b");
-    schema_mark_drift(res, 2);
+    fleetview_mark_drift(res, 2);
     assert_no_drift(&res[0], EXEC_STATE_CURRENT);
     assert_drift(&res[1], EXEC_STATE_DRIFTED, "table b", "table a");
     free_results(res, 2);
@@ -195,7 +196,7 @@ static void only_same_dialect_and_same_rows_are_compared(void **state)
     result(&res[4], &PG_TENANT, "m1,m2", EXEC_STATE_DRIFTED, "table users");  /* unknown rows */
     sl_push(&res[4].unknown, "m0-gone.js");
     result(&res[5], &MY_TENANT, "m1", EXEC_STATE_BEHIND, BASE);
-    schema_mark_drift(res, 6);
+    fleetview_mark_drift(res, 6);
     assert_no_drift(&res[0], EXEC_STATE_CURRENT);
     assert_no_drift(&res[1], EXEC_STATE_BEHIND);
     assert_no_drift(&res[2], EXEC_STATE_CURRENT);
@@ -214,7 +215,7 @@ static void worse_states_are_kept(void **state)
     result(&res[2], &PG_TENANT, "m1", EXEC_STATE_LOCKED, BASE "\ntable l");
     result(&res[3], &PG_TENANT, "m1", EXEC_STATE_UNREACHABLE, "table users");
     result(&res[4], &PG_TENANT, "m1", EXEC_STATE_CURRENT, BASE);
-    schema_mark_drift(res, 5);
+    fleetview_mark_drift(res, 5);
     assert_drift(&res[1], EXEC_STATE_DIRTY, "table d", "");
     assert_drift(&res[2], EXEC_STATE_LOCKED, "table l", "");
     assert_drift(&res[3], EXEC_STATE_UNREACHABLE, "",
@@ -233,7 +234,7 @@ static void tenants_without_a_fingerprint_are_left_alone(void **state)
     result(&res[1], &PG_TENANT, "", EXEC_STATE_UNREACHABLE, NULL);
     result(&res[2], &PG_TENANT, "m1", EXEC_STATE_CURRENT, BASE);
     result(&res[3], &PG_TENANT, "m1", EXEC_STATE_CURRENT, NULL); /* no --schema read */
-    schema_mark_drift(res, 4);
+    fleetview_mark_drift(res, 4);
     for (size_t i = 0; i < 4; i++)
         assert_false(res[i].schema_drift);
     assert_string_equal("unreachable", exec_state_name(res[0].state));
@@ -249,12 +250,12 @@ static void marking_twice_gives_the_same_diff(void **state)
     result(&res[0], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table a\ntable b");
     result(&res[1], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table a");
     result(&res[2], &PG_TENANT, "m1", EXEC_STATE_CURRENT, "table a\ntable b");
-    schema_mark_drift(res, 3);
-    schema_mark_drift(res, 3);
+    fleetview_mark_drift(res, 3);
+    fleetview_mark_drift(res, 3);
     assert_drift(&res[1], EXEC_STATE_DRIFTED, "", "table b");
     assert_no_drift(&res[0], EXEC_STATE_CURRENT);
     free_results(res, 3);
-    schema_mark_drift(NULL, 0);
+    fleetview_mark_drift(NULL, 0);
 }
 
 int main(void)

@@ -52,7 +52,7 @@ static void push_csv(StrList *l, const char *csv)
     }
 }
 
-static bool run_select(Sel s, size_t **out, size_t *nout, DrvError *err)
+static bool run_select(Sel s, size_t **out, size_t *nout, DroverError *err)
 {
     InvSelector sel = {STRLIST_INIT, STRLIST_INIT, STRLIST_INIT, 0, 0};
     push_csv(&sel.envs, s.envs);
@@ -68,7 +68,7 @@ static bool run_select(Sel s, size_t **out, size_t *nout, DrvError *err)
 /* expect_ids checks the selected tenant ids, in order, as one space-separated string. */
 static void expect_ids(Sel s, const char *expected)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     size_t *idx = NULL;
     size_t n = 0;
     assert_true(run_select(s, &idx, &n, &err));
@@ -83,15 +83,15 @@ static void expect_ids(Sel s, const char *expected)
 
 static void expect_usage_error(Sel s, const char *message)
 {
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     size_t *idx = (size_t *)&err; /* must be reset to NULL */
     size_t n = 99;
     assert_false(run_select(s, &idx, &n, &err));
-    assert_int_equal(err.kind, DRV_ERR_USAGE);
+    assert_int_equal(err.kind, ERR_USAGE);
     assert_string_equal(err.message, message);
     assert_null(idx);
     assert_int_equal(n, 0);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_empty_selector_selects_all_in_rollout_order(void **state)
@@ -135,7 +135,7 @@ static void test_shards_partition_the_fleet(void **state)
     size_t seen[5] = {0};
     for (size_t shard = 0; shard < 3; shard++) {
         InvSelector sel = {STRLIST_INIT, STRLIST_INIT, STRLIST_INIT, shard, 3};
-        DrvError err = DRV_ERROR_INIT;
+        DroverError err = DROVER_ERROR_INIT;
         size_t *idx = NULL, n = 0;
         assert_true(inv_select(&INV, &sel, &idx, &n, &err));
         for (size_t i = 0; i < n; i++) {
@@ -158,7 +158,7 @@ static void test_empty_shard_is_fine(void **state)
     (void)state;
     InvSelector sel = {STRLIST_INIT, STRLIST_INIT, STRLIST_INIT, 0, 1000};
     push_csv(&sel.tenants, "d1");
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     size_t *idx = NULL, n = 99;
     size_t want = inv_shard_of("d1", 1000) == 0 ? 1 : 0;
     assert_true(inv_select(&INV, &sel, &idx, &n, &err));

@@ -18,38 +18,38 @@
     "(accepted: postgres://, postgresql://, mysql://, mariadb://, sqlite:PATH, " \
     "sqlite:///ABSOLUTE/PATH)"
 
-static void parse_ok(const char *text, InvUrl *url)
+static void parse_ok(const char *text, DbUrl *url)
 {
-    DrvError err = DRV_ERROR_INIT;
-    bool ok = inv_url_parse(text, "/srv/drover", url, &err);
+    DroverError err = DROVER_ERROR_INIT;
+    bool ok = url_parse(text, "/srv/drover", url, &err);
     if (!ok)
         fail_msg("'%s' did not parse: %s", text, err.message);
-    assert_false(drv_error_is_set(&err));
+    assert_false(error_is_set(&err));
 }
 
 /* expect_error also checks that out is left zeroed and that `secret` shows nowhere. */
 static void expect_error(const char *text, const char *message, const char *secret)
 {
-    DrvError err = DRV_ERROR_INIT;
-    InvUrl url;
+    DroverError err = DROVER_ERROR_INIT;
+    DbUrl url;
     memset(&url, 0x5a, sizeof url);
-    assert_false(inv_url_parse(text, "/srv/drover", &url, &err));
-    assert_int_equal(err.kind, DRV_ERR_CONFIG);
+    assert_false(url_parse(text, "/srv/drover", &url, &err));
+    assert_int_equal(err.kind, ERR_CONFIG);
     assert_string_equal(err.message, message);
     if (secret)
         assert_null(strstr(err.message, secret));
     assert_null(url.masked);
     assert_null(url.password);
     assert_int_equal(url.nparams, 0);
-    drv_error_clear(&err);
+    error_clear(&err);
 }
 
 static void test_postgres_full(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("postgres://drover:p%40ss@127.0.0.1:5432/acme?sslmode=disable", &url);
-    assert_int_equal(url.dialect, DRV_POSTGRES);
+    assert_int_equal(url.dialect, DB_POSTGRES);
     assert_string_equal(url.host, "127.0.0.1");
     assert_int_equal(url.port, 5432);
     assert_string_equal(url.user, "drover");
@@ -62,19 +62,19 @@ static void test_postgres_full(void **state)
     assert_string_equal(url.masked, "postgres://drover:***@127.0.0.1:5432/acme?sslmode=disable");
     assert_null(strstr(url.masked, "p@ss"));
     assert_null(strstr(url.masked, "p%40ss"));
-    inv_url_free(&url);
+    url_free(&url);
     assert_null(url.masked);
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_postgresql_schema_and_params(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("POSTGRESQL://app@db.example/app?schema=t_1&application_name=a%20b"
              "&sslpassword=k3y",
              &url);
-    assert_int_equal(url.dialect, DRV_POSTGRES);
+    assert_int_equal(url.dialect, DB_POSTGRES);
     assert_string_equal(url.host, "db.example");
     assert_int_equal(url.port, 0);
     assert_string_equal(url.user, "app");
@@ -87,102 +87,102 @@ static void test_postgresql_schema_and_params(void **state)
     assert_string_equal(url.params[1].value, "k3y");
     assert_string_equal(url.masked, "postgresql://app@db.example/app?schema=t_1"
                                     "&application_name=a%20b&sslpassword=***");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_postgres_host_only(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("postgres://db.example", &url);
     assert_string_equal(url.host, "db.example");
     assert_null(url.user);
     assert_null(url.database);
     assert_string_equal(url.masked, "postgres://db.example");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_ipv6_host(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("postgres://u:secret@[::1]:5433/db", &url);
     assert_string_equal(url.host, "::1");
     assert_int_equal(url.port, 5433);
     assert_string_equal(url.masked, "postgres://u:***@[::1]:5433/db");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_empty_password_is_masked(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("postgres://u:@h/db", &url);
     assert_string_equal(url.password, "");
     assert_string_equal(url.masked, "postgres://u:***@h/db");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_mysql(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("mysql://root:s%3Acret@127.0.0.1:3306/globex", &url);
-    assert_int_equal(url.dialect, DRV_MYSQL);
+    assert_int_equal(url.dialect, DB_MYSQL);
     assert_string_equal(url.user, "root");
     assert_string_equal(url.password, "s:cret");
     assert_int_equal(url.port, 3306);
     assert_string_equal(url.database, "globex");
     assert_string_equal(url.masked, "mysql://root:***@127.0.0.1:3306/globex");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_mariadb_without_database(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("mariadb://root@db.example/", &url);
-    assert_int_equal(url.dialect, DRV_MYSQL);
+    assert_int_equal(url.dialect, DB_MYSQL);
     assert_null(url.database);
     assert_null(url.password);
     assert_string_equal(url.masked, "mariadb://root@db.example");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_sqlite_relative(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("sqlite:tenants/local1.db", &url);
-    assert_int_equal(url.dialect, DRV_SQLITE);
+    assert_int_equal(url.dialect, DB_SQLITE);
     assert_null(url.host);
     assert_string_equal(url.database, "/srv/drover/tenants/local1.db");
     assert_string_equal(url.masked, "sqlite:/srv/drover/tenants/local1.db");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_sqlite_relative_to_cwd(void **state)
 {
     (void)state;
-    DrvError err = DRV_ERROR_INIT;
-    InvUrl url;
-    assert_true(inv_url_parse("sqlite:a.db", ".", &url, &err));
+    DroverError err = DROVER_ERROR_INIT;
+    DbUrl url;
+    assert_true(url_parse("sqlite:a.db", ".", &url, &err));
     char *cwd = getcwd(NULL, 0);
     char *expected = xasprintf("%s/a.db", cwd);
     assert_string_equal(url.database, expected);
     free(expected);
     free(cwd);
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_sqlite_absolute(void **state)
 {
     (void)state;
-    InvUrl url;
+    DbUrl url;
     parse_ok("sqlite:///var/lib/drover/t.db", &url);
     assert_string_equal(url.database, "/var/lib/drover/t.db");
     assert_string_equal(url.masked, "sqlite:/var/lib/drover/t.db");
-    inv_url_free(&url);
+    url_free(&url);
 }
 
 static void test_sqlite_errors(void **state)
@@ -265,7 +265,7 @@ static void test_malformed_urls(void **state)
 
 static void expect_mask(const char *text, const char *expected)
 {
-    char *masked = inv_url_mask_text(text);
+    char *masked = url_mask_text(text);
     assert_string_equal(masked, expected);
     free(masked);
 }

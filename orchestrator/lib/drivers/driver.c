@@ -5,7 +5,7 @@
  */
 #include "driver_impl.h"
 
-#include "sqlsplit.h"
+#include "sqlsplit_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,27 +22,14 @@ static const char *const pg_transient_sqlstates[] = {"40001", "40P01", "55P03", 
 
 enum { SQLITE_BUSY_CODE = 5, SQLITE_LOCKED_CODE = 6 }; /* sqlite3.h's values, kept pure */
 
-const char *drv_dialect_name(DrvDialect d)
+static const DrvOps *ops_for(DbDialect d)
 {
     switch (d) {
-    case DRV_POSTGRES:
-        return "postgres";
-    case DRV_MYSQL:
-        return "mysql";
-    case DRV_SQLITE:
-        return "sqlite";
-    }
-    return "unknown";
-}
-
-static const DrvOps *ops_for(DrvDialect d)
-{
-    switch (d) {
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         return &drvi_pg_ops;
-    case DRV_MYSQL:
+    case DB_MYSQL:
         return &drvi_mysql_ops;
-    case DRV_SQLITE:
+    case DB_SQLITE:
         return &drvi_sqlite_ops;
     }
     return NULL;
@@ -50,21 +37,21 @@ static const DrvOps *ops_for(DrvDialect d)
 
 /* describe_target names what a connection reaches, for messages: "host:port/db" with the
  * library defaults spelled out, or the SQLite file path. */
-static char *describe_target(const InvUrl *url)
+static char *describe_target(const DbUrl *url)
 {
-    if (url->dialect == DRV_SQLITE)
+    if (url->dialect == DB_SQLITE)
         return xstrdup(url->database ? url->database : "");
-    int port = url->port ? url->port : (url->dialect == DRV_POSTGRES ? 5432 : 3306);
+    int port = url->port ? url->port : (url->dialect == DB_POSTGRES ? 5432 : 3306);
     const char *host = url->host && url->host[0] ? url->host : "localhost";
     const char *db = url->database ? url->database : "";
     return xasprintf("%s:%d/%s", host, port, db);
 }
 
-DrvConn *drv_connect(const InvUrl *url, const DrvConnectOptions *opts, DrvError *err)
+DrvConn *drv_connect(const DbUrl *url, const DrvConnectOptions *opts, DroverError *err)
 {
     const DrvOps *ops = ops_for(url->dialect);
     if (!ops) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "unknown dialect %d", (int)url->dialect);
+        error_set(err, ERR_INTERNAL, "unknown dialect %d", (int)url->dialect);
         return NULL;
     }
     DrvConnectOptions effective = opts ? *opts : (DrvConnectOptions){0};
@@ -81,17 +68,17 @@ void drv_close(DrvConn *c)
         c->ops->close(c);
 }
 
-DrvDialect drv_conn_dialect(const DrvConn *c)
+DbDialect drv_conn_dialect(const DrvConn *c)
 {
     return c->ops->dialect;
 }
 
-bool drv_exec(DrvConn *c, const char *sql, DrvError *err)
+bool drv_exec(DrvConn *c, const char *sql, DroverError *err)
 {
     return c->ops->exec(c, sql, err);
 }
 
-bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err)
+bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DroverError *err)
 {
     size_t done = 0;
     bool ok = c->ops->exec_script(c, script, &done, err);
@@ -100,37 +87,37 @@ bool drv_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError
     return ok;
 }
 
-bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     return c->ops->query_strings(c, sql, out, err);
 }
 
-bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     return c->ops->query_columns(c, sql, out, err);
 }
 
-bool drv_begin(DrvConn *c, DrvError *err)
+bool drv_begin(DrvConn *c, DroverError *err)
 {
     return c->ops->exec(c, c->ops->begin_sql, err);
 }
 
-bool drv_commit(DrvConn *c, DrvError *err)
+bool drv_commit(DrvConn *c, DroverError *err)
 {
     return c->ops->exec(c, "COMMIT", err);
 }
 
-bool drv_rollback(DrvConn *c, DrvError *err)
+bool drv_rollback(DrvConn *c, DroverError *err)
 {
-    DrvError ignored = DRV_ERROR_INIT;
+    DroverError ignored = DROVER_ERROR_INIT;
     bool ok = c->ops->exec(c, "ROLLBACK", err ? err : &ignored);
-    drv_error_clear(&ignored);
+    error_clear(&ignored);
     return ok || !err;
 }
 
-char *drv_quote_ident(DrvDialect d, const char *ident)
+char *drv_quote_ident(DbDialect d, const char *ident)
 {
-    char q = d == DRV_POSTGRES ? '"' : '`';
+    char q = d == DB_POSTGRES ? '"' : '`';
     StrBuf sb;
     sb_init(&sb);
     sb_appendc(&sb, q);
@@ -149,31 +136,31 @@ char *drv_quote_literal(DrvConn *c, const char *s)
 }
 
 bool drv_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
-              DrvError *err)
+              DroverError *err)
 {
     *acquired = false;
     if (wait_ms < 0) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "negative lock wait %d ms for '%s'", wait_ms, key);
+        error_set(err, ERR_INTERNAL, "negative lock wait %d ms for '%s'", wait_ms, key);
         return false;
     }
     return c->ops->lock(c, key, holder ? holder : "", wait_ms, acquired, err);
 }
 
-bool drv_unlock(DrvConn *c, const char *key, DrvError *err)
+bool drv_unlock(DrvConn *c, const char *key, DroverError *err)
 {
     return c->ops->unlock(c, key, err);
 }
 
-bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DroverError *err)
 {
     *holder = NULL;
     return c->ops->lock_holder(c, key, holder, err);
 }
 
-bool drv_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+bool drv_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
     if (ms < 0) {
-        drv_error_set(err, DRV_ERR_INTERNAL, "negative lock timeout %d ms", ms);
+        error_set(err, ERR_INTERNAL, "negative lock timeout %d ms", ms);
         return false;
     }
     return c->ops->set_lock_timeout(c, ms, err);
@@ -189,17 +176,17 @@ static bool pg_sqlstate_is_transient(const char *sqlstate)
     return false;
 }
 
-bool drv_error_is_transient(DrvDialect d, const DrvError *err)
+bool drv_error_is_transient(DbDialect d, const DroverError *err)
 {
     switch (d) {
-    case DRV_POSTGRES:
+    case DB_POSTGRES:
         return pg_sqlstate_is_transient(err->sqlstate);
-    case DRV_MYSQL:
+    case DB_MYSQL:
         for (size_t k = 0; k < sizeof mysql_transient_errnos / sizeof *mysql_transient_errnos; k++)
             if (err->code == mysql_transient_errnos[k])
                 return true;
         return false;
-    case DRV_SQLITE: {
+    case DB_SQLITE: {
         int primary = err->code & 0xff; /* extended codes keep the primary in the low byte */
         return primary == SQLITE_BUSY_CODE || primary == SQLITE_LOCKED_CODE;
     }
@@ -253,26 +240,26 @@ static char *mask_secret(const char *text, const char *secret)
     return sb_detach(&sb);
 }
 
-void drvi_connect_error(DrvError *err, DrvDialect d, const char *where,
+void drvi_connect_error(DroverError *err, DbDialect d, const char *where,
                         const char *const *secrets, size_t nsecrets, const char *libmsg)
 {
     StrBuf folded;
     sb_init(&folded);
     fold_lines(&folded, libmsg && libmsg[0] ? libmsg : "unknown error");
-    char *raw = xasprintf("cannot connect to %s '%s': %s", drv_dialect_name(d), where, folded.data);
+    char *raw = xasprintf("cannot connect to %s '%s': %s", db_dialect_name(d), where, folded.data);
     for (size_t k = 0; k < nsecrets; k++) {
         char *masked = mask_secret(raw, secrets[k]);
         free(raw);
         raw = masked;
     }
-    drv_error_set(err, DRV_ERR_CONNECT, "%s", raw);
+    error_set(err, ERR_CONNECT, "%s", raw);
     err->code = 0;
     memset(err->sqlstate, 0, sizeof err->sqlstate);
     free(raw);
     sb_free(&folded);
 }
 
-char *drvi_statement_text(DrvDialect d, const char *sql, size_t len)
+char *drvi_statement_text(DbDialect d, const char *sql, size_t len)
 {
     char *copy = xstrndup(sql, len);
     SqlStatement *stmts = NULL;
@@ -283,17 +270,17 @@ char *drvi_statement_text(DrvDialect d, const char *sql, size_t len)
     return text;
 }
 
-void drvi_sql_error(DrvError *err, DrvDialect d, const char *message, const char *sqlstate,
+void drvi_sql_error(DroverError *err, DbDialect d, const char *message, const char *sqlstate,
                     int code, const char *sql, size_t len)
 {
-    drv_error_set(err, DRV_ERR_SQL, "%s", message && message[0] ? message : "unknown error");
+    error_set(err, ERR_SQL, "%s", message && message[0] ? message : "unknown error");
     err->code = code;
     memset(err->sqlstate, 0, sizeof err->sqlstate);
     if (sqlstate)
         memcpy(err->sqlstate, sqlstate, strnlen(sqlstate, sizeof err->sqlstate - 1));
     if (sql) {
         char *text = drvi_statement_text(d, sql, len);
-        drv_error_set_context(err, NULL, NULL, text);
+        error_set_context(err, NULL, NULL, text);
         free(text);
     }
 }
@@ -322,8 +309,8 @@ static long long poll_pause_ms(void)
 }
 
 bool drvi_poll_lock(DrvConn *c, const void *arg,
-                    DrviTry (*try_once)(DrvConn *c, const void *arg, DrvError *err), int wait_ms,
-                    bool *acquired, DrvError *err)
+                    DrviTry (*try_once)(DrvConn *c, const void *arg, DroverError *err), int wait_ms,
+                    bool *acquired, DroverError *err)
 {
     long long deadline = monotonic_ms() + wait_ms;
     for (;;) {

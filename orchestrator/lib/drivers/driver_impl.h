@@ -9,24 +9,24 @@
 #include "drover/driver.h"
 
 typedef struct DrvOps {
-    DrvDialect dialect;
+    DbDialect dialect;
     const char *begin_sql;
     /* where: printable "host:port/db" or file path, owned by the returned connection. */
-    DrvConn *(*connect)(const InvUrl *url, const DrvConnectOptions *opts, char *where,
-                        DrvError *err);
+    DrvConn *(*connect)(const DbUrl *url, const DrvConnectOptions *opts, char *where,
+                        DroverError *err);
     void (*close)(DrvConn *c);
-    bool (*exec)(DrvConn *c, const char *sql, DrvError *err);
-    bool (*exec_script)(DrvConn *c, const char *script, size_t *completed, DrvError *err);
-    bool (*query_strings)(DrvConn *c, const char *sql, StrList *out, DrvError *err);
-    bool (*query_columns)(DrvConn *c, const char *sql, StrList *out, DrvError *err);
+    bool (*exec)(DrvConn *c, const char *sql, DroverError *err);
+    bool (*exec_script)(DrvConn *c, const char *script, size_t *completed, DroverError *err);
+    bool (*query_strings)(DrvConn *c, const char *sql, StrList *out, DroverError *err);
+    bool (*query_columns)(DrvConn *c, const char *sql, StrList *out, DroverError *err);
     char *(*quote_literal)(DrvConn *c, const char *s);
     /* The lock operations of driver.h; driver.c has checked the arguments (wait_ms >= 0,
      * ms >= 0) and set *acquired to false and *holder to NULL before the call. */
     bool (*lock)(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
-                 DrvError *err);
-    bool (*unlock)(DrvConn *c, const char *key, DrvError *err);
-    bool (*lock_holder)(DrvConn *c, const char *key, char **holder, DrvError *err);
-    bool (*set_lock_timeout)(DrvConn *c, int ms, DrvError *err);
+                 DroverError *err);
+    bool (*unlock)(DrvConn *c, const char *key, DroverError *err);
+    bool (*lock_holder)(DrvConn *c, const char *key, char **holder, DroverError *err);
+    bool (*set_lock_timeout)(DrvConn *c, int ms, DroverError *err);
     DrvCanceller *(*canceller)(DrvConn *c);
 } DrvOps;
 
@@ -52,20 +52,20 @@ void drvi_conn_init(DrvConn *c, const DrvOps *ops, char *where);
 void drvi_conn_release(DrvConn *c);
 
 /*
- * drvi_connect_error fills a DRV_ERR_CONNECT error "cannot connect to DIALECT 'WHERE': LIBMSG"
+ * drvi_connect_error fills a ERR_CONNECT error "cannot connect to DIALECT 'WHERE': LIBMSG"
  * with the library's message folded onto one line and every occurrence of each non-empty
  * secret (the passwords the caller handed to the library) replaced by "***". SQLSTATE and
  * code are reset; the caller sets them when the library gives one.
  */
-void drvi_connect_error(DrvError *err, DrvDialect d, const char *where,
+void drvi_connect_error(DroverError *err, DbDialect d, const char *where,
                         const char *const *secrets, size_t nsecrets, const char *libmsg);
 
 /*
- * drvi_sql_error fills a DRV_ERR_SQL error with the server's message, SQLSTATE (or "") and
+ * drvi_sql_error fills a ERR_SQL error with the server's message, SQLSTATE (or "") and
  * code (or 0), and the failing statement: the first statement of sql[0..len) as sql_split
  * sees it, without surrounding blanks and comments.
  */
-void drvi_sql_error(DrvError *err, DrvDialect d, const char *message, const char *sqlstate,
+void drvi_sql_error(DroverError *err, DbDialect d, const char *message, const char *sqlstate,
                     int code, const char *sql, size_t len);
 
 /* What one attempt at a lock found: taken, held by someone else, or an error (err is set). */
@@ -77,10 +77,10 @@ typedef enum DrviTry { DRVI_TRY_TAKEN, DRVI_TRY_BUSY, DRVI_TRY_FAILED } DrviTry;
  * up after wait_ms with *acquired false. wait_ms 0 is exactly one attempt.
  */
 bool drvi_poll_lock(DrvConn *c, const void *arg,
-                    DrviTry (*try_once)(DrvConn *c, const void *arg, DrvError *err), int wait_ms,
-                    bool *acquired, DrvError *err);
+                    DrviTry (*try_once)(DrvConn *c, const void *arg, DroverError *err), int wait_ms,
+                    bool *acquired, DroverError *err);
 
 /* Copies the first statement of sql[0..len) without surrounding blanks and comments. */
-char *drvi_statement_text(DrvDialect d, const char *sql, size_t len);
+char *drvi_statement_text(DbDialect d, const char *sql, size_t len);
 
 #endif

@@ -5,7 +5,7 @@
  */
 #include "driver_impl.h"
 
-#include "sqlsplit.h"
+#include "sqlsplit_impl.h"
 
 #include <mysql.h>
 #include <pthread.h>
@@ -16,7 +16,7 @@ typedef struct MyConn {
     DrvConn base;
     MYSQL *my;
     char *database; /* the URL's database, "" when none: lock names are server-wide */
-    const InvUrl *url; /* the inventory's, which outlives the connection: for a canceller */
+    const DbUrl *url; /* the inventory's, which outlives the connection: for a canceller */
 } MyConn;
 
 enum { LOCK_NAME_MAX = 64 }; /* bytes: never more characters than the server allows */
@@ -35,13 +35,13 @@ static void init_library(void)
     mysql_library_init(0, NULL, NULL);
 }
 
-static DrvConn *mdb_connect(const InvUrl *url, const DrvConnectOptions *opts, char *where,
-                           DrvError *err)
+static DrvConn *mdb_connect(const DbUrl *url, const DrvConnectOptions *opts, char *where,
+                           DroverError *err)
 {
     pthread_once(&library_once, init_library);
     MYSQL *my = mysql_init(NULL);
     if (!my) {
-        drvi_connect_error(err, DRV_MYSQL, where, NULL, 0, "out of memory");
+        drvi_connect_error(err, DB_MYSQL, where, NULL, 0, "out of memory");
         free(where);
         return NULL;
     }
@@ -53,7 +53,7 @@ static DrvConn *mdb_connect(const InvUrl *url, const DrvConnectOptions *opts, ch
     if (!mysql_real_connect(my, url->host, url->user, url->password, db,
                             (unsigned int)url->port, NULL, CLIENT_MULTI_STATEMENTS)) {
         const char *secrets[] = {url->password};
-        drvi_connect_error(err, DRV_MYSQL, where, secrets, 1, mysql_error(my));
+        drvi_connect_error(err, DB_MYSQL, where, secrets, 1, mysql_error(my));
         err->code = (int)mysql_errno(my);
         mysql_close(my);
         free(where);
@@ -75,9 +75,9 @@ static void mdb_close(DrvConn *c)
     free(c);
 }
 
-static void mdb_set_error(MYSQL *my, const char *sql, size_t len, DrvError *err)
+static void mdb_set_error(MYSQL *my, const char *sql, size_t len, DroverError *err)
 {
-    drvi_sql_error(err, DRV_MYSQL, mysql_error(my), "", (int)mysql_errno(my), sql, len);
+    drvi_sql_error(err, DB_MYSQL, mysql_error(my), "", (int)mysql_errno(my), sql, len);
 }
 
 /* drain_results frees every pending result set of a multi-statement query; *done counts the
@@ -118,11 +118,11 @@ static void rebuild_script(const char *script, const SqlStatement *stmts, size_t
  * statement named is the splitter's statement at the failed index, a best guess when the
  * script holds compound bodies, which the splitter cuts at their inner ';'.
  */
-static bool mdb_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err)
+static bool mdb_exec_script(DrvConn *c, const char *script, size_t *completed, DroverError *err)
 {
     MYSQL *my = mdb_of(c);
     SqlStatement *stmts = NULL;
-    size_t n = sql_split(script, DRV_MYSQL, &stmts);
+    size_t n = sql_split(script, DB_MYSQL, &stmts);
     if (n == 0)
         return true;
     StrBuf sql;
@@ -140,7 +140,7 @@ static bool mdb_exec_script(DrvConn *c, const char *script, size_t *completed, D
     return ok;
 }
 
-static bool mdb_exec(DrvConn *c, const char *sql, DrvError *err)
+static bool mdb_exec(DrvConn *c, const char *sql, DroverError *err)
 {
     size_t done = 0;
     return mdb_exec_script(c, sql, &done, err);
@@ -157,7 +157,7 @@ static void push_rows(MYSQL_RES *res, StrList *out)
 /* mdb_query runs sql and hands its first result to take (rows or column names), then drains
  * whatever further results a multi-statement left. */
 static bool mdb_query(DrvConn *c, const char *sql, void (*take)(MYSQL_RES *, StrList *),
-                      StrList *out, DrvError *err)
+                      StrList *out, DroverError *err)
 {
     MYSQL *my = mdb_of(c);
     if (mysql_real_query(my, sql, strlen(sql)) != 0) {
@@ -190,12 +190,12 @@ static void push_field_names(MYSQL_RES *res, StrList *out)
         sl_push_owned(out, xstrndup(fields[i].name, fields[i].name_length));
 }
 
-static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     return mdb_query(c, sql, push_rows, out, err);
 }
 
-static bool mdb_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+static bool mdb_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     return mdb_query(c, sql, push_field_names, out, err);
 }
@@ -226,7 +226,7 @@ static int whole_seconds(int ms)
 
 /* query_value runs sql and hands back the first column of its first row ("" for NULL), or
  * NULL when there is no row. Caller frees *value. */
-static bool query_value(DrvConn *c, const char *sql, char **value, DrvError *err)
+static bool query_value(DrvConn *c, const char *sql, char **value, DroverError *err)
 {
     StrList rows = STRLIST_INIT;
     *value = NULL;
@@ -244,7 +244,7 @@ static bool query_value(DrvConn *c, const char *sql, char **value, DrvError *err
  * of "DATABASE:KEY" in 40 lowercase hex digits, computed by the server's SHA1(). Returns
  * NULL (err set) when the client library cannot quote the name.
  */
-static char *lock_name_sql(DrvConn *c, const char *key, DrvError *err)
+static char *lock_name_sql(DrvConn *c, const char *key, DroverError *err)
 {
     const char *db = ((MyConn *)c)->database;
     char *plain = xasprintf("drover:%s:%s", db, key);
@@ -253,7 +253,7 @@ static char *lock_name_sql(DrvConn *c, const char *key, DrvError *err)
     char *quoted = mdb_quote_literal(c, fits ? plain : scoped);
     char *sql = NULL;
     if (!quoted)
-        drv_error_set(err, DRV_ERR_INTERNAL, "cannot quote the lock name for '%s'", key);
+        error_set(err, ERR_INTERNAL, "cannot quote the lock name for '%s'", key);
     else if (fits)
         sql = xstrdup(quoted);
     else
@@ -267,7 +267,7 @@ static char *lock_name_sql(DrvConn *c, const char *key, DrvError *err)
 /* mdb_lock: GET_LOCK waits on the server, in whole seconds. The holder is not stored: the
  * connection id names the process (drv_lock_holder). */
 static bool mdb_lock(DrvConn *c, const char *key, const char *holder, int wait_ms,
-                     bool *acquired, DrvError *err)
+                     bool *acquired, DroverError *err)
 {
     (void)holder;
     char *name = lock_name_sql(c, key, err);
@@ -277,8 +277,8 @@ static bool mdb_lock(DrvConn *c, const char *key, const char *holder, int wait_m
     char *result = NULL;
     bool ok = query_value(c, sql, &result, err);
     if (ok && (!result || (strcmp(result, "1") != 0 && strcmp(result, "0") != 0))) {
-        drv_error_set(err, DRV_ERR_SQL, "GET_LOCK for '%s' returned NULL", key);
-        drv_error_set_context(err, NULL, NULL, sql);
+        error_set(err, ERR_SQL, "GET_LOCK for '%s' returned NULL", key);
+        error_set_context(err, NULL, NULL, sql);
         ok = false;
     }
     *acquired = ok && strcmp(result, "1") == 0;
@@ -288,7 +288,7 @@ static bool mdb_lock(DrvConn *c, const char *key, const char *holder, int wait_m
     return ok;
 }
 
-static bool mdb_unlock(DrvConn *c, const char *key, DrvError *err)
+static bool mdb_unlock(DrvConn *c, const char *key, DroverError *err)
 {
     char *name = lock_name_sql(c, key, err);
     if (!name)
@@ -297,7 +297,7 @@ static bool mdb_unlock(DrvConn *c, const char *key, DrvError *err)
     char *result = NULL;
     bool ok = query_value(c, sql, &result, err);
     if (ok && (!result || strcmp(result, "1") != 0)) {
-        drv_error_set(err, DRV_ERR_INTERNAL,
+        error_set(err, ERR_INTERNAL,
                       "cannot release the lock for '%s': this connection does not hold it", key);
         ok = false;
     }
@@ -309,7 +309,7 @@ static bool mdb_unlock(DrvConn *c, const char *key, DrvError *err)
 
 /* mdb_lock_holder names the holding connection, with its account when PROCESSLIST shows it
  * to us; the client's port is dropped so that the account reads as in GRANT. */
-static bool mdb_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+static bool mdb_lock_holder(DrvConn *c, const char *key, char **holder, DroverError *err)
 {
     char *name = lock_name_sql(c, key, err);
     if (!name)
@@ -327,7 +327,7 @@ static bool mdb_lock_holder(DrvConn *c, const char *key, char **holder, DrvError
 }
 
 /* mdb_set_lock_timeout bounds metadata-lock waits (DDL) and InnoDB row-lock waits alike. */
-static bool mdb_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+static bool mdb_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
     if (ms == 0)
         return mdb_exec(c, "SET SESSION lock_wait_timeout = DEFAULT, "
@@ -345,7 +345,7 @@ static bool mdb_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
  * thread id. */
 typedef struct MyCanceller {
     DrvCanceller base;
-    const InvUrl *url;
+    const DbUrl *url;
     unsigned long thread_id;
 } MyCanceller;
 
@@ -353,7 +353,7 @@ static bool mdb_cancel(DrvCanceller *k)
 {
     MyCanceller *mk = (MyCanceller *)k;
     DrvConnectOptions opts = {.application_name = "drover cancel", .connect_timeout_s = 5};
-    DrvError err = DRV_ERROR_INIT;
+    DroverError err = DROVER_ERROR_INIT;
     DrvConn *killer = mdb_connect(mk->url, &opts, xstrdup("cancel"), &err);
     bool ok = killer != NULL;
     if (ok) {
@@ -362,7 +362,7 @@ static bool mdb_cancel(DrvCanceller *k)
         free(sql);
         mdb_close(killer);
     }
-    drv_error_clear(&err);
+    error_clear(&err);
     return ok;
 }
 
@@ -381,7 +381,7 @@ static DrvCanceller *mdb_canceller(DrvConn *c)
 }
 
 const DrvOps drvi_mysql_ops = {
-    .dialect = DRV_MYSQL,
+    .dialect = DB_MYSQL,
     .begin_sql = "START TRANSACTION",
     .connect = mdb_connect,
     .close = mdb_close,

@@ -5,7 +5,7 @@
  */
 #include "driver_impl.h"
 
-#include "sqlsplit.h"
+#include "sqlsplit_impl.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -54,7 +54,7 @@ static void param_add(PgParams *p, const char *key, const char *value)
 
 /* build_params lists the fixed keywords first and the URL's own parameters after them, so
  * that libpq (where a later keyword wins) lets an explicit URL parameter override them. */
-static void build_params(PgParams *p, const InvUrl *url, const DrvConnectOptions *opts)
+static void build_params(PgParams *p, const DbUrl *url, const DrvConnectOptions *opts)
 {
     size_t cap = 9 + url->nparams;
     p->keys = xcalloc(cap, sizeof *p->keys);
@@ -82,7 +82,7 @@ static void free_params(PgParams *p)
     free(p->values);
 }
 
-static const char *url_param(const InvUrl *url, const char *key)
+static const char *url_param(const DbUrl *url, const char *key)
 {
     for (size_t k = 0; k < url->nparams; k++)
         if (strcmp(url->params[k].key, key) == 0)
@@ -106,16 +106,16 @@ static const char *connect_sqlstate(const char *libmsg)
     return "";
 }
 
-static void set_sqlstate(DrvError *err, const char *sqlstate)
+static void set_sqlstate(DroverError *err, const char *sqlstate)
 {
     memset(err->sqlstate, 0, sizeof err->sqlstate);
     memcpy(err->sqlstate, sqlstate, strnlen(sqlstate, sizeof err->sqlstate - 1));
 }
 
-static bool pg_exec(DrvConn *c, const char *sql, DrvError *err);
+static bool pg_exec(DrvConn *c, const char *sql, DroverError *err);
 
-static DrvConn *pg_connect(const InvUrl *url, const DrvConnectOptions *opts, char *where,
-                           DrvError *err)
+static DrvConn *pg_connect(const DbUrl *url, const DrvConnectOptions *opts, char *where,
+                           DroverError *err)
 {
     PgParams params;
     build_params(&params, url, opts);
@@ -124,7 +124,7 @@ static DrvConn *pg_connect(const InvUrl *url, const DrvConnectOptions *opts, cha
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
         const char *libmsg = pg ? PQerrorMessage(pg) : "out of memory";
         const char *secrets[] = {url->password, url_param(url, "password")};
-        drvi_connect_error(err, DRV_POSTGRES, where, secrets, 2, libmsg);
+        drvi_connect_error(err, DB_POSTGRES, where, secrets, 2, libmsg);
         set_sqlstate(err, connect_sqlstate(libmsg));
         PQfinish(pg);
         free(where);
@@ -135,13 +135,13 @@ static DrvConn *pg_connect(const InvUrl *url, const DrvConnectOptions *opts, cha
     drvi_conn_init(&c->base, &drvi_pg_ops, where);
     c->pg = pg;
     if (url->schema) {
-        char *schema = drv_quote_ident(DRV_POSTGRES, url->schema);
+        char *schema = drv_quote_ident(DB_POSTGRES, url->schema);
         char *sql = xasprintf("SET search_path TO %s", schema);
         bool ok = pg_exec(&c->base, sql, err);
         free(sql);
         free(schema);
         if (!ok) {
-            err->kind = DRV_ERR_CONNECT;
+            err->kind = ERR_CONNECT;
             drv_close(&c->base);
             return NULL;
         }
@@ -161,7 +161,7 @@ static void pg_close(DrvConn *c)
  * its detail, SQLSTATE and hint; libpq's own message when the server sent none. A lost
  * connection without a SQLSTATE is reported as 08006 so that it is retried. */
 static void pg_set_error(PGconn *pg, const PGresult *res, const char *sql, size_t len,
-                         DrvError *err)
+                         DroverError *err)
 {
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
@@ -180,9 +180,9 @@ static void pg_set_error(PGconn *pg, const PGresult *res, const char *sql, size_
         sb_appendf(&msg, " (detail: %s)", detail);
     if ((!sqlstate || !sqlstate[0]) && PQstatus(pg) == CONNECTION_BAD)
         sqlstate = "08006";
-    drvi_sql_error(err, DRV_POSTGRES, msg.data, sqlstate, 0, sql, len);
+    drvi_sql_error(err, DB_POSTGRES, msg.data, sqlstate, 0, sql, len);
     if (hint)
-        drv_error_set_hint(err, "%s", hint);
+        error_set_hint(err, "%s", hint);
     sb_free(&msg);
 }
 
@@ -204,7 +204,7 @@ static void finish_copy(PGconn *pg, ExecStatusType status)
 /* pg_run executes sql (one or more statements) and checks the last result; text/len name
  * the statement for an error. Returns the result on success (caller clears), else NULL. */
 static PGresult *pg_run(PGconn *pg, const char *sql, const char *text, size_t len,
-                        DrvError *err)
+                        DroverError *err)
 {
     PGresult *res = PQexec(pg, sql);
     ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -218,7 +218,7 @@ static PGresult *pg_run(PGconn *pg, const char *sql, const char *text, size_t le
     case PGRES_COPY_BOTH:
         PQclear(res);
         finish_copy(pg, status);
-        drvi_sql_error(err, DRV_POSTGRES, "copy from stdin or to stdout is not supported", "",
+        drvi_sql_error(err, DB_POSTGRES, "copy from stdin or to stdout is not supported", "",
                        0, text, len);
         return NULL;
     default:
@@ -228,17 +228,17 @@ static PGresult *pg_run(PGconn *pg, const char *sql, const char *text, size_t le
     }
 }
 
-static bool pg_exec(DrvConn *c, const char *sql, DrvError *err)
+static bool pg_exec(DrvConn *c, const char *sql, DroverError *err)
 {
     PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
     PQclear(res);
     return res != NULL;
 }
 
-static bool pg_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err)
+static bool pg_exec_script(DrvConn *c, const char *script, size_t *completed, DroverError *err)
 {
     SqlStatement *stmts = NULL;
-    size_t n = sql_split(script, DRV_POSTGRES, &stmts);
+    size_t n = sql_split(script, DB_POSTGRES, &stmts);
     bool ok = true;
     for (size_t k = 0; k < n && ok; k++) {
         char *sql = xstrndup(script + stmts[k].offset, stmts[k].len);
@@ -253,7 +253,7 @@ static bool pg_exec_script(DrvConn *c, const char *script, size_t *completed, Dr
     return ok;
 }
 
-static bool pg_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+static bool pg_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
     if (!res)
@@ -266,7 +266,7 @@ static bool pg_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError
     return true;
 }
 
-static bool pg_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+static bool pg_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
     if (!res)
@@ -290,7 +290,7 @@ static char *pg_quote_literal(DrvConn *c, const char *s)
 
 /* query_value runs sql and hands back the first column of its first row, or NULL when there
  * is no row or the value is NULL. Caller frees *value. */
-static bool query_value(DrvConn *c, const char *sql, char **value, DrvError *err)
+static bool query_value(DrvConn *c, const char *sql, char **value, DroverError *err)
 {
     *value = NULL;
     PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
@@ -337,7 +337,7 @@ static char *advisory_lock_filter(const AdvisoryKey *k)
 }
 
 /* run_bool runs a query that yields one boolean and reports whether it was true. */
-static bool run_bool(DrvConn *c, const char *sql, bool *truth, DrvError *err)
+static bool run_bool(DrvConn *c, const char *sql, bool *truth, DroverError *err)
 {
     char *value = NULL;
     if (!query_value(c, sql, &value, err))
@@ -347,7 +347,7 @@ static bool run_bool(DrvConn *c, const char *sql, bool *truth, DrvError *err)
     return true;
 }
 
-static DrviTry pg_try_lock(DrvConn *c, const void *arg, DrvError *err)
+static DrviTry pg_try_lock(DrvConn *c, const void *arg, DroverError *err)
 {
     const AdvisoryKey *k = arg;
     char *sql = xasprintf("SELECT pg_try_advisory_lock(%" PRId64 ")", k->id);
@@ -365,7 +365,7 @@ static DrviTry pg_try_lock(DrvConn *c, const void *arg, DrvError *err)
  * (bench/profile-status).
  */
 static bool take_and_release(DrvConn *c, const AdvisoryKey *k, bool shared, bool *taken,
-                             DrvError *err)
+                             DroverError *err)
 {
     const char *mode = shared ? "_shared" : "";
     char *sql = xasprintf("SELECT CASE WHEN pg_try_advisory_lock%s(%" PRId64 ")"
@@ -383,19 +383,19 @@ static bool take_and_release(DrvConn *c, const AdvisoryKey *k, bool shared, bool
  * advisory locks are re-entrant, so taking k again succeeds only in the backend that holds it;
  * any other backend finds it held.
  */
-static bool lock_is_ours(DrvConn *c, const AdvisoryKey *k, bool *ours, DrvError *err)
+static bool lock_is_ours(DrvConn *c, const AdvisoryKey *k, bool *ours, DroverError *err)
 {
     return take_and_release(c, k, false, ours, err);
 }
 
 static void unlock_quietly(DrvConn *c, const AdvisoryKey *k)
 {
-    DrvError ignored = DRV_ERROR_INIT;
+    DroverError ignored = DROVER_ERROR_INIT;
     char *sql = xasprintf("SELECT pg_advisory_unlock(%" PRId64 ")", k->id);
     bool released = false;
     run_bool(c, sql, &released, &ignored);
     free(sql);
-    drv_error_clear(&ignored);
+    error_clear(&ignored);
 }
 
 static void remember_held(DrvConn *c, int64_t id)
@@ -427,7 +427,7 @@ static bool holds(const DrvConn *c, int64_t id)
 
 /* pg_lock: holder is not stored; the session's application_name identifies the process. */
 static bool pg_lock(DrvConn *c, const char *key, const char *holder, int wait_ms, bool *acquired,
-                    DrvError *err)
+                    DroverError *err)
 {
     (void)holder;
     AdvisoryKey k = advisory_key(key);
@@ -447,15 +447,15 @@ static bool pg_lock(DrvConn *c, const char *key, const char *holder, int wait_ms
     }
     unlock_quietly(c, &k);
     *acquired = false;
-    drv_error_set(err, DRV_ERR_CONNECT, "the advisory lock for '%s' is not held by this session",
+    error_set(err, ERR_CONNECT, "the advisory lock for '%s' is not held by this session",
                   key);
-    drv_error_set_hint(err, "the connection goes through a transaction-pooling proxy (PgBouncer "
+    error_set_hint(err, "the connection goes through a transaction-pooling proxy (PgBouncer "
                             "pool_mode=transaction), where each statement may run in another "
                             "session; connect to PostgreSQL directly or through session pooling");
     return false;
 }
 
-static bool pg_unlock(DrvConn *c, const char *key, DrvError *err)
+static bool pg_unlock(DrvConn *c, const char *key, DroverError *err)
 {
     AdvisoryKey k = advisory_key(key);
     char *sql = xasprintf("SELECT pg_advisory_unlock(%" PRId64 ")", k.id);
@@ -463,7 +463,7 @@ static bool pg_unlock(DrvConn *c, const char *key, DrvError *err)
     bool ok = run_bool(c, sql, &released, err);
     free(sql);
     if (ok && !released) {
-        drv_error_set(err, DRV_ERR_INTERNAL,
+        error_set(err, ERR_INTERNAL,
                       "cannot release the advisory lock for '%s': this session does not hold it",
                       key);
         return false;
@@ -480,14 +480,14 @@ static bool pg_unlock(DrvConn *c, const char *key, DrvError *err)
  * holder is described only when there is one. A drover migrate that tries the lock during those
  * microseconds polls again (drv_lock).
  */
-static bool lock_is_free(DrvConn *c, const AdvisoryKey *k, bool *is_free, DrvError *err)
+static bool lock_is_free(DrvConn *c, const AdvisoryKey *k, bool *is_free, DroverError *err)
 {
     return take_and_release(c, k, true, is_free, err);
 }
 
 /* pg_lock_holder: PostgreSQL does not record when a lock was granted, so "since" is when the
  * holder's session started; fields the server hides from this role show as "unknown". */
-static bool pg_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+static bool pg_lock_holder(DrvConn *c, const char *key, char **holder, DroverError *err)
 {
     AdvisoryKey k = advisory_key(key);
     bool is_free = false;
@@ -516,7 +516,7 @@ static bool pg_lock_holder(DrvConn *c, const char *key, char **holder, DrvError 
 
 /* pg_set_lock_timeout sets the session's lock_timeout; like any SET it is undone when the
  * surrounding transaction rolls back. RESET returns to the server's (or role's) setting. */
-static bool pg_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+static bool pg_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
     if (ms == 0)
         return pg_exec(c, "RESET lock_timeout", err);
@@ -556,7 +556,7 @@ static DrvCanceller *pg_canceller(DrvConn *c)
 }
 
 const DrvOps drvi_pg_ops = {
-    .dialect = DRV_POSTGRES,
+    .dialect = DB_POSTGRES,
     .begin_sql = "BEGIN",
     .connect = pg_connect,
     .close = pg_close,

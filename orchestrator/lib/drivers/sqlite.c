@@ -40,13 +40,13 @@ static sqlite3 *db_of(DrvConn *c)
     return ((LiteConn *)c)->db;
 }
 
-static void lite_set_error(sqlite3 *db, const char *sql, size_t len, DrvError *err)
+static void lite_set_error(sqlite3 *db, const char *sql, size_t len, DroverError *err)
 {
-    drvi_sql_error(err, DRV_SQLITE, sqlite3_errmsg(db), "", sqlite3_extended_errcode(db), sql,
+    drvi_sql_error(err, DB_SQLITE, sqlite3_errmsg(db), "", sqlite3_extended_errcode(db), sql,
                    len);
 }
 
-static bool lite_exec(DrvConn *c, const char *sql, DrvError *err);
+static bool lite_exec(DrvConn *c, const char *sql, DroverError *err);
 
 static bool file_missing(const char *path)
 {
@@ -56,12 +56,12 @@ static bool file_missing(const char *path)
 
 /* The connection is used by one thread at a time (driver.h), so SQLite's own mutexes
  * per-connection mutexes are left out (SQLITE_OPEN_NOMUTEX). */
-static DrvConn *lite_connect(const InvUrl *url, const DrvConnectOptions *opts, char *where,
-                             DrvError *err)
+static DrvConn *lite_connect(const DbUrl *url, const DrvConnectOptions *opts, char *where,
+                             DroverError *err)
 {
     const char *path = url->database ? url->database : "";
     if (!opts->create && file_missing(path)) {
-        drv_error_set(err, DRV_ERR_CONNECT, "database file '%s' does not exist", path);
+        error_set(err, ERR_CONNECT, "database file '%s' does not exist", path);
         err->code = SQLITE_CANTOPEN;
         memset(err->sqlstate, 0, sizeof err->sqlstate);
         free(where);
@@ -71,11 +71,11 @@ static DrvConn *lite_connect(const InvUrl *url, const DrvConnectOptions *opts, c
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
-        drvi_connect_error(err, DRV_SQLITE, where, NULL, 0, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        drvi_connect_error(err, DB_SQLITE, where, NULL, 0, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         err->code = db ? sqlite3_extended_errcode(db) : rc;
         char *dir = path_dirname(path);
         if (file_missing(dir))
-            drv_error_set_hint(err, "the directory '%s' does not exist; drover creates database "
+            error_set_hint(err, "the directory '%s' does not exist; drover creates database "
                                     "files, not directories",
                                dir);
         free(dir);
@@ -90,7 +90,7 @@ static DrvConn *lite_connect(const InvUrl *url, const DrvConnectOptions *opts, c
     c->lock_path = xasprintf("%s-drover.lock", path);
     c->lock_fd = -1;
     if (!lite_exec(&c->base, "PRAGMA foreign_keys=ON", err)) {
-        err->kind = DRV_ERR_CONNECT;
+        err->kind = ERR_CONNECT;
         drv_close(&c->base);
         return NULL;
     }
@@ -117,7 +117,7 @@ static int step_all(sqlite3_stmt *stmt)
     return rc;
 }
 
-static bool lite_exec_script(DrvConn *c, const char *script, size_t *completed, DrvError *err)
+static bool lite_exec_script(DrvConn *c, const char *script, size_t *completed, DroverError *err)
 {
     sqlite3 *db = db_of(c);
     const char *cur = script;
@@ -146,13 +146,13 @@ static bool lite_exec_script(DrvConn *c, const char *script, size_t *completed, 
     return true;
 }
 
-static bool lite_exec(DrvConn *c, const char *sql, DrvError *err)
+static bool lite_exec(DrvConn *c, const char *sql, DroverError *err)
 {
     size_t done = 0;
     return lite_exec_script(c, sql, &done, err);
 }
 
-static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     sqlite3 *db = db_of(c);
     sqlite3_stmt *stmt = NULL;
@@ -175,7 +175,7 @@ static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, DrvErr
 }
 
 /* Column names come from the prepared statement; it is never stepped. */
-static bool lite_query_columns(DrvConn *c, const char *sql, StrList *out, DrvError *err)
+static bool lite_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     sqlite3 *db = db_of(c);
     sqlite3_stmt *stmt = NULL;
@@ -200,9 +200,9 @@ static char *lite_quote_literal(DrvConn *c, const char *s)
 
 /* ---- the lock file ---------------------------------------------------------------------- */
 
-static void io_error(DrvError *err, const char *what, const char *path)
+static void io_error(DroverError *err, const char *what, const char *path)
 {
-    drv_error_set(err, DRV_ERR_IO, "cannot %s the lock file '%s': %s", what, path,
+    error_set(err, ERR_IO, "cannot %s the lock file '%s': %s", what, path,
                   strerror(errno));
 }
 
@@ -222,7 +222,7 @@ static void release_lock_file(LiteConn *lc)
     lc->lock_key = NULL;
 }
 
-static DrviTry lite_try_lock(DrvConn *c, const void *arg, DrvError *err)
+static DrviTry lite_try_lock(DrvConn *c, const void *arg, DroverError *err)
 {
     (void)arg;
     LiteConn *lc = lite_of(c);
@@ -235,7 +235,7 @@ static DrviTry lite_try_lock(DrvConn *c, const void *arg, DrvError *err)
 }
 
 /* write_holder replaces the file's text by holder, written in full. */
-static bool write_holder(LiteConn *lc, const char *holder, DrvError *err)
+static bool write_holder(LiteConn *lc, const char *holder, DroverError *err)
 {
     if (ftruncate(lc->lock_fd, 0) != 0) {
         io_error(err, "truncate", lc->lock_path);
@@ -256,11 +256,11 @@ static bool write_holder(LiteConn *lc, const char *holder, DrvError *err)
 }
 
 static bool lite_lock(DrvConn *c, const char *key, const char *holder, int wait_ms,
-                      bool *acquired, DrvError *err)
+                      bool *acquired, DroverError *err)
 {
     LiteConn *lc = lite_of(c);
     if (lc->lock_fd >= 0) {
-        drv_error_set(err, DRV_ERR_INTERNAL,
+        error_set(err, ERR_INTERNAL,
                       "this connection already holds the lock file '%s' (for '%s')",
                       lc->lock_path, lc->lock_key);
         return false;
@@ -285,11 +285,11 @@ static bool lite_lock(DrvConn *c, const char *key, const char *holder, int wait_
     return ok;
 }
 
-static bool lite_unlock(DrvConn *c, const char *key, DrvError *err)
+static bool lite_unlock(DrvConn *c, const char *key, DroverError *err)
 {
     LiteConn *lc = lite_of(c);
     if (lc->lock_fd < 0) {
-        drv_error_set(err, DRV_ERR_INTERNAL,
+        error_set(err, ERR_INTERNAL,
                       "cannot release the lock for '%s': this connection does not hold it", key);
         return false;
     }
@@ -298,7 +298,7 @@ static bool lite_unlock(DrvConn *c, const char *key, DrvError *err)
 }
 
 /* read_holder reads the holder's text from fd, as the holder last wrote it. */
-static bool read_holder(int fd, const char *path, char **holder, DrvError *err)
+static bool read_holder(int fd, const char *path, char **holder, DroverError *err)
 {
     StrBuf sb;
     sb_init(&sb);
@@ -322,7 +322,7 @@ static bool read_holder(int fd, const char *path, char **holder, DrvError *err)
 
 /* lite_lock_holder probes with a shared lock on a descriptor of its own: it is refused
  * exactly while someone (this connection included) holds the exclusive lock. */
-static bool lite_lock_holder(DrvConn *c, const char *key, char **holder, DrvError *err)
+static bool lite_lock_holder(DrvConn *c, const char *key, char **holder, DroverError *err)
 {
     (void)key;
     LiteConn *lc = lite_of(c);
@@ -347,7 +347,7 @@ static bool lite_lock_holder(DrvConn *c, const char *key, char **holder, DrvErro
 }
 
 /* lite_set_lock_timeout: SQLite waits for its locks through the busy handler. */
-static bool lite_set_lock_timeout(DrvConn *c, int ms, DrvError *err)
+static bool lite_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
     (void)err;
     sqlite3_busy_timeout(db_of(c), ms == 0 ? BUSY_TIMEOUT_MS : ms);
@@ -380,7 +380,7 @@ static DrvCanceller *lite_canceller(DrvConn *c)
 }
 
 const DrvOps drvi_sqlite_ops = {
-    .dialect = DRV_SQLITE,
+    .dialect = DB_SQLITE,
     .begin_sql = "BEGIN",
     .connect = lite_connect,
     .close = lite_close,
