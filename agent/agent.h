@@ -46,9 +46,19 @@ typedef struct AgentFleet {
     StrList file_names;   /* set order */
     StrList file_digests; /* pairwise with file_names */
     long parallel;
+    /* .js migrations: the node runner is started once, at load, for every tenant served;
+     * when it cannot start, the agent still serves .sql work and says why it cannot run .js
+     * (GET /v1/migrations), so that coordinators refuse before anything runs. */
+    bool has_js;
+    bool js_ready;
+    char *js_error;       /* !js_ready: what is missing, and what to install */
+    char *js_hint;
 } AgentFleet;
 
+/* agent_fleet_load loads the inventory, the migration set and its digests, and starts the
+ * node runner when the set has .js files (a failure there is not an error: see js_ready). */
 bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DroverError *err);
+/* agent_fleet_free also stops the node runner. */
 void agent_fleet_free(AgentFleet *f);
 
 /* The batches, behind one mutex (see batch.c's DESIGN comment). */

@@ -1,13 +1,14 @@
 /*
  * batch.c — the batches drover-agent runs: validation of a submission (with no side effect
- * when refused), one thread per batch running libdrover's rollout, results readable while it
- * runs, cancellation, and the counters /metrics shows.
+ * when refused), one thread per batch running a FleetRun (fleetrun.h, the same run engine as
+ * `drover`), results readable while it runs, cancellation, and the counters /metrics shows.
  *
  * DESIGN: the registry owns every Batch for the agent's lifetime (run ids are remembered so a
  * resubmission never runs a tenant twice). One mutex, AgentRegistry.mu, guards the batch list,
  * each batch's `done_json`, `state`, `outcome` and every counter. A batch thread reads only
- * its own immutable fields (selection, options) without it and takes it to publish a result.
- * `stop` is an atomic the cancel handler sets and the rollout's workers read.
+ * its own immutable fields (selection, run) without it and takes it to publish a result.
+ * Cancelling sets `cancelled` and the run's own stop flag (fleetrun_stop), which any thread
+ * may do.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,8 +19,8 @@
 
 #include "agent.h"
 #include "drover/executor.h"
+#include "drover/fleetrun.h"
 #include "drover/report.h"
-#include "drover/rollout.h"
 
 typedef enum BatchState { BATCH_RUNNING = 0, BATCH_DONE, BATCH_CANCELLED } BatchState;
 
@@ -29,12 +30,11 @@ typedef struct Batch {
     char *id;
     char *run_id;
     char *command;          /* "migrate", "undo", "status" */
-    ExecOptions exec;
-    bool continue_on_error;
+    FleetRunOptions opts;   /* what the request asked for */
     size_t *selected;       /* indexes into the inventory, rollout order */
     size_t n;
-    ExecResult *results;    /* written by rollout_run; read only once the thread ended */
-    atomic_int stop;
+    FleetRun *run;          /* its results are read only once the thread ended */
+    atomic_int cancelled;
     pthread_t thread;
     bool started;
     /* guarded by AgentRegistry.mu: */
@@ -76,11 +76,7 @@ AgentRegistry *agent_registry_new(const AgentFleet *fleet)
 
 static void batch_free(Batch *b)
 {
-    if (b->results) {
-        for (size_t i = 0; i < b->n; i++)
-            exec_result_free(&b->results[i]);
-        free(b->results);
-    }
+    fleetrun_free(b->run);
     json_decref(b->done_json);
     free(b->selected);
     free(b->id);
@@ -94,7 +90,8 @@ void agent_registry_free(AgentRegistry *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->nbatches; i++)
-        atomic_store(&r->batches[i]->stop, 1);
+        if (r->batches[i]->run)
+            fleetrun_stop(r->batches[i]->run);
     for (size_t i = 0; i < r->nbatches; i++) {
         if (r->batches[i]->started)
             pthread_join(r->batches[i]->thread, NULL);
@@ -130,31 +127,24 @@ static void on_finished(const ExecResult *res, const RolloutProgress *p, void *c
 static void *batch_main(void *arg)
 {
     Batch *b = arg;
-    const AgentFleet *f = b->reg->fleet;
-    RolloutOptions ro = {
-        .exec = &b->exec,
-        .parallel = (size_t)f->parallel,
-        .max_per_server = (size_t)f->inv->engine.max_per_server,
-        .continue_on_error = b->continue_on_error || b->exec.command == EXEC_STATUS,
-        .stop = &b->stop,
-        .hooks = {.finished = on_finished, .ctx = b},
-    };
     char *reason = NULL;
-    RolloutOutcome o = rollout_run(f->inv, &f->set, b->selected, b->n, &ro, b->results, &reason);
+    RolloutOutcome o = fleetrun_run(b->run, &reason);
     /* Tenants never attempted (cancelled) get no finished call: publish the full list now. */
+    const ExecResult *results = fleetrun_results(b->run);
     json_t *all = json_array();
     for (size_t i = 0; i < b->n; i++)
-        json_array_append_new(all, tenant_json(b->command, &b->results[i]));
+        json_array_append_new(all, tenant_json(b->command, &results[i]));
+    bool cancelled = atomic_load(&b->cancelled);
     pthread_mutex_lock(&b->reg->mu);
     json_decref(b->done_json);
     b->done_json = all;
     b->outcome = rollout_outcome_name(o);
     b->reg->batches_by_state[b->state]--;
-    b->state = atomic_load(&b->stop) ? BATCH_CANCELLED : BATCH_DONE;
+    b->state = cancelled ? BATCH_CANCELLED : BATCH_DONE;
     b->reg->batches_by_state[b->state]++;
     pthread_mutex_unlock(&b->reg->mu);
     /* The rollout words a stop as a signal's; here it was a cancel request. */
-    if (atomic_load(&b->stop)) {
+    if (cancelled) {
         free(reason);
         reason = xstrdup("cancelled: dispatching stopped, running jobs finished");
     }
@@ -230,28 +220,43 @@ static bool parse_options(const AgentFleet *f, const json_t *req, Batch *b, Agen
         *refuse = agent_error_reply(400, "'options' must be an object");
         return false;
     }
+    ExecOptions *exec = &b->opts.exec;
     const char *to = json_string_value(json_object_get(req, "to"));
-    b->exec.to = to ? mig_find(&f->set, to) : -1;
-    if (to && b->exec.to < 0) {
+    exec->to = to ? mig_find(&f->set, to) : -1;
+    if (to && exec->to < 0) {
         *refuse = agent_error_reply(400, "unknown migration '%s'", to);
         return false;
     }
     json_int_t steps = json_integer_value(json_object_get(opts, "steps"));
     bool all = json_is_true(json_object_get(opts, "all"));
-    b->exec.dry_run = json_is_true(json_object_get(opts, "dry_run"));
-    b->exec.schema = json_is_true(json_object_get(opts, "schema"));
-    b->continue_on_error = json_is_true(json_object_get(opts, "continue_on_error"));
-    b->exec.undo_mode = all ? PLAN_UNDO_ALL : to ? PLAN_UNDO_TO : PLAN_UNDO_STEPS;
-    b->exec.steps = steps > 0 ? (size_t)steps : 0;
-    if (b->exec.command == EXEC_UNDO && !all && !to && steps < 1) {
+    exec->dry_run = json_is_true(json_object_get(opts, "dry_run"));
+    exec->schema = json_is_true(json_object_get(opts, "schema"));
+    b->opts.continue_on_error = json_is_true(json_object_get(opts, "continue_on_error"));
+    exec->undo_mode = all ? PLAN_UNDO_ALL : to ? PLAN_UNDO_TO : PLAN_UNDO_STEPS;
+    exec->steps = steps > 0 ? (size_t)steps : 0;
+    if (exec->command == EXEC_UNDO && !all && !to && steps < 1) {
         *refuse = agent_error_reply(400, "undo needs 'to', 'options.steps' (at least 1) or "
                                          "'options.all'");
         return false;
     }
-    b->exec.engine = &f->inv->engine;
-    b->exec.application_name = "drover-agent";
-    b->exec.stop = &b->stop;
+    exec->application_name = "drover-agent";
+    b->opts.parallel = (size_t)f->parallel;
+    b->opts.hooks = (RolloutHooks){.finished = on_finished, .ctx = b};
     return true;
+}
+
+/* js_runnable: a batch that writes with a set holding .js files needs the node runner that
+ * the agent could not start (no node, no sequelize, a driver missing): a 409 that says why,
+ * and nothing starts. The coordinator's preflight refuses before it gets this far. */
+static bool js_runnable(const AgentFleet *f, const ExecOptions *exec, AgentReply *refuse)
+{
+    bool writes = (exec->command == EXEC_MIGRATE || exec->command == EXEC_UNDO) &&
+                  !exec->dry_run;
+    if (!writes || !f->has_js || f->js_ready)
+        return true;
+    *refuse = agent_error_reply(409, "this agent cannot run the set's .js migrations: %s",
+                                f->js_error);
+    return false;
 }
 
 /* select_tenants maps the tenant ids to inventory indexes in rollout order; an unknown id is
@@ -313,9 +318,16 @@ static AgentReply existing_reply(const AgentFleet *f, const Batch *b, const char
 
 static AgentReply start_locked(AgentRegistry *r, Batch *b)
 {
+    DroverError err = DROVER_ERROR_INIT;
+    b->run = fleetrun_new(r->fleet->inv, &r->fleet->set, b->selected, b->n, &b->opts, &err);
+    if (!b->run) {
+        AgentReply refused = agent_error_reply(409, "%s", err.message ? err.message : "refused");
+        error_clear(&err);
+        batch_free(b);
+        return refused;
+    }
     b->id = xasprintf("b%lu", ++r->next_id);
     b->reg = r;
-    b->results = xcalloc(b->n, sizeof *b->results);
     b->done_json = json_array();
     b->state = BATCH_RUNNING;
     if (pthread_create(&b->thread, NULL, batch_main, b) != 0) {
@@ -345,7 +357,7 @@ AgentReply agent_batch_submit(AgentRegistry *r, const json_t *req)
         reply = agent_error_reply(400, "missing 'run_id'");
         goto refused;
     }
-    if (!parse_command(command, &b->exec.command)) {
+    if (!parse_command(command, &b->opts.exec.command)) {
         reply = agent_error_reply(400, "'command' must be \"migrate\", \"undo\" or \"status\"");
         goto refused;
     }
@@ -355,7 +367,7 @@ AgentReply agent_batch_submit(AgentRegistry *r, const json_t *req)
         goto refused;
     }
     if (!select_tenants(f, json_object_get(req, "tenants"), b, &reply) ||
-        !parse_options(f, req, b, &reply))
+        !parse_options(f, req, b, &reply) || !js_runnable(f, &b->opts.exec, &reply))
         goto refused;
     b->run_id = xstrdup(run_id);
     b->command = xstrdup(command);
@@ -403,7 +415,8 @@ AgentReply agent_batch_cancel(AgentRegistry *r, const char *id)
     if (!b) {
         reply = agent_error_reply(404, "unknown batch '%s'", id);
     } else {
-        atomic_store(&b->stop, 1);
+        atomic_store(&b->cancelled, 1);
+        fleetrun_stop(b->run);
         reply = (AgentReply){202, json_pack("{s:s,s:s}", "batch_id", b->id, "state",
                                             batch_state_names[b->state])};
     }
@@ -417,8 +430,18 @@ AgentReply agent_migrations(AgentRegistry *r)
     json_t *files = json_object();
     for (size_t i = 0; i < f->file_names.n; i++)
         json_object_set_new(files, f->file_names.items[i], json_string(f->file_digests.items[i]));
-    return (AgentReply){200, json_pack("{s:s,s:o}", "migrations_digest", f->set_digest,
-                                       "migrations", files)};
+    json_t *body = json_pack("{s:s,s:o}", "migrations_digest", f->set_digest, "migrations",
+                             files);
+    if (f->has_js) {
+        json_t *js = json_pack("{s:b}", "ready", f->js_ready);
+        if (!f->js_ready) {
+            json_object_set_new(js, "error", json_string(f->js_error));
+            if (f->js_hint)
+                json_object_set_new(js, "hint", json_string(f->js_hint));
+        }
+        json_object_set_new(body, "js", js);
+    }
+    return (AgentReply){200, body};
 }
 
 void agent_count_request(AgentRegistry *r, unsigned status)

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
+#include "drover/fleetrun.h"
 
 #define DEFAULT_MAX_BODY (1024L * 1024L)
 
@@ -190,6 +192,23 @@ static bool load_digests(AgentFleet *f, DroverError *err)
     return f->set_digest != NULL;
 }
 
+/* prepare_js starts the node runner for every tenant served, or keeps why it cannot. */
+static void prepare_js(AgentFleet *f)
+{
+    for (size_t i = 0; i < f->set.n && !f->has_js; i++)
+        f->has_js = f->set.items[i].kind == MIG_JS;
+    DroverError err = DROVER_ERROR_INIT;
+    f->js_ready = fleetrun_js_prepare(f->inv, &f->set, &err);
+    if (!f->js_ready) {
+        f->js_error = xstrdup(err.message ? err.message : "the node runner did not start");
+        f->js_hint = err.hint ? xstrdup(err.hint) : NULL;
+        char *text = error_format(&err);
+        fprintf(stderr, "drover-agent: warning: .js migrations cannot run here: %s\n", text);
+        free(text);
+    }
+    error_clear(&err);
+}
+
 bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DroverError *err)
 {
     memset(out, 0, sizeof *out);
@@ -201,11 +220,16 @@ bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DroverError *err)
         return false;
     }
     out->parallel = c->parallel ? c->parallel : out->inv->engine.parallel;
+    prepare_js(out);
     return true;
 }
 
 void agent_fleet_free(AgentFleet *f)
 {
+    if (f->js_ready && f->has_js)
+        fleetrun_js_shutdown();
+    free(f->js_error);
+    free(f->js_hint);
     inv_free(f->inv);
     mig_set_free(&f->set);
     free(f->set_digest);

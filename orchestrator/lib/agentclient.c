@@ -9,7 +9,7 @@
  * live for one call; the connections they opened stay in the multi handle's cache, so calls
  * to one agent reuse a kept-alive (TLS) connection.
  */
-#include "agentclient_impl.h"
+#include "agentclient_http_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agentclient_impl.h"
+#include "agentclient_http_impl.h"
 #include "drover/report.h"
 
 #define POLL_FIRST_MS 100
@@ -64,7 +64,23 @@ static void refuse_token(DroverError *err, const InvAgent *a)
 
 /* check_set judges one agent's GET /v1/migrations answer; false (run must not start) on a
  * refusal or another set; a silent agent only adds a warning. */
-static bool check_set(AgentClient *c, const AgentCall *call, StrList *warnings, DroverError *err)
+/* check_js: an agent that will be sent .js migrations must say it can run them. */
+static bool check_js(const InvAgent *a, const json_t *answer, DroverError *err)
+{
+    const json_t *js = json_object_get(answer, "js");
+    if (json_is_true(json_object_get(js, "ready")))
+        return true;
+    const char *why = json_string_value(json_object_get(js, "error"));
+    const char *hint = json_string_value(json_object_get(js, "hint"));
+    error_set(err, ERR_CONFIG, "agent '%s' cannot run the set's .js migrations: %s", a->name,
+              why ? why : "it does not say it can (a drover-agent older than this drover)");
+    error_set_hint(err, "on agent '%s': %s; then restart drover-agent", a->name,
+                   hint ? hint : "upgrade drover-agent; nothing was run");
+    return false;
+}
+
+static bool check_set(AgentClient *c, const AgentCall *call, bool needs_js, StrList *warnings,
+                      DroverError *err)
 {
     const InvAgent *a = call->agent;
     if (agent_call_transport_failed(call)) {
@@ -96,11 +112,12 @@ static bool check_set(AgentClient *c, const AgentCall *call, StrList *warnings, 
                                 "it; nothing was run");
         free(files);
     }
+    ok = ok && (!needs_js || check_js(a, j, err));
     json_decref(j);
     return ok;
 }
 
-bool agent_client_preflight(AgentClient *c, const size_t *selected, size_t n,
+bool agent_client_preflight(AgentClient *c, const size_t *selected, size_t n, bool needs_js,
                             StrList *warnings, DroverError *err)
 {
     const Inventory *inv = c->inv;
@@ -120,7 +137,7 @@ bool agent_client_preflight(AgentClient *c, const size_t *selected, size_t n,
     agent_client_perform(c, ptrs, ncalls);
     bool ok = true;
     for (size_t i = 0; i < ncalls; i++) {
-        if (ok && !check_set(c, &calls[i], warnings, err)) {
+        if (ok && !check_set(c, &calls[i], needs_js, warnings, err)) {
             set_agent_location(err, calls[i].agent);
             ok = false;
         }

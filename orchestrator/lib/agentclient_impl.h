@@ -1,65 +1,63 @@
 /*
- * agentclient_impl.h — private to the agent client: the dispatcher's HTTP calls
- * (agentclient.c) as the protocol code (agentclient_batch.c) uses them.
+ * agentclient_impl.h — the coordinator's side of drover-agent (docs/agent-api.md): tenants whose
+ * inventory entry names an agent run there, through HTTP(S), and come back as ordinary result
+ * records, so the rollout's canaries, budgets, halting, journal, reports and notifications
+ * treat them as local ones.
+ *
+ * One dispatcher thread owns a libcurl multi handle (connections kept alive and reused, TLS
+ * verified against the agent's 'ca'); pool workers hand it requests and wait for the answer.
+ * Each tenant is its own batch (run id RUNBASE/TENANT), so every policy stays in the
+ * coordinator's one loop, and max_per_server caps the tenants in flight per agent.
+ * Tokens go only into the Authorization header: never into a message or a log.
  */
 #ifndef DROVER_AGENTCLIENT_IMPL_H
 #define DROVER_AGENTCLIENT_IMPL_H
 
-#include <curl/curl.h>
-#include <jansson.h>
-#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 
-#include "drover/agentclient.h"
+#include "drover/error.h"
+#include "drover/executor.h"
+#include "drover/inventory.h"
+#include "drover/migration.h"
+#include "drover/util.h"
 
-/* One HTTP exchange with an agent. The caller owns it; between agent_client_perform's start
- * and return only the dispatcher thread touches it. */
-typedef struct AgentCall {
-    const InvAgent *agent;
-    bool post;              /* POST (with body, JSON) or GET */
-    char *url;              /* agent->url + path */
-    char *body;             /* POST body, NULL: empty */
-    /* the answer: */
-    CURLcode rc;            /* CURLE_OK: an HTTP answer came (any status) */
-    char errbuf[CURL_ERROR_SIZE];
-    long status;
-    StrBuf reply;
-    /* dispatcher-private: */
-    bool done;
-    CURL *easy;
-    struct curl_slist *headers;
-    struct AgentCall *next;
-} AgentCall;
+typedef struct AgentClient AgentClient;
 
-struct AgentClient {
-    const Inventory *inv;
-    const MigSet *set;
-    char *run_base;
-    char *set_digest;
-    json_t *file_digests;   /* {"NAME": "DIGEST"}, what every batch sends */
-    CURLM *multi;
-    pthread_t thread;
-    pthread_mutex_t mu;     /* guards queue, stopping and every queued call's done */
-    pthread_cond_t answered;
-    AgentCall *queue;       /* handed over, not yet added to the multi handle */
-    bool stopping;
-};
+/*
+ * agent_client_new digests the migration set (what every batch sends and the preflight
+ * compares) and starts the dispatcher. run_base makes the run ids unique to this run (e.g.
+ * "host-pid-starttime-journalrun"); copied. NULL with err set (ERR_IO for an unreadable
+ * migration file, ERR_INTERNAL when libcurl or the thread cannot start).
+ */
+AgentClient *agent_client_new(const Inventory *inv, const MigSet *set, const char *run_base,
+                              DroverError *err);
+/* agent_client_free waits for requests in flight and stops the dispatcher; NULL is a no-op. */
+void agent_client_free(AgentClient *c);
 
-/* agent_call_init prepares a call to agent + path ("/v1/..."); body (owned, may be NULL) makes
- * it a POST when post is true. */
-void agent_call_init(AgentCall *call, const InvAgent *agent, bool post, const char *path,
-                     char *body);
-void agent_call_free(AgentCall *call);
+/* agent_client_needed: whether any selected tenant is served by an agent. */
+bool agent_client_needed(const Inventory *inv, const size_t *selected, size_t n);
 
-/* agent_client_perform hands the calls to the dispatcher and returns when every one has its
- * answer (or its transport error). Any thread. */
-void agent_client_perform(AgentClient *c, AgentCall **calls, size_t n);
+/*
+ * agent_client_preflight asks every agent serving a selected tenant for its migration set
+ * (GET /v1/migrations, all at once) before anything runs. False with err (ERR_CONFIG) when
+ * an agent holds another set (naming the files that differ) or refuses the token: the run
+ * must not start. With needs_js (the run writes and the set has .js files) an agent that
+ * cannot run them (no node, no sequelize, a driver missing, or too old to say) is refused
+ * too, naming the agent and what to install. An agent that does not answer is not an error here — its tenants end
+ * unreachable — and is named in *warnings (one line each; the caller frees the list).
+ */
+bool agent_client_preflight(AgentClient *c, const size_t *selected, size_t n, bool needs_js,
+                            StrList *warnings, DroverError *err);
 
-/* agent_call_transport_failed: no HTTP answer, or a 5xx — worth another attempt. */
-bool agent_call_transport_failed(const AgentCall *call);
-/* agent_call_problem words a failed call for a message: the curl error, or "HTTP N: the
- * agent's error". Caller frees. */
-char *agent_call_problem(const AgentCall *call);
-/* agent_call_json parses the reply body (NULL when it is not JSON). Caller owns it. */
-json_t *agent_call_json(const AgentCall *call);
+/*
+ * agent_client_run_tenant runs one job on its tenant's agent and fills res (initialised here;
+ * free with exec_result_free), blocking the calling worker thread: POST /v1/batches, then
+ * GET /v1/batches/{id} until the batch ends. A transport failure (refused, timed out, 5xx) is
+ * retried with the engine's retries and backoff; past them the tenant ends unreachable with
+ * an error naming the agent. A stop request (job->options->stop) is forwarded as a cancel.
+ * Commands: migrate, undo and status as such; plan as a dry-run migrate; check as a status.
+ */
+void agent_client_run_tenant(AgentClient *c, const ExecJob *job, ExecResult *res);
 
 #endif

@@ -10,8 +10,8 @@
 
 #include "drover/driver.h"
 #include "drover/executor.h"
-#include "drover/meta.h"
-#include "drover/noderunner.h"
+#include "meta_impl.h"
+#include "noderunner_impl.h"
 
 /* How one step (or the whole attempt) ended, from the retry policy's point of view. */
 typedef enum StepEnd {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drover/schema.h"
+#include "schema_impl.h"
 #include "executor_impl.h"
 
 static const Migration *mig_at(const TenantRun *r, size_t i)

@@ -3,7 +3,7 @@
  * (reference §1): the same CREATE TABLE text per dialect, the same quoting, the file basename
  * as the row. drover only adds checks the CLI lacks (names the table cannot store).
  */
-#include "drover/meta.h"
+#include "meta_impl.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * DroverErrors that the executor's retry and rollback rules understand.
  */
 #define _GNU_SOURCE
-#include "drover/noderunner.h"
+#include "noderunner_impl.h"
 
 #include "drover/driver.h"
 

@@ -36,7 +36,7 @@
  * collected (and its key freed) while the others still run; a lock key has exactly one holder,
  * whose entry is removed before the holder reaches the done-list, so it is not copied.
  */
-#include "drover/pool.h"
+#include "pool_impl.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

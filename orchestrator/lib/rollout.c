@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drover/pool.h"
+#include "pool_impl.h"
 
 typedef struct Slot {
     PoolTask task;

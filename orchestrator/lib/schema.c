@@ -3,7 +3,7 @@
  * lines, which schema_catalog.c reads. Comparing tenants (drift) is a fleet view:
  * fleetview_drift.c.
  */
-#include "drover/schema.h"
+#include "schema_impl.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

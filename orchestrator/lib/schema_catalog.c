@@ -3,7 +3,7 @@
  * (schema_read, schema.h). Each dialect answers one query whose rows are the lines themselves,
  * so a status run costs one round trip per tenant. The line grammar is in docs/schema-drift.md.
  */
-#include "drover/schema.h"
+#include "schema_impl.h"
 
 #include <stdlib.h>
 #include <string.h>

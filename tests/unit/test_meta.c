@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "drover/meta.h"
+#include "meta_impl.h"
 
 static void expect_sql(char *got, const char *want)
 {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "drover/pool.h"
+#include "pool_impl.h"
 #include "drover/util.h"
 
 #define MAX_KEYS 64

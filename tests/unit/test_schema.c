@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "drover/fleetview.h"
-#include "drover/schema.h"
+#include "schema_impl.h"
 
 /* The canonical lines most tenants below share. */
 #define BASE "column users.email varchar(255) not null\ncolumn users.id integer not null\n" \

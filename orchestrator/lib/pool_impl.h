@@ -1,5 +1,5 @@
 /*
- * pool.h — a fixed set of worker threads running owned tasks. The coordinator submits tasks,
+ * pool_impl.h — a fixed set of worker threads running owned tasks. The coordinator submits tasks,
  * then collects them one by one as they finish, so that every policy (canaries, failure
  * budgets, cancellation) is checked in the coordinator's single loop, never in a worker.
  *
@@ -11,8 +11,8 @@
  * finished task — until the next pool_next call — so whatever the coordinator decides about a
  * result (halt, cancel the queue) happens before another task starts in its place.
  */
-#ifndef DROVER_POOL_H
-#define DROVER_POOL_H
+#ifndef DROVER_POOL_IMPL_H
+#define DROVER_POOL_IMPL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /*
- * noderunner.h — a process-wide pool of long-lived Node.js runners (orchestrator/noderunner/
+ * noderunner_impl.h — a process-wide pool of long-lived Node.js runners (orchestrator/noderunner/
  * runner.js) that run Sequelize .js migrations with the team's own sequelize. drover talks to
  * each over a socket, one JSON request per line, with a timeout per request; a runner that
  * crashes or hangs fails the request and is discarded, never reused.
  */
-#ifndef DROVER_NODERUNNER_H
-#define DROVER_NODERUNNER_H
+#ifndef DROVER_NODERUNNER_IMPL_H
+#define DROVER_NODERUNNER_IMPL_H
 
 #include <stdbool.h>
 

@@ -1,10 +1,10 @@
 /*
- * meta.h — the SequelizeMeta table, exactly as sequelize-cli 6 (umzug 2) defines, reads and
+ * meta_impl.h — the SequelizeMeta table, exactly as sequelize-cli 6 (umzug 2) defines, reads and
  * writes it (../shared/reference/sequelize-cli.md §1): same DDL per dialect, same quoting,
  * the basename with extension as the row, timestamps honoured when the table has them.
  */
-#ifndef DROVER_META_H
-#define DROVER_META_H
+#ifndef DROVER_META_IMPL_H
+#define DROVER_META_IMPL_H
 
 #include <stdbool.h>
 

@@ -1,15 +1,15 @@
 /*
- * schema.h — a tenant's schema as canonical text and its fingerprint, from which the fleet view
+ * schema_impl.h — a tenant's schema as canonical text and its fingerprint, from which the fleet view
  * finds schema drift (fleetview.h): tenants whose SequelizeMeta says they are alike but whose
  * catalogs differ ("snowflakes" patched by hand).
  */
-#ifndef DROVER_SCHEMA_H
-#define DROVER_SCHEMA_H
+#ifndef DROVER_SCHEMA_IMPL_H
+#define DROVER_SCHEMA_IMPL_H
 
 #include <stdbool.h>
 
 #include "drover/driver.h"
-#include "drover/meta.h"
+#include "meta_impl.h"
 
 /*
  * schema_read reads the tenant's own schema — tables, columns with type, nullability and

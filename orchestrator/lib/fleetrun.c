@@ -1,0 +1,375 @@
+/*
+ * fleetrun.c — one run of a fleet command (fleetrun.h): everything between "the inventory,
+ * the migration set and the selection are loaded" and "every tenant has a final result", for
+ * both faces. The order of fleetrun_new is the order in which a run may still refuse with
+ * nothing touched: the node runner, the agents' preflight, then the journal.
+ *
+ * DESIGN: the rollout's coordinator thread calls the hooks here (journal first, the face's
+ * hooks after), so the journal needs no lock; `stop` is the one stop flag of the run, an
+ * atomic that a signal thread or an HTTP handler sets and the workers read.
+ */
+#include "drover/fleetrun.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentclient_impl.h"
+#include "drover/fleetview.h"
+#include "noderunner_impl.h"
+
+struct FleetRun {
+    const Inventory *inv;
+    const MigSet *set;
+    const size_t *selected;
+    size_t n;
+    FleetRunOptions o;      /* o.exec.stop/cancels/sessions point into this run */
+    atomic_int stop;
+    ExecCancels *cancels;   /* writes only: what a second signal cancels */
+    ExecSessions *sessions; /* reads only: connections shared across tenant schemas */
+    AgentClient *agents;    /* NULL when no selected tenant is served by an agent */
+    bool owns_runners;      /* this run started the node runner pool */
+    Journal *journal;
+    int64_t run_id;
+    bool journal_failed;
+    ExecResult *results;
+};
+
+static bool writes(const ExecOptions *o)
+{
+    return (o->command == EXEC_MIGRATE || o->command == EXEC_UNDO) && !o->dry_run;
+}
+
+static bool has_js(const MigSet *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == MIG_JS)
+            return true;
+    return false;
+}
+
+/* dialects_of: NR_DIALECT bits of the local tenants among selected (all when selected is
+ * NULL); agent tenants run their .js on the agent. */
+static unsigned dialects_of(const Inventory *inv, const size_t *selected, size_t n)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const InvTenant *t = &inv->tenants[selected ? selected[i] : i];
+        if (!t->agent)
+            bits |= NR_DIALECT(t->url.dialect);
+    }
+    return bits;
+}
+
+static bool js_setup(const Inventory *inv, const MigSet *set, unsigned dialects,
+                     DroverError *err)
+{
+    long ms = inv->engine.js_timeout_ms;
+    return nr_setup(set, inv->node_modules, dialects, ms > INT_MAX ? INT_MAX : (int)ms, err);
+}
+
+bool fleetrun_js_prepare(const Inventory *inv, const MigSet *set, DroverError *err)
+{
+    unsigned dialects = dialects_of(inv, NULL, inv->ntenants);
+    return !has_js(set) || !dialects || js_setup(inv, set, dialects, err);
+}
+
+void fleetrun_js_shutdown(void)
+{
+    nr_shutdown();
+}
+
+/* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
+ * sequelize or a broken .js file stops the run up front. --sql needs it only where .js
+ * migrations can be previewed: PostgreSQL. */
+static bool setup_js(FleetRun *r, DroverError *err)
+{
+    unsigned dialects = dialects_of(r->inv, r->selected, r->n);
+    if (!writes(&r->o.exec))
+        dialects = r->o.exec.sql_preview ? dialects & NR_DIALECT(DB_POSTGRES) : 0;
+    if (!dialects || !has_js(r->set) || nr_is_ready())
+        return true;
+    r->owns_runners = true;
+    return js_setup(r->inv, r->set, dialects, err);
+}
+
+/* default_run_base: what makes this run's batch ids unique on every agent, e.g.
+ * "ci-7-4711-1700000000123456789" (host, pid, start in ns). */
+static char *default_run_base(void)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return xasprintf("%s-%ld-%lld%09ld", host, (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+/* setup_agents starts the agent client when a selected tenant needs one, and checks every
+ * agent's migration set, token and (for writes of a set with .js) its node runner before
+ * anything runs. An agent that does not answer is only a warning: its tenants end
+ * unreachable, never missing. */
+static bool setup_agents(FleetRun *r, DroverError *err)
+{
+    if (!agent_client_needed(r->inv, r->selected, r->n))
+        return true;
+    char *base = r->o.agent_run_base ? xstrdup(r->o.agent_run_base) : default_run_base();
+    r->agents = agent_client_new(r->inv, r->set, base, err);
+    free(base);
+    StrList warnings = STRLIST_INIT;
+    bool needs_js = writes(&r->o.exec) && has_js(r->set);
+    bool ok = r->agents && agent_client_preflight(r->agents, r->selected, r->n, needs_js,
+                                                  &warnings, err);
+    for (size_t i = 0; i < warnings.n && r->o.warn; i++)
+        r->o.warn(warnings.items[i], r->o.hooks.ctx);
+    sl_free(&warnings);
+    return ok;
+}
+
+static bool open_journal(FleetRun *r, DroverError *err)
+{
+    if (!r->o.journal || !writes(&r->o.exec))
+        return true;
+    r->journal = journal_open(r->inv->journal_path, err);
+    return r->journal && journal_begin_run(r->journal, &r->o.journal_info, &r->run_id, err);
+}
+
+FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *selected,
+                       size_t n, const FleetRunOptions *opts, DroverError *err)
+{
+    FleetRun *r = xcalloc(1, sizeof *r);
+    r->inv = inv;
+    r->set = set;
+    r->selected = selected;
+    r->n = n;
+    r->o = *opts;
+    r->o.exec.engine = &inv->engine;
+    r->o.exec.stop = &r->stop;
+    if (writes(&r->o.exec))
+        r->o.exec.cancels = r->cancels = exec_cancels_new();
+    else
+        r->o.exec.sessions = r->sessions = exec_sessions_new();
+    r->results = xcalloc(n ? n : 1, sizeof *r->results);
+    if (!setup_js(r, err) || !setup_agents(r, err) || !open_journal(r, err)) {
+        fleetrun_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void fleetrun_free(FleetRun *r)
+{
+    if (!r)
+        return;
+    agent_client_free(r->agents);
+    if (r->owns_runners)
+        nr_shutdown();
+    journal_close(r->journal);
+    exec_sessions_free(r->sessions);
+    exec_cancels_free(r->cancels);
+    for (size_t i = 0; i < r->n; i++)
+        exec_result_free(&r->results[i]);
+    free(r->results);
+    free(r);
+}
+
+ExecResult *fleetrun_results(FleetRun *r)
+{
+    return r->results;
+}
+
+size_t fleetrun_count(const FleetRun *r)
+{
+    return r->n;
+}
+
+int64_t fleetrun_journal_run_id(const FleetRun *r)
+{
+    return r->run_id;
+}
+
+bool fleetrun_journal_failed(const FleetRun *r)
+{
+    return r->journal_failed;
+}
+
+void fleetrun_stop(FleetRun *r)
+{
+    atomic_store(&r->stop, 1);
+}
+
+size_t fleetrun_cancel_statements(FleetRun *r)
+{
+    return exec_cancels_fire(r->cancels);
+}
+
+/* ---- the journal's hooks, then the face's ------------------------------------------------ */
+
+static void journal_error(FleetRun *r, DroverError *err)
+{
+    r->journal_failed = true;
+    if (r->o.error)
+        r->o.error(err, r->o.hooks.ctx);
+    error_clear(err);
+}
+
+/* admit keeps a dirty tenant out of migrate/undo until an operator resolves it. A dirty mark
+ * that cannot be read keeps the tenant out too (fail closed): running it might replay a
+ * migration that a person must look at first. */
+static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
+{
+    FleetRun *r = ctx;
+    char *migration = NULL, *why = NULL;
+    DroverError err = DROVER_ERROR_INIT;
+    bool read = !r->journal || journal_dirty(r->journal, t->id, &migration, &why, &err);
+    if (read && !migration)
+        return !r->o.hooks.admit || r->o.hooks.admit(t, res, r->o.hooks.ctx);
+    memset(res, 0, sizeof *res);
+    res->tenant = t;
+    res->outcome = read ? EXEC_OUT_DIRTY : EXEC_OUT_FAILED;
+    if (read) {
+        res->dirty_migration = migration;
+        error_set(&res->error, ERR_REFUSED,
+                  "the tenant is dirty: migration '%s' may be half-applied (%s)", migration,
+                  why ? why : "no detail recorded");
+        error_set_hint(&res->error, "repair the tenant by hand, then run 'drover resolve "
+                                    "--tenant %s'; nothing was run", t->id);
+    } else {
+        error_set(&res->error, ERR_REFUSED, "cannot read the tenant's dirty mark from the "
+                  "journal: %s", err.message ? err.message : "unknown error");
+        error_set_hint(&res->error, "nothing was run; fix the journal '%s' and run again",
+                       r->inv->journal_path);
+    }
+    error_set_context(&res->error, t->id, NULL, NULL);
+    free(why);
+    error_clear(&err);
+    return false;
+}
+
+/* record writes (or rewrites) a tenant's result in the journal; a failure is reported and
+ * makes the run fail, but does not stop it. */
+static void record(FleetRun *r, const ExecResult *res)
+{
+    DroverError err = DROVER_ERROR_INIT;
+    if (r->journal && !journal_record_tenant(r->journal, r->run_id, res, &err))
+        journal_error(r, &err);
+}
+
+static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
+{
+    FleetRun *r = ctx;
+    record(r, res);
+    if (r->o.hooks.finished)
+        r->o.hooks.finished(res, p, r->o.hooks.ctx);
+}
+
+/* revised: compensation reverted a tenant already recorded as migrated; the journal must not
+ * keep saying "migrated". */
+static void revised(const ExecResult *res, size_t first_new_step, void *ctx)
+{
+    FleetRun *r = ctx;
+    record(r, res);
+    if (r->o.hooks.revised)
+        r->o.hooks.revised(res, first_new_step, r->o.hooks.ctx);
+}
+
+static void halted(const char *reason, void *ctx)
+{
+    FleetRun *r = ctx;
+    if (r->o.hooks.halted)
+        r->o.hooks.halted(reason, r->o.hooks.ctx);
+}
+
+static void env_started(const InvEnvironment *env, size_t ntenants, void *ctx)
+{
+    FleetRun *r = ctx;
+    if (r->o.hooks.env_started)
+        r->o.hooks.env_started(env, ntenants, r->o.hooks.ctx);
+}
+
+static void env_finished(const InvEnvironment *env, const ExecResult *const *results, size_t n,
+                         void *ctx)
+{
+    FleetRun *r = ctx;
+    if (r->o.hooks.env_finished)
+        r->o.hooks.env_finished(env, results, n, r->o.hooks.ctx);
+}
+
+static void run_on_agent(const ExecJob *job, ExecResult *res, void *ctx)
+{
+    agent_client_run_tenant(ctx, job, res);
+}
+
+/* ---- status enrichment ------------------------------------------------------------------- */
+
+/* add_journal_states adds to status what only the journal knows, in one pass: the tenants it
+ * marks dirty, and each tenant's last recorded run. No journal yet: nothing to add. */
+static void add_journal_states(FleetRun *r)
+{
+    if (access(r->inv->journal_path, F_OK) != 0)
+        return;
+    DroverError err = DROVER_ERROR_INIT;
+    Journal *j = journal_open(r->inv->journal_path, &err);
+    bool ok = j != NULL;
+    for (size_t i = 0; ok && i < r->n; i++) {
+        ExecResult *res = &r->results[i];
+        char *migration = NULL, *why = NULL;
+        ok = res->state == EXEC_STATE_UNREACHABLE ||
+             journal_dirty(j, res->tenant->id, &migration, &why, &err);
+        if (ok && migration) {
+            res->state = EXEC_STATE_DIRTY;
+            free(res->dirty_migration);
+            res->dirty_migration = xstrdup(migration);
+        }
+        free(migration);
+        free(why);
+        ok = ok && journal_last_run(j, res->tenant->id, &res->last_run_outcome,
+                                    &res->last_run_id, &res->last_run_at, &err);
+    }
+    if (!ok && r->o.error)
+        r->o.error(&err, r->o.hooks.ctx);
+    journal_close(j);
+    error_clear(&err);
+}
+
+static void end_journal(FleetRun *r, RolloutOutcome outcome)
+{
+    DroverError err = DROVER_ERROR_INIT;
+    if (r->journal &&
+        !journal_end_run(r->journal, r->run_id, rollout_outcome_name(outcome), &err))
+        journal_error(r, &err);
+}
+
+RolloutOutcome fleetrun_run(FleetRun *r, char **reason)
+{
+    bool w = writes(&r->o.exec);
+    RolloutOptions ro = {
+        .exec = &r->o.exec,
+        .parallel = r->o.parallel ? r->o.parallel : (size_t)r->inv->engine.parallel,
+        .max_per_server = (size_t)r->inv->engine.max_per_server,
+        /* Reads have no budget to exceed and nothing to halt. */
+        .continue_on_error = r->o.continue_on_error || !w,
+        .stop = &r->stop,
+        .hooks = {.admit = r->journal || r->o.hooks.admit ? admit : NULL, .finished = finished,
+                  .revised = revised, .halted = halted, .env_started = env_started,
+                  .env_finished = env_finished, .ctx = r},
+        .run_remote = run_on_agent,
+        .remote_ctx = r->agents,
+    };
+    char *why = NULL;
+    RolloutOutcome outcome = rollout_run(r->inv, r->set, r->selected, r->n, &ro, r->results, &why);
+    exec_sessions_free(r->sessions);
+    r->sessions = NULL;
+    end_journal(r, outcome);
+    if (r->o.exec.command == EXEC_STATUS && r->o.status_from_journal)
+        add_journal_states(r);
+    if (r->o.exec.command == EXEC_STATUS && r->o.exec.schema && r->o.mark_drift)
+        fleetview_mark_drift(r->results, r->n);
+    if (reason)
+        *reason = why;
+    else
+        free(why);
+    return outcome;
+}
