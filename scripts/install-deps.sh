@@ -1,48 +1,33 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs the Debian 12 packages drover needs to build (and, with
-# --servers, what the integration tests run: the PostgreSQL and MariaDB servers they start
-# themselves, and Debian's chromium for the headless test of the HTML report).
-# libmicrohttpd-dev builds drover-agent and a test helper (the webhook receiver of notify.test.sh);
-# curl and openssl drive agent.test.sh (requests, and the certificate of its TLS agent).
-# pgbouncer: pgbouncer.test.sh checks that a transaction-pooling proxy is detected.
-# Idempotent: apt is only touched when dpkg says a package is missing.
+# install-deps.sh — installs the Debian 12 packages drover needs: to build and run the demo
+# (no option), to run the test suite (--servers: the PostgreSQL and MariaDB servers it starts
+# itself, chromium for the HTML report, Node.js and npm for the real sequelize-cli, ...), or
+# to run bench/ (--bench, which implies --servers). What each needs is declared once, in
+# scripts/deps.sh, command by command with its package.
+# Idempotent: apt is only touched when a declared command or package is missing.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--servers]" >&2
+  echo "usage: $0 [--servers] [--bench]" >&2
   exit 2
 }
 
-BUILD_PACKAGES=(build-essential cmake pkg-config git libpq-dev default-libmysqlclient-dev
-                libsqlite3-dev libconfig-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-                libmicrohttpd-dev sqlite3 jq curl openssl)
-SERVER_PACKAGES=(postgresql postgresql-client mariadb-server mariadb-client chromium pgbouncer)
+# shellcheck source=scripts/deps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/deps.sh"
 
-want_servers=0
+groups=(build)
 for arg in "$@"; do
   case "$arg" in
-    --servers) want_servers=1 ;;
+    --servers) groups+=(test) ;;
+    --bench) groups+=(test bench) ;;
     -h|--help) usage ;;
     *) echo "install-deps: unknown argument '$arg'" >&2; usage ;;
   esac
 done
 
-packages=("${BUILD_PACKAGES[@]}")
-if [ "$want_servers" = 1 ]; then
-  packages+=("${SERVER_PACKAGES[@]}")
-fi
-
-is_installed() {
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
-}
-
-missing=()
-for p in "${packages[@]}"; do
-  is_installed "$p" || missing+=("$p")
-done
-
+mapfile -t missing < <(deps_missing "${groups[@]}")
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages already installed"
+  echo "install-deps: everything for '${groups[*]}' is installed"
   exit 0
 fi
 echo "install-deps: missing: ${missing[*]}"
@@ -96,4 +81,9 @@ for p in "${missing[@]}"; do
   esac
 done
 
+still=$(deps_missing "${groups[@]}" | paste -sd' ')
+if [ -n "$still" ]; then
+  echo "install-deps: still missing after apt-get install: $still" >&2
+  exit 1
+fi
 echo "install-deps: installed ${#missing[@]} package(s)"

@@ -4,6 +4,8 @@
 # the threaded tests (label tsan) in a ThreadSanitizer build in build-tsan/. The
 # integration servers are started and stopped by ctest's fixture; a trap stops them when
 # the run is interrupted. Extra arguments go to ctest (e.g. -L unit).
+# ctest runs with a PATH of exactly the commands scripts/deps.sh declares (build/tool-path/),
+# so a test that needs an undeclared tool fails here, not on somebody's fresh machine.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +46,7 @@ run_suite() {
   echo "==== $name: ctest"
   # ctest runs in the background, in its own process group, so that a signal reaches this
   # script at once (wait returns) and the trap can stop ctest and everything it started.
-  setsid ctest --test-dir "$dir" --output-on-failure -j2 "$@" &
+  setsid env PATH="$tool_path" "$ctest_bin" --test-dir "$dir" --output-on-failure -j2 "$@" &
   ctest_pid=$!
   wait "$ctest_pid" || rc=$?
   ctest_pid=
@@ -52,6 +54,11 @@ run_suite() {
 }
 
 "$repo/scripts/install-deps.sh" --servers
+# shellcheck source=scripts/deps.sh
+source "$repo/scripts/deps.sh"
+tool_path=$repo/build/tool-path
+deps_tool_path "$tool_path" build test || exit 1
+ctest_bin=$(command -v ctest)
 
 # The js tests' npm projects (sequelize-cli, drivers; sqlite3 compiles for minutes when npm
 # finds no prebuilt binding) are installed once for all three builds.
