@@ -8,7 +8,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 T=$DROVER_TEST_TMPDIR
-PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+# The real path: the suite's PATH holds links under the build folder, which the postgres user
+# that runs pgbouncer may not be able to reach.
+PGBOUNCER=$(readlink -f "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)")
 [ -x "$PGBOUNCER" ] || fail "pgbouncer is not installed (scripts/install-deps.sh --servers installs it)"
 DB=$(unique_name pgb)
 BOUNCER_DIR=$(mktemp -d /tmp/drover-pgbouncer.XXXXXX)
