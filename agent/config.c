@@ -192,9 +192,20 @@ static bool load_digests(AgentFleet *f, DroverError *err)
     return f->set_digest != NULL;
 }
 
+/* print_output logs what a .js migration printed, a line at a time (a newline in it can never
+ * forge a log line). */
+static void print_output(const ExecOutput *out, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "drover-agent: tenant '%s': migration '%s': %s: %s\n",
+            out->tenant ? out->tenant : "-", out->migration ? out->migration : "-",
+            out->stream ? out->stream : "output", out->line);
+}
+
 /* prepare_js starts the node runner for every tenant served, or keeps why it cannot. */
 static void prepare_js(AgentFleet *f)
 {
+    fleetrun_set_output(print_output, NULL);
     for (size_t i = 0; i < f->set.n && !f->has_js; i++)
         f->has_js = f->set.items[i].kind == MIG_JS;
     DroverError err = DROVER_ERROR_INIT;

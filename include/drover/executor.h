@@ -45,6 +45,15 @@ typedef struct ExecSessions ExecSessions;
 ExecSessions *exec_sessions_new(void);
 void exec_sessions_free(ExecSessions *s); /* exec_sessions_free(NULL) is a no-op */
 
+/* One line a .js migration printed (console, a logger) while it loaded or ran; tenant is NULL
+ * for output while the set was loaded, migration NULL when the runner cannot tell. */
+typedef struct ExecOutput {
+    const char *tenant;
+    const char *migration;
+    const char *stream; /* "stdout" or "stderr" */
+    const char *line;
+} ExecOutput;
+
 typedef struct ExecOptions {
     ExecCommand command;
     ssize_t to;              /* migrate/undo --to: MigSet index, -1 when absent */
@@ -172,6 +181,8 @@ typedef struct ExecJob {
     long lock_timeout_ms;    /* table-lock wait per statement for this tenant's environment */
     const StrList *revert_only; /* undo exactly these migrations, where still recorded, newest
                                    first (compensation of a halted environment); else NULL */
+    const StrList *no_transaction; /* .js migrations to run outside a transaction (the
+                                      inventory's migrations.no_transaction); may be NULL */
     const ExecOptions *options;
 } ExecJob;
 

@@ -95,5 +95,8 @@ size_t fleetrun_cancel_statements(FleetRun *r);
  */
 bool fleetrun_js_prepare(const Inventory *inv, const MigSet *set, DroverError *err);
 void fleetrun_js_shutdown(void);
+/* fleetrun_set_output: where what .js migrations print goes, for the whole process (one line
+ * per call, from any worker thread: fn must be thread-safe). Unset, it is dropped. */
+void fleetrun_set_output(void (*fn)(const ExecOutput *out, void *ctx), void *ctx);
 
 #endif

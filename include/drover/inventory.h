@@ -104,6 +104,9 @@ typedef struct Inventory {
     char *meta_schema;     /* migrations.schema (sequelize-cli's migrationStorageTableSchema), or NULL */
     char *node_modules;    /* migrations.node_modules: where .js migrations find sequelize, or
                               NULL (searched from the migrations folder upwards) */
+    StrList no_transaction; /* migrations.no_transaction: .js migrations run outside a
+                               transaction (CREATE INDEX CONCURRENTLY), as sequelize-cli runs
+                               every one */
     char *journal_path;    /* 'journal', default drover-journal.db next to the config */
     InvEngine engine;
     InvEnvironment *envs;  /* rollout order */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,12 @@
  *        release their locks;
  *   2nd: also cancel the statements running now (their transactions roll back);
  *   3rd: end the process at once (the servers roll back open transactions).
- * The mask is set before any other thread starts, so every thread inherits it. SIGUSR1, sent
- * by cmd_fleet once the run is over, ends the thread so that the run can be freed.
+ * The mask is set before any other thread starts, so every thread inherits it. Before the run
+ * exists (fleetrun_new checks the node runner, the agents, the journal: nothing is touched
+ * yet) the first signal ends the process at once. SIGUSR1, sent by cmd_fleet once the run is
+ * over, ends the thread so that the run can be freed.
  */
+static _Atomic(FleetRun *) signal_run;
 static void signal_set(sigset_t *set, bool with_wakeup)
 {
     sigemptyset(set);
@@ -42,7 +46,7 @@ static void signal_set(sigset_t *set, bool with_wakeup)
 
 static void *signal_thread(void *arg)
 {
-    FleetRun *run = arg;
+    (void)arg;
     sigset_t set;
     signal_set(&set, true);
     for (int count = 1;; count++) {
@@ -51,6 +55,9 @@ static void *signal_thread(void *arg)
             continue;
         if (sig == SIGUSR1)
             return NULL;
+        FleetRun *run = atomic_load(&signal_run);
+        if (!run)
+            count = 3;
         if (count == 1) {
             fleetrun_stop(run);
         } else if (count == 2) {
@@ -303,23 +310,27 @@ int cmd_fleet(const CliArgs *a)
     char *app = application_name(a), *argv = joined_argv(a);
     CliRun cr = {0};
     FleetRun *run = NULL;
+    pthread_t signals;
+    bool signals_started = false;
     if (!fleet_load(a, &f, &err)) {
         rc = cli_fail_usage(&err);
         goto out;
     }
     /* Before any thread starts: the agent client's and the webhooks' inherit the mask. */
-    if (is_write(a))
+    if (is_write(a)) {
         block_signals();
+        signals_started = pthread_create(&signals, NULL, signal_thread, NULL) == 0;
+    }
+    progress_init(&cr.progress, a->command_name, a->log_format,
+                  is_write(a) && !a->out && a->format == FMT_TEXT);
+    fleetrun_set_output(progress_output, &cr.progress);
     FleetRunOptions o = run_options(a, &f, app, argv, &cr);
     run = fleetrun_new(f.inv, &f.migs, f.selected, f.nselected, &o, &err);
     if (!run) {
         rc = cli_fail_usage(&err);
         goto out;
     }
-    pthread_t signals;
-    bool signals_started = is_write(a) && pthread_create(&signals, NULL, signal_thread, run) == 0;
-    progress_init(&cr.progress, a->command_name, a->log_format,
-                  is_write(a) && !a->out && a->format == FMT_TEXT);
+    atomic_store(&signal_run, run);
     /* Webhooks hear about runs that change tenants, not about reads or dry runs. */
     if (is_write(a))
         fleet_notify_begin(&cr.notify, f.inv, a->command_name, fleetrun_journal_run_id(run),
@@ -327,12 +338,14 @@ int cmd_fleet(const CliArgs *a)
     RolloutOutcome outcome = fleetrun_run(run, NULL);
     progress_end(&cr.progress);
     fleet_notify_finished(&cr.notify, rollout_outcome_name(outcome));
-    if (signals_started)
-        stop_signal_thread(signals);
     rc = finish(a, &f, run, outcome);
     fleet_notify_end(&cr.notify);
 out:
+    if (signals_started)
+        stop_signal_thread(signals);
+    atomic_store(&signal_run, NULL);
     fleetrun_free(run);
+    fleetrun_set_output(NULL, NULL);
     free(app);
     free(argv);
     error_clear(&err);

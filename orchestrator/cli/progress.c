@@ -122,3 +122,26 @@ void progress_end(Progress *p)
 {
     clear_live(p);
 }
+
+void progress_output(const ExecOutput *out, void *progress)
+{
+    const Progress *p = progress;
+    if (p->log_format == FMT_JSON) {
+        log_json(json_pack("{s:s,s:s?,s:s?,s:s?,s:s}", "event", "output", "tenant", out->tenant,
+                           "migration", out->migration, "stream", out->stream, "line",
+                           out->line));
+        return;
+    }
+    StrBuf sb;
+    sb_init(&sb);
+    sb_append(&sb, "drover: ");
+    if (out->tenant)
+        sb_appendf(&sb, "tenant '%s': ", out->tenant);
+    if (out->migration)
+        sb_appendf(&sb, "migration '%s': ", out->migration);
+    sb_appendf(&sb, "%s: %s\n", out->stream ? out->stream : "output", out->line);
+    /* One write, so that lines from workers never interleave; the live line is redrawn by the
+     * next tenant. */
+    fprintf(stderr, "%s%s", p->live ? "\r\033[K" : "", sb.data);
+    sb_free(&sb);
+}

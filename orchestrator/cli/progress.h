@@ -29,5 +29,8 @@ void progress_tenant(Progress *p, const ExecResult *res, const RolloutProgress *
 void progress_revised(Progress *p, const ExecResult *res, size_t first_new_step);
 void progress_halted(Progress *p, const char *reason);
 void progress_end(Progress *p);
+/* progress_output shows a line a .js migration printed: "drover: tenant 'T': migration 'M':
+ * stdout: LINE" on stderr, or a JSON line {"event":"output",...}. Any thread. */
+void progress_output(const ExecOutput *out, void *progress);
 
 #endif

@@ -2,16 +2,115 @@
  * runner.js — drover's Node.js runner: runs a team's Sequelize .js migrations with the team's
  * own sequelize, one tenant at a time, for as long as drover keeps it, and previews them on
  * PostgreSQL in a transaction that is always rolled back (drover plan --sql). Protocol: one JSON
- * request per line on stdin, one JSON reply per line on stdout (see docs/noderunner.md).
+ * request per line on fd 3, a socket of drover's, answered there by output events and one JSON
+ * reply (see docs/noderunner.md). stdout and stderr are the migrations': what they print
+ * reaches drover as output events naming the tenant and the migration, never as a reply.
  */
 'use strict';
 
+const fs = require('fs');
+const net = require('net');
 const path = require('path');
 const readline = require('readline');
+const { AsyncLocalStorage } = require('async_hooks');
 const { createRequire } = require('module');
 
-let project = null;   // { Sequelize, cls, modules }
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+function send(obj) {
+  channel.write(JSON.stringify(obj) + '\n');
+}
+
+// where: the tenant and migration that code runs for, carried through every promise and timer
+// it starts, so output printed late is still put down to the migration that printed it.
+const where = new AsyncLocalStorage();
+
+function outputText(chunk, encoding) {
+  if (typeof chunk === 'string') return chunk;
+  return Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8');
+}
+
+function emitOutput(stream, text) {
+  const w = where.getStore() || {};
+  send({ event: 'output', stream, text, tenant: w.tenant || null, migration: w.migration || null });
+}
+
+// captureOutput turns every write to stdout and stderr (console.*, loggers such as winston,
+// and fs writes to fd 1 and 2 as pino's sonic-boom does) into output events.
+function captureOutput() {
+  for (const [stream, name] of [[process.stdout, 'stdout'], [process.stderr, 'stderr']]) {
+    stream.write = function (chunk, encoding, cb) {
+      emitOutput(name, outputText(chunk, encoding));
+      const done = typeof encoding === 'function' ? encoding : cb;
+      if (typeof done === 'function') process.nextTick(done);
+      return true;
+    };
+  }
+  const fdName = (fd) => (fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : null);
+  const writeSync = fs.writeSync;
+  fs.writeSync = function (fd, buffer, ...rest) {
+    const name = fdName(fd);
+    if (!name) return writeSync.call(fs, fd, buffer, ...rest);
+    const text = outputText(buffer, typeof rest[0] === 'string' ? rest[0] : rest[1]);
+    emitOutput(name, text);
+    return Buffer.byteLength(text);
+  };
+  const write = fs.write;
+  fs.write = function (fd, buffer, ...rest) {
+    const name = fdName(fd);
+    if (!name) return write.call(fs, fd, buffer, ...rest);
+    const cb = rest.pop();
+    const text = outputText(buffer, typeof rest[0] === 'string' ? rest[0] : rest[1]);
+    emitOutput(name, text);
+    if (typeof cb === 'function') process.nextTick(cb, null, Buffer.byteLength(text), buffer);
+  };
+}
+captureOutput();
+
+// alsNamespace: the continuation-local context Sequelize's CLS support needs (Sequelize.useCLS
+// takes a cls-hooked namespace), built on Node's own AsyncLocalStorage so that teams need not
+// install cls-hooked: every queryInterface call then joins the transaction drover opened.
+function alsNamespace() {
+  const als = new AsyncLocalStorage();
+  const ns = {
+    name: 'drover-runner',
+    get active() { return als.getStore() || null; },
+    createContext() { return Object.create(als.getStore() || null); },
+    run(fn) {
+      const ctx = ns.createContext();
+      als.run(ctx, () => fn(ctx));
+      return ctx;
+    },
+    runAndReturn(fn) {
+      let result;
+      ns.run((ctx) => { result = fn(ctx); });
+      return result;
+    },
+    runPromise(fn) { return ns.runAndReturn(fn); },
+    get(key) {
+      const ctx = als.getStore();
+      return ctx ? ctx[key] : undefined;
+    },
+    set(key, value) {
+      const ctx = als.getStore();
+      if (!ctx) throw new Error('No context available. ns.run() or ns.bind() must be called first.');
+      ctx[key] = value;
+      return value;
+    },
+    bind(fn, context) {
+      const ctx = context || als.getStore();
+      if (!ctx) return fn;
+      return function bound(...args) { return als.run(ctx, () => fn.apply(this, args)); };
+    },
+    bindEmitter() {},
+    enter(ctx) { als.enterWith(ctx); },
+    exit() {},
+  };
+  return ns;
+}
+
+let project = null;   // { Sequelize, modules, require: resolves as Sequelize does }
 let sequelize = null; // the open tenant's instance
+let tenant = null;    // its id, for output events
 let dialect = null;
 let statements = [];  // SQL logged by the current request
 // Server versions by dialect://host:port, learnt from the first tenant there. Without one,
@@ -22,32 +121,31 @@ function fail(message, extra) {
   return Object.assign({ ok: false, error: { message } }, extra || {});
 }
 
-// loadProject requires sequelize (and cls-hooked when present) from the team's node_modules,
-// as sequelize-cli resolves them from the project, never from drover's directory.
+// loadProject requires sequelize from the team's node_modules, as sequelize-cli resolves it
+// from the project, never from drover's directory. Dialect drivers are then resolved from
+// sequelize's own (real) location, as Sequelize requires them: a node_modules whose sequelize
+// is a link into a shared or hoisted folder finds its drivers there.
 function loadProject(modules) {
   if (project && project.modules === modules) return null;
-  const req = createRequire(path.join(modules, '..', '__drover_runner__.js'));
-  let Sequelize;
+  const fromProject = createRequire(path.join(modules, '..', '__drover_runner__.js'));
+  let Sequelize, main;
   try {
-    Sequelize = req('sequelize');
+    main = fromProject.resolve('sequelize');
+    Sequelize = fromProject('sequelize');
   } catch (e) {
     return `cannot load 'sequelize' from '${modules}': ${e.code || e.message}`;
   }
-  let cls = null;
-  try {
-    cls = req('cls-hooked');
-  } catch (e) {
-    cls = null;
-  }
-  if (cls && !Sequelize._cls) Sequelize.useCLS(cls.createNamespace('drover-runner'));
-  project = { Sequelize, cls, modules };
+  if (!Sequelize._cls) Sequelize.useCLS(alsNamespace());
+  project = { Sequelize, modules, require: createRequire(main) };
   return null;
 }
 
 // loadMigration requires the file by its absolute path: drover passes paths as the inventory
 // gives them, possibly relative to drover's working directory, which the runner shares.
+// Output while it loads (and from timers it starts) is the file's.
 function loadMigration(file) {
-  const mod = require(path.resolve(file));
+  const mod = where.run({ migration: path.basename(file), ...where.getStore() },
+                        () => require(path.resolve(file)));
   const m = mod && mod.default && typeof mod.up !== 'function' ? mod.default : mod;
   if (!m || typeof m.up !== 'function')
     throw new Error(`'${path.basename(file)}' does not export an up function`);
@@ -57,10 +155,8 @@ function loadMigration(file) {
 async function opOpen(req) {
   const why = loadProject(req.modules);
   if (why) return fail(why, { phase: 'load' });
-  if ((req.dialect === 'postgres' || req.dialect === 'sqlite') && !project.cls)
-    return fail(`'cls-hooked' is not installed in '${req.modules}': drover needs it to run ` +
-                `each migration and its SequelizeMeta row in one transaction`, { phase: 'load' });
   await closeTenant();
+  tenant = req.tenant || null;
   const c = req.config || {};
   dialect = req.dialect;
   const server = `${req.dialect}://${c.host || ''}:${c.port || ''}`;
@@ -77,13 +173,20 @@ async function opOpen(req) {
                                     c.user || null, c.password || null, opts);
   const onConnect = [];
   if (c.search_path) onConnect.push(`SET search_path TO ${c.search_path}`);
+  // The environment's lock_timeout, as drover sets it on its own sessions for .sql files.
+  if (c.lock_timeout_ms > 0 && req.dialect === 'postgres')
+    onConnect.push(`SET lock_timeout = '${Math.floor(c.lock_timeout_ms)}ms'`);
+  if (c.lock_timeout_ms > 0 && req.dialect === 'mysql') {
+    const s = Math.max(1, Math.ceil(c.lock_timeout_ms / 1000));
+    onConnect.push(`SET SESSION lock_wait_timeout = ${s}, SESSION innodb_lock_wait_timeout = ${s}`);
+  }
   // A preview's own transaction is read-write (SET TRANSACTION READ WRITE); whatever a
   // migration runs after ending it (COMMIT, ROLLBACK) starts a read-only one and cannot write.
   if (req.preview && req.dialect === 'postgres')
     onConnect.push('SET default_transaction_read_only = on');
   if (onConnect.length) {
     sequelize.addHook('afterConnect', async (conn) => {
-      for (const sql of onConnect) await conn.query(sql);
+      for (const sql of onConnect) await connQuery(conn, sql);
     });
   }
   await sequelize.authenticate();
@@ -91,34 +194,95 @@ async function opOpen(req) {
   return { ok: true };
 }
 
+// connQuery runs a statement on a driver connection: pg answers with a promise, mysql2's
+// callback API with a callback.
+function connQuery(conn, sql) {
+  if (dialect !== 'mysql') return conn.query(sql);
+  return new Promise((resolve, reject) => conn.query(sql, (e) => (e ? reject(e) : resolve())));
+}
+
+// closeTenant closes the instance's pool, bounded: a pool a migration left busy must not keep
+// the runner (and drover) waiting.
 async function closeTenant() {
   if (!sequelize) return;
   const s = sequelize;
   sequelize = null;
-  await s.close().catch(() => {});
+  await Promise.race([s.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+}
+
+class MigrationError extends Error {}
+
+// callMigration calls up or down as umzug (sequelize-cli's runner) does: a function that returns
+// no promise is refused, and nothing is recorded for it.
+async function callMigration(m, fn, file) {
+  const ret = fn.call(m, sequelize.getQueryInterface(), project.Sequelize);
+  if (!ret || typeof ret.then !== 'function')
+    throw new MigrationError(`Migration ${path.basename(file)} (or wrapper) didn't return a promise`);
+  await ret;
+}
+
+// joinTransactions makes a migration's own sequelize.transaction() (managed or not) a savepoint
+// of the innermost transaction open around it, drover's included: a second connection would
+// wait for the locks drover's transaction holds. Its commit then releases the savepoint, its
+// rollback rolls back to it; the migration and its SequelizeMeta row still commit together.
+function joinTransactions(outer) {
+  const own = Object.prototype.hasOwnProperty.call(sequelize, 'transaction');
+  const saved = sequelize.transaction;
+  const ns = project.Sequelize._cls;
+  sequelize.transaction = function (options, autoCallback) {
+    if (typeof options === 'function') {
+      autoCallback = options;
+      options = undefined;
+    }
+    const opts = Object.assign({}, options);
+    if (!opts.transaction) opts.transaction = (ns && ns.get('transaction')) || outer;
+    return saved.call(this, opts, autoCallback);
+  };
+  return () => {
+    if (own) sequelize.transaction = saved;
+    else delete sequelize.transaction;
+  };
+}
+
+// pgTxid: the PostgreSQL transaction id, to tell whether the transaction drover opened is still
+// the one running after a migration (a migration that runs COMMIT itself ends it).
+async function pgTxid() {
+  const [rows] = await sequelize.query('SELECT txid_current()::text AS id');
+  return rows[0].id;
 }
 
 // runSection runs up or down and then the SequelizeMeta statement drover built. On postgres
 // and sqlite both share one managed transaction that every queryInterface call joins through
-// CLS; preview always rolls it back. MariaDB commits DDL implicitly, so there is none.
+// CLS, unless drover asks for none (transaction: false, e.g. CREATE INDEX CONCURRENTLY);
+// preview always rolls it back. MariaDB commits DDL implicitly, so there is none.
 async function runSection(req) {
   const m = loadMigration(req.file);
   const fn = req.direction === 'down' ? m.down : m.up;
   if (typeof fn !== 'function')
     return fail(`'${path.basename(req.file)}' does not export a ${req.direction} function`);
-  const qi = sequelize.getQueryInterface();
   const body = async () => {
-    await fn.call(m, qi, project.Sequelize);
+    await callMigration(m, fn, req.file);
     if (req.meta_sql) await sequelize.query(req.meta_sql);
   };
-  if (dialect === 'mysql') {
+  if (dialect === 'mysql' || req.transaction === false) {
     await body();
     return { ok: true };
   }
   const rollback = new Error('drover preview rollback');
   try {
-    await sequelize.transaction(async () => {
-      await body();
+    await sequelize.transaction(async (t) => {
+      const before = dialect === 'postgres' ? await pgTxid() : null;
+      const restore = joinTransactions(t);
+      try {
+        await callMigration(m, fn, req.file);
+      } finally {
+        restore();
+      }
+      if (before !== null && (await pgTxid()) !== before)
+        throw Object.assign(new MigrationError('the migration ended the transaction drover ' +
+          'opened for it (a COMMIT or ROLLBACK of its own): what it ran before that is ' +
+          'committed'), { transactionEnded: true });
+      if (req.meta_sql) await sequelize.query(req.meta_sql);
       if (req.preview) throw rollback;
     });
   } catch (e) {
@@ -191,7 +355,7 @@ function loadDriver(modules, dialect) {
   const driver = DRIVERS[dialect];
   if (!driver) return null;
   try {
-    createRequire(path.join(modules, '..', '__drover_runner__.js'))(driver);
+    project.require(driver);
     return null;
   } catch (e) {
     const why = e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${driver}'`)
@@ -208,15 +372,75 @@ function opCheck(req) {
     const bad = loadDriver(req.modules, d);
     if (bad) return bad;
   }
+  const downs = {};
   for (const f of req.files || []) {
     try {
-      loadMigration(f);
+      downs[f] = downKind(loadMigration(f));
     } catch (e) {
       return fail(`'${path.basename(f)}' cannot be loaded: ${e.message}`,
                   { phase: 'load', file: f });
     }
   }
-  return { ok: true };
+  return { ok: true, downs };
+}
+
+// downKind tells drover, before a batch runs, whether a migration can be reverted: "missing"
+// (no down function), "empty" (a down whose body does nothing, as `down: async () => {}`), or
+// "code". What a down really does is proven after a revert, by comparing schema fingerprints.
+function downKind(m) {
+  if (typeof m.down !== 'function') return 'missing';
+  const src = Function.prototype.toString.call(m.down)
+    .replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
+  const arrow = src.match(/=>\s*([\s\S]*)$/);
+  let body = arrow ? arrow[1].trim() : src.slice(src.indexOf('{')).trim();
+  if (arrow && !body.startsWith('{'))
+    return /^(undefined|null|Promise\.resolve\(\s*\))?;?$/.test(body) ? 'empty' : 'code';
+  body = body.replace(/^\{/, '').replace(/\}$/, '').trim();
+  return /^(return\s*(undefined|null|Promise\.resolve\(\s*\))?\s*;?)?$/.test(body) ? 'empty' : 'code';
+}
+
+// opProject reads a sequelize-cli project as sequelize-cli does (drover init): .sequelizerc in
+// the project folder (its paths resolve against that folder, sequelize-cli's working directory),
+// then the config file it names (default config/config.json; a .js config is evaluated). A
+// password is never sent back: only whether there is one.
+function opProject(req) {
+  const dir = path.resolve(req.dir);
+  process.chdir(dir);
+  const rcFile = path.join(dir, '.sequelizerc');
+  let rc = {};
+  try {
+    if (fs.existsSync(rcFile)) rc = require(rcFile) || {};
+  } catch (e) {
+    return fail(`'${rcFile}' cannot be loaded: ${e.message}`);
+  }
+  const configFile = path.resolve(dir, rc.config || path.join('config', 'config.json'));
+  const migrations = path.resolve(dir, rc['migrations-path'] || 'migrations');
+  let config;
+  try {
+    config = require(configFile);
+  } catch (e) {
+    return fail(`'${configFile}' cannot be loaded: ${e.code === 'MODULE_NOT_FOUND' ? 'no such file' : e.message}`);
+  }
+  if (config && config.default && typeof config.default === 'object') config = config.default;
+  if (!config || typeof config !== 'object') return fail(`'${configFile}' does not export an object`);
+  const envs = [];
+  for (const [name, c] of Object.entries(config)) {
+    if (!c || typeof c !== 'object') continue;
+    envs.push({
+      name,
+      dialect: c.dialect || null,
+      host: c.host || null,
+      port: c.port ? Number(c.port) : null,
+      database: c.database || null,
+      username: c.username || null,
+      has_password: c.password !== undefined && c.password !== null && c.password !== '',
+      use_env_variable: c.use_env_variable || null,
+      storage: c.storage ? path.resolve(dir, c.storage) : null,
+      table: c.migrationStorageTableName || null,
+      schema: c.migrationStorageTableSchema || null,
+    });
+  }
+  return { ok: true, config: configFile, migrations, environments: envs };
 }
 
 function dbError(e, phase) {
@@ -225,26 +449,37 @@ function dbError(e, phase) {
   if (dialect === 'postgres' && typeof p.code === 'string') error.sqlstate = p.code;
   if (dialect === 'mysql' && typeof p.errno === 'number') error.errno = p.errno;
   if (p.sql || e.sql) error.sql = p.sql || e.sql;
-  return { ok: false, error, phase };
+  const res = { ok: false, error, phase };
+  if (e.transactionEnded) res.transaction_ended = true;
+  return res;
+}
+
+// completedOf: how many of the logged statements finished. Sequelize logs a statement before
+// it sends it, so the one that failed is logged too and must not count as run.
+function completedOf(res, logged) {
+  if (res.ok || !res.error || !res.error.sql || !logged.length) return logged.length;
+  return logged[logged.length - 1] === res.error.sql.replace(/^Executing \([^)]*\): /, '')
+    ? logged.length - 1 : logged.length;
 }
 
 async function handle(req) {
   statements = [];
   switch (req.op) {
     case 'check': return opCheck(req);
+    case 'project': return opProject(req);
     case 'open': return opOpen(req);
     case 'run': {
       if (!sequelize) return fail('no tenant is open');
       const started = statements.length;
+      let res;
       try {
-        const res = await runSection(req);
-        res.statements = statements.slice(started);
-        return res;
+        res = await where.run({ tenant, migration: path.basename(req.file) }, () => runSection(req));
       } catch (e) {
-        const res = dbError(e, 'run');
-        res.statements = statements.slice(started);
-        return res;
+        res = dbError(e, 'run');
       }
+      res.statements = statements.slice(started);
+      res.completed = completedOf(res, res.statements);
+      return res;
     }
     case 'preview':
       if (!sequelize) return fail('no tenant is open');
@@ -256,8 +491,10 @@ async function handle(req) {
   }
 }
 
+// main serves requests until drover closes the socket, then exits: a pool, a timer or a
+// socket that a migration left behind must not keep the runner alive.
 async function main() {
-  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  const rl = readline.createInterface({ input: channel, terminal: false });
   for await (const line of rl) {
     if (!line.trim()) continue;
     let res;
@@ -266,9 +503,10 @@ async function main() {
     } catch (e) {
       res = dbError(e, 'internal');
     }
-    process.stdout.write(JSON.stringify(res) + '\n');
+    send(res);
   }
   await closeTenant();
+  process.exit(0);
 }
 
 main();

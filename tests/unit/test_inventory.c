@@ -249,7 +249,7 @@ static const BadCase UNKNOWN_TENANT_KEY = {
     "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, agent, tags)"};
 static const BadCase UNKNOWN_MIGRATIONS_KEY = {
     "unknown_migrations_key.cfg", "unknown_migrations_key.cfg", 3, NULL,
-    "unknown key 'storage' in 'migrations' (allowed: path, table, schema, node_modules)"};
+    "unknown key 'storage' in 'migrations' (allowed: path, table, schema, node_modules, no_transaction)"};
 static const BadCase DUPLICATE_ID = {
     "duplicate_id.cfg", "duplicate_id.cfg", 6, NULL,
     "duplicate tenant id 'acme' (first declared at " INV_DIR "/duplicate_id.cfg:4)"};

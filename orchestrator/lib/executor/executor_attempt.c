@@ -31,7 +31,10 @@ bool exec_open_runner(TenantRun *r, bool preview, DroverError *err)
     if (r->runner)
         return true;
     r->runner = nr_acquire(err);
-    if (r->runner && nr_open(r->runner, &r->job->tenant->url, preview, err))
+    NrOpenRequest o = {.url = &r->job->tenant->url, .tenant = r->job->tenant->id,
+                       .lock_timeout_ms = preview ? 0 : r->job->lock_timeout_ms,
+                       .preview = preview};
+    if (r->runner && nr_open(r->runner, &o, err))
         return true;
     nr_release(r->runner);
     r->runner = NULL;

@@ -48,7 +48,21 @@ static struct {
     int timeout_ms;
     NrRunner **idle;
     size_t nidle;
+    json_t *downs;       /* {path: "missing"|"empty"|"code"} from the check, for nr_down_kind */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Where what migrations print goes (NULL: dropped). A lock of its own: output arrives while
+ * pool.mu is held (the check of nr_setup runs under it). */
+static struct {
+    pthread_mutex_t mu;
+    NrOutputFn fn;
+    void *ctx;
+} output = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* How long a runner that drover is done with may take to exit before it is killed: its tenant's
+ * pool is closed within 2 s by the runner itself, and a timer a migration left must not hold
+ * drover. */
+#define EXIT_WAIT_MS 3000
 
 static bool is_executable(const char *p)
 {
@@ -154,23 +168,44 @@ static char *find_modules(const char *start)
     }
 }
 
+/* reap_within waits up to ms for the runner to exit; false when it is still running. */
+static bool reap_within(NrRunner *r, int ms)
+{
+    for (int waited = 0; !r->reaped; waited += 20) {
+        pid_t got = waitpid(r->pid, NULL, WNOHANG);
+        if (got == r->pid || (got < 0 && errno == ECHILD))
+            r->reaped = true;
+        else if (waited >= ms)
+            return false;
+        else
+            nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    return true;
+}
+
+/* runner_kill ends a runner: closing its socket asks it to exit; one that is broken, or still
+ * there after EXIT_WAIT_MS, is killed with its whole process group (what it spawned too). */
 static void runner_kill(NrRunner *r)
 {
     if (!r)
         return;
     if (r->fd >= 0)
         close(r->fd);
-    if (r->broken && !r->reaped)
+    if (!reap_within(r, r->broken ? 0 : EXIT_WAIT_MS)) {
+        kill(-r->pid, SIGKILL);
         kill(r->pid, SIGKILL);
-    while (!r->reaped && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        r->reaped = true;
+    }
     sb_free(&r->inbuf);
     free(r);
 }
 
 /* spawn_runner starts node in its own process group, so that a Ctrl-C meant for drover does not
- * kill a migration half-way: drover decides when to stop. stderr goes to /dev/null; a runner
- * reports every failure on its socket. */
+ * kill a migration half-way: drover decides when to stop. The protocol has a socket of its own,
+ * the runner's fd 3; the runner turns what migrations print into output events there, and its
+ * fd 1 and 2 are drover's stderr, for what bypasses Node's streams (a native module). */
 static NrRunner *spawn_runner(DroverError *err)
 {
     int sv[2];
@@ -182,9 +217,9 @@ static NrRunner *spawn_runner(DroverError *err)
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
     posix_spawnattr_init(&attr);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
@@ -236,22 +271,74 @@ static bool send_all(NrRunner *r, const char *data, size_t len, DroverError *err
     return true;
 }
 
-/* read_line waits for one reply line until the deadline; a runner that is silent past it is
- * taken as hung. */
+/* take_line removes the first complete line from the runner's buffer, or returns NULL. */
+static char *take_line(NrRunner *r)
+{
+    char *nl = r->inbuf.len ? memchr(r->inbuf.data, '\n', r->inbuf.len) : NULL;
+    if (!nl)
+        return NULL;
+    size_t n = (size_t)(nl - r->inbuf.data);
+    char *line = xstrndup(r->inbuf.data, n);
+    size_t rest = r->inbuf.len - n - 1;
+    memmove(r->inbuf.data, nl + 1, rest);
+    r->inbuf.len = rest;
+    r->inbuf.data[rest] = '\0';
+    return line;
+}
+
+/* emit_output hands what a migration printed, a line at a time, to the output function. */
+static void emit_output(const json_t *event)
+{
+    pthread_mutex_lock(&output.mu);
+    NrOutputFn fn = output.fn;
+    void *ctx = output.ctx;
+    pthread_mutex_unlock(&output.mu);
+    const char *text = json_string_value(json_object_get(event, "text"));
+    if (!fn || !text)
+        return;
+    ExecOutput out = {
+        .tenant = json_string_value(json_object_get(event, "tenant")),
+        .migration = json_string_value(json_object_get(event, "migration")),
+        .stream = json_string_value(json_object_get(event, "stream")),
+    };
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        char *line = xstrndup(text, len);
+        out.line = line;
+        fn(&out, ctx);
+        free(line);
+        text += len;
+        if (*text == '\n')
+            text++;
+    }
+}
+
+/* output_event: a line that is an output event is emitted (and true); a reply is not. */
+static bool output_event(const char *line)
+{
+    if (strncmp(line, "{\"event\":", 9) != 0)
+        return false;
+    json_t *j = json_loads(line, 0, NULL);
+    bool is_event = json_is_object(j) && json_object_get(j, "event");
+    if (is_event)
+        emit_output(j);
+    json_decref(j);
+    return is_event;
+}
+
+/* read_line waits for one reply line until the deadline, emitting the output events that come
+ * before it; a runner that is silent past the deadline is taken as hung. */
 static char *read_line(NrRunner *r, int timeout_ms, DroverError *err)
 {
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
-        char *nl = r->inbuf.len ? memchr(r->inbuf.data, '\n', r->inbuf.len) : NULL;
-        if (nl) {
-            size_t n = (size_t)(nl - r->inbuf.data);
-            char *line = xstrndup(r->inbuf.data, n);
-            size_t rest = r->inbuf.len - n - 1;
-            memmove(r->inbuf.data, nl + 1, rest);
-            r->inbuf.len = rest;
-            r->inbuf.data[rest] = '\0';
-            return line;
+        char *line = take_line(r);
+        if (line && output_event(line)) {
+            free(line);
+            continue;
         }
+        if (line)
+            return line;
         long long left = deadline - now_ms();
         if (left <= 0) {
             fail_runner(r, err, "did not answer in time");
@@ -375,6 +462,10 @@ static bool check_load(const MigSet *set, unsigned dialects, DroverError *err)
             error_set_hint(err, "run 'npm install sequelize' in the project that holds the "
                                     "migrations; no tenant was touched");
     }
+    if (ok) {
+        json_decref(pool.downs);
+        pool.downs = json_incref(json_object_get(reply, "downs"));
+    }
     json_decref(reply);
     if (ok) {
         pool.idle = xrealloc(pool.idle, (pool.nidle + 1) * sizeof *pool.idle);
@@ -386,32 +477,64 @@ static bool check_load(const MigSet *set, unsigned dialects, DroverError *err)
     return ok;
 }
 
-static bool locate(const MigSet *set, const char *modules_dir, DroverError *err)
+/* locate_runner finds node and runner.js (kept in the pool until nr_shutdown). */
+static bool locate_runner(const char *why_node, DroverError *err)
 {
-    pool.node = find_node();
+    if (!pool.node)
+        pool.node = find_node();
     if (!pool.node) {
-        error_set(err, ERR_INPUT, "'node' was not found, and '%s' has JavaScript "
-                                          "migrations", set->dir);
+        error_set(err, ERR_INPUT, "'node' was not found, and %s", why_node);
         error_set_hint(err, "install Node.js (or set DROVER_NODE); no tenant was touched");
         return false;
     }
-    pool.script = find_script();
+    if (!pool.script)
+        pool.script = find_script();
     if (!pool.script) {
         error_set(err, ERR_INPUT, "drover's node runner 'runner.js' was not found next "
-                                          "to the drover executable");
+                                  "to the drover executable");
         error_set_hint(err, "reinstall drover, or set DROVER_NODERUNNER to its runner.js");
         return false;
     }
+    return true;
+}
+
+static bool locate(const MigSet *set, const char *modules_dir, DroverError *err)
+{
+    char *why = xasprintf("'%s' has JavaScript migrations", set->dir);
+    bool found = locate_runner(why, err);
+    free(why);
+    if (!found)
+        return false;
     pool.modules = modules_dir ? xstrdup(modules_dir) : find_modules(set->dir);
     if (!pool.modules) {
         error_set(err, ERR_INPUT, "'sequelize' is not installed in any node_modules from "
-                                          "'%s' upwards", set->dir);
+                                  "'%s' upwards", set->dir);
         error_set_hint(err, "run 'npm install sequelize' (and the dialect driver: pg, mysql2 "
-                                "or sqlite3) in the project, or set migrations.node_modules; no "
-                                "tenant was touched");
+                            "or sqlite3) in the project, or set migrations.node_modules; no "
+                            "tenant was touched");
         return false;
     }
     return true;
+}
+
+json_t *nr_read_project(const char *dir, DroverError *err)
+{
+    pthread_mutex_lock(&pool.mu);
+    char *why = xasprintf("reading the sequelize-cli project '%s' needs it", dir);
+    NrRunner *r = locate_runner(why, err) ? spawn_runner(err) : NULL;
+    free(why);
+    pthread_mutex_unlock(&pool.mu);
+    if (!r)
+        return NULL;
+    json_t *reply = request(r, json_pack("{s:s,s:s}", "op", "project", "dir", dir),
+                            SETUP_TIMEOUT_MS, err);
+    runner_kill(r);
+    if (reply && !reply_ok(reply)) {
+        reply_error(reply, ERR_INPUT, err);
+        json_decref(reply);
+        return NULL;
+    }
+    return reply;
 }
 
 bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
@@ -425,6 +548,26 @@ bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int
     return ok;
 }
 
+NrDownKind nr_down_kind(const char *path)
+{
+    pthread_mutex_lock(&pool.mu);
+    const char *kind = json_string_value(json_object_get(pool.downs, path));
+    pthread_mutex_unlock(&pool.mu);
+    if (!kind)
+        return NR_DOWN_UNKNOWN;
+    if (strcmp(kind, "missing") == 0)
+        return NR_DOWN_MISSING;
+    return strcmp(kind, "empty") == 0 ? NR_DOWN_EMPTY : NR_DOWN_CODE;
+}
+
+void nr_set_output(NrOutputFn fn, void *ctx)
+{
+    pthread_mutex_lock(&output.mu);
+    output.fn = fn;
+    output.ctx = ctx;
+    pthread_mutex_unlock(&output.mu);
+}
+
 bool nr_is_ready(void)
 {
     pthread_mutex_lock(&pool.mu);
@@ -435,15 +578,32 @@ bool nr_is_ready(void)
 
 /*
  * idle_runner_gone tells whether a runner that sat idle has exited meanwhile (killed by an
- * operator or the OOM killer): its socket then reports end of input. An idle runner never
- * writes, so anything readable means it is gone or out of step; either way it is not reused.
+ * operator or the OOM killer): its socket then reports end of input. An idle runner only
+ * writes output events (a timer a migration left printing); they are emitted, and anything
+ * else readable means it is out of step: either way such a runner is not reused.
  */
 static bool idle_runner_gone(NrRunner *r)
 {
-    struct pollfd p = {.fd = r->fd, .events = POLLIN};
     if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
         r->reaped = true;
-    return r->reaped || poll(&p, 1, 0) != 0;
+    while (!r->reaped) {
+        char buf[4096];
+        ssize_t n = recv(r->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0)
+            return true;
+        sb_appendn(&r->inbuf, buf, (size_t)n);
+    }
+    char *line;
+    bool out_of_step = false;
+    while (!r->reaped && !out_of_step && (line = take_line(r))) {
+        out_of_step = !output_event(line);
+        free(line);
+    }
+    return r->reaped || out_of_step;
 }
 
 /* take_idle hands out the newest idle runner that is still alive; the dead are reaped. */
@@ -504,9 +664,12 @@ static const char *dialect_name(DbDialect d)
     }
 }
 
-static json_t *open_request(const DbUrl *u, bool preview)
+static json_t *open_request(const NrOpenRequest *o)
 {
+    const DbUrl *u = o->url;
     json_t *cfg = json_object();
+    if (o->lock_timeout_ms > 0)
+        json_object_set_new(cfg, "lock_timeout_ms", json_integer(o->lock_timeout_ms));
     if (u->host)
         json_object_set_new(cfg, "host", json_string(u->host));
     if (u->port)
@@ -522,9 +685,9 @@ static json_t *open_request(const DbUrl *u, bool preview)
         json_object_set_new(cfg, "search_path", json_string(q));
         free(q);
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:b}", "op", "open", "dialect",
+    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:s?}", "op", "open", "dialect",
                      dialect_name(u->dialect), "modules", pool.modules, "config", cfg, "preview",
-                     preview);
+                     o->preview, "tenant", o->tenant);
 }
 
 /*
@@ -553,15 +716,15 @@ static bool replace_runner(NrRunner *r, DroverError *err)
  * request (killed while idle); that is not the tenant's fault, so the tenant gets one fresh
  * runner. A fresh runner that fails is the tenant's error.
  */
-bool nr_open(NrRunner *r, const DbUrl *url, bool preview, DroverError *err)
+bool nr_open(NrRunner *r, const NrOpenRequest *o, DroverError *err)
 {
-    json_t *reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
+    json_t *reply = request(r, open_request(o), SETUP_TIMEOUT_MS, err);
     if (!reply && r->reused && r->hung_up) {
         r->reused = false;
         error_clear(err);
         if (!replace_runner(r, err))
             return false;
-        reply = request(r, open_request(url, preview), SETUP_TIMEOUT_MS, err);
+        reply = request(r, open_request(o), SETUP_TIMEOUT_MS, err);
     }
     if (!reply)
         return false;
@@ -572,10 +735,14 @@ bool nr_open(NrRunner *r, const DbUrl *url, bool preview, DroverError *err)
     return ok;
 }
 
-static void collect_statements(json_t *reply, StrList *out, bool *ran_any)
+/* collect_statements copies what Sequelize logged and how the section ended. */
+static void collect_statements(json_t *reply, StrList *out, NrRunEnd *end)
 {
     json_t *list = json_object_get(reply, "statements");
-    *ran_any = json_array_size(list) > 0;
+    json_t *completed = json_object_get(reply, "completed");
+    end->ran_any = json_is_integer(completed) ? json_integer_value(completed) > 0
+                                              : json_array_size(list) > 0;
+    end->transaction_ended = json_is_true(json_object_get(reply, "transaction_ended"));
     if (!out)
         return;
     size_t i;
@@ -585,21 +752,22 @@ static void collect_statements(json_t *reply, StrList *out, bool *ran_any)
             sl_push(out, json_string_value(s));
 }
 
-bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
+bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, NrRunEnd *end,
             DroverError *err)
 {
-    *ran_any = false;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "op", "run", "file", req->file, "direction",
-                          req->up ? "up" : "down", "preview", req->preview);
+    *end = (NrRunEnd){0};
+    json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:b}", "op", "run", "file", req->file,
+                          "direction", req->up ? "up" : "down", "preview", req->preview,
+                          "transaction", !req->no_transaction);
     if (req->meta_sql)
         json_object_set_new(j, "meta_sql", json_string(req->meta_sql));
     json_t *reply = request(r, j, pool.timeout_ms, err);
     if (!reply) {
-        *ran_any = true; /* unknown: the runner died mid-way */
+        end->ran_any = true; /* unknown: the runner died mid-way */
         return false;
     }
     bool ok = reply_ok(reply);
-    collect_statements(reply, statements, ran_any);
+    collect_statements(reply, statements, end);
     if (!ok)
         reply_error(reply, ERR_SQL, err);
     json_decref(reply);
@@ -640,7 +808,7 @@ static bool preview_results(json_t *reply, StrList *statements, size_t n, size_t
     json_array_foreach(results, i, item) {
         if (i >= n)
             break;
-        bool ignored;
+        NrRunEnd ignored;
         collect_statements(item, &statements[i], &ignored);
         *nran = i + 1;
         if (!reply_ok(item)) {
@@ -680,6 +848,8 @@ void nr_shutdown(void)
     free(pool.script);
     free(pool.modules);
     pool.node = pool.script = pool.modules = NULL;
+    json_decref(pool.downs);
+    pool.downs = NULL;
     pool.ready = false;
     pthread_mutex_unlock(&pool.mu);
 }

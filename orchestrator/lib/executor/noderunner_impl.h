@@ -9,9 +9,12 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "drover/error.h"
-#include "drover/url.h"
+#include "drover/executor.h"
 #include "drover/migration.h"
+#include "drover/url.h"
 #include "drover/util.h"
 
 typedef struct NrRunner NrRunner;
@@ -37,22 +40,50 @@ NrRunner *nr_acquire(DroverError *err);
  * to answer is killed instead. nr_release(NULL) is a no-op. */
 void nr_release(NrRunner *r);
 
+typedef struct NrOpenRequest {
+    const DbUrl *url;
+    const char *tenant;   /* the tenant's id: output events name it */
+    long lock_timeout_ms; /* the environment's lock_timeout on every connection; 0: none */
+    bool preview;
+} NrOpenRequest;
+
 /* nr_open connects the runner to a tenant (Sequelize instance on the tenant's URL). With
  * preview (postgres only), every connection it opens defaults to read-only transactions, so
  * that nothing a migration runs after ending nr_preview's transaction itself can write. */
-bool nr_open(NrRunner *r, const DbUrl *url, bool preview, DroverError *err);
+bool nr_open(NrRunner *r, const NrOpenRequest *o, DroverError *err);
+
+/* Whether a .js migration can be reverted, as the runner judged its down when it loaded it. */
+typedef enum NrDownKind {
+    NR_DOWN_UNKNOWN = 0, /* not a .js file of the set, or the pool is not set up */
+    NR_DOWN_MISSING,     /* no down function */
+    NR_DOWN_EMPTY,       /* a down whose body does nothing (`down: async () => {}`) */
+    NR_DOWN_CODE,
+} NrDownKind;
+NrDownKind nr_down_kind(const char *path);
+
+/* What .js migrations print (console, loggers) reaches fn, one line at a time, from the thread
+ * that waits on the runner (any worker): fn must be thread-safe. NULL drops it. */
+typedef void (*NrOutputFn)(const ExecOutput *out, void *ctx);
+void nr_set_output(NrOutputFn fn, void *ctx);
 
 typedef struct NrRunRequest {
     const char *file;     /* absolute path of the .js migration */
     bool up;
     const char *meta_sql; /* the SequelizeMeta INSERT/DELETE to run after it, or NULL */
     bool preview;         /* postgres/sqlite: always roll back (plan --sql) */
+    bool no_transaction;  /* postgres/sqlite: run outside a transaction (CREATE INDEX
+                             CONCURRENTLY), as sequelize-cli does */
 } NrRunRequest;
 
 /* nr_run runs one section; statements (may be NULL) receives the SQL Sequelize logged. On
  * failure err carries the database's message, SQLSTATE (postgres) or errno (mysql), the
- * failing statement when known, and *ran_any tells whether any statement had started. */
-bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, bool *ran_any,
+ * failing statement when known, and *end tells whether any statement had finished and whether
+ * the migration ended drover's transaction itself. */
+typedef struct NrRunEnd {
+    bool ran_any;           /* a statement finished (outside a transaction: it stays) */
+    bool transaction_ended; /* the migration ended drover's transaction (COMMIT of its own) */
+} NrRunEnd;
+bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, NrRunEnd *end,
             DroverError *err);
 
 /* One migration of a preview: a .js file to run, or the statements of a .sql up section. */
@@ -73,6 +104,13 @@ typedef struct NrPreviewItem {
  */
 bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
                 StrList *statements, size_t *nran, DroverError *err);
+
+/* nr_read_project reads a sequelize-cli project folder as sequelize-cli does (.sequelizerc, then
+ * its config file, evaluated when it is .js) in a runner of its own: {"config": FILE,
+ * "migrations": DIR, "environments": [{name, dialect, host, port, database, username,
+ * has_password, use_env_variable, storage, table, schema}]}. No password is ever returned.
+ * NULL with err (ERR_INPUT) when node or a file is missing or does not load. */
+json_t *nr_read_project(const char *dir, DroverError *err);
 
 /* nr_shutdown ends every idle runner (they exit on end of input) and waits for them. */
 void nr_shutdown(void);

@@ -21,7 +21,8 @@
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
                                        "journal", "notify", "agents", NULL};
-static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules", NULL};
+static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules",
+                                               "no_transaction", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "retries", "backoff_ms",
                                             "backoff_max_ms", "rollback", "js_timeout", NULL};
@@ -267,6 +268,24 @@ static bool load_journal(Loader *ld, const config_setting_t *root)
 
 /* ---- migrations ------------------------------------------------------------------------- */
 
+/* load_no_transaction reads migrations.no_transaction: the .js migrations to run outside a
+ * transaction (checked against the set by fleetrun_new). */
+static bool load_no_transaction(Loader *ld, const config_setting_t *m)
+{
+    const config_setting_t *s = config_setting_get_member(m, "no_transaction");
+    if (!s)
+        return true;
+    if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+        return fail_at(ld, s, "'no_transaction' must be a list of migration file names");
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const char *name = config_setting_get_string_elem(s, i);
+        if (!name || !*name)
+            return fail_at(ld, s, "'no_transaction' must be a list of migration file names");
+        sl_push(&ld->inv->no_transaction, name);
+    }
+    return true;
+}
+
 static bool load_migrations(Loader *ld, const config_setting_t *root)
 {
     Inventory *inv = ld->inv;
@@ -304,7 +323,7 @@ static bool load_migrations(Loader *ld, const config_setting_t *root)
     if (mods)
         inv->node_modules = resolve_path(inv->config_dir, mods);
     free(mods);
-    return true;
+    return load_no_transaction(ld, m);
 }
 
 /* ---- environments ----------------------------------------------------------------------- */
@@ -846,6 +865,7 @@ void inv_free(Inventory *inv)
     free(inv->config_dir);
     free(inv->migrations_path);
     free(inv->node_modules);
+    sl_free(&inv->no_transaction);
     free(inv->meta_table);
     free(inv->meta_schema);
     free(inv->journal_path);

@@ -82,6 +82,11 @@ void fleetrun_js_shutdown(void)
     nr_shutdown();
 }
 
+void fleetrun_set_output(void (*fn)(const ExecOutput *out, void *ctx), void *ctx)
+{
+    nr_set_output(fn, ctx);
+}
+
 /* setup_js starts the node runner pool before any tenant is touched, so that a missing node,
  * sequelize or a broken .js file stops the run up front. --sql needs it only where .js
  * migrations can be previewed: PostgreSQL. */
@@ -128,6 +133,25 @@ static bool setup_agents(FleetRun *r, DroverError *err)
     return ok;
 }
 
+/* check_no_transaction: every name in migrations.no_transaction is a .js file of the set. */
+static bool check_no_transaction(const FleetRun *r, DroverError *err)
+{
+    const StrList *names = &r->inv->no_transaction;
+    for (size_t i = 0; i < names->n; i++) {
+        ssize_t k = mig_find(r->set, names->items[i]);
+        if (k >= 0 && r->set->items[k].kind == MIG_JS &&
+            strcmp(r->set->items[k].name, names->items[i]) == 0)
+            continue;
+        error_set(err, ERR_CONFIG, "migrations.no_transaction names '%s', which is no .js "
+                  "migration in '%s'", names->items[i], r->set->dir);
+        error_set_hint(err, "list .js file names as they are in the folder (.sql migrations say "
+                            "'-- migrate:up transaction:false' themselves)");
+        error_set_location(err, r->inv->config_path, 0);
+        return false;
+    }
+    return true;
+}
+
 static bool open_journal(FleetRun *r, DroverError *err)
 {
     if (!r->o.journal || !writes(&r->o.exec))
@@ -152,7 +176,8 @@ FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *se
     else
         r->o.exec.sessions = r->sessions = exec_sessions_new();
     r->results = xcalloc(n ? n : 1, sizeof *r->results);
-    if (!setup_js(r, err) || !setup_agents(r, err) || !open_journal(r, err)) {
+    if (!check_no_transaction(r, err) || !setup_js(r, err) || !setup_agents(r, err) ||
+        !open_journal(r, err)) {
         fleetrun_free(r);
         return NULL;
     }

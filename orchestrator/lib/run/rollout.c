@@ -197,6 +197,10 @@ static void absorb_compensation(ExecResult *orig, ExecResult *comp)
     orig->ended_at = comp->ended_at;
     orig->seconds += comp->seconds;
     orig->outcome = error_is_set(&comp->error) ? EXEC_OUT_DIRTY : EXEC_OUT_REVERTED;
+    /* A revert refused before it ran anything (a down that is missing or does nothing) leaves
+     * the tenant as migrated, every migration recorded: not dirty. */
+    if (comp->reverted.n == 0 && comp->error.kind == ERR_REFUSED)
+        orig->outcome = EXEC_OUT_MIGRATED;
     error_move(&orig->rollback_error, &comp->error);
     if (orig->outcome == EXEC_OUT_DIRTY && !orig->dirty_migration && orig->rollback_error.migration)
         orig->dirty_migration = xstrdup(orig->rollback_error.migration);
@@ -307,6 +311,7 @@ static void job_for(const Inventory *inv, const MigSet *set, const RolloutOption
     s->o = o;
     s->job = (ExecJob){.tenant = t, .migrations = set, .meta_table = inv->meta_table,
                        .meta_schema = inv->meta_schema, .lock_timeout_ms = lock_timeout,
+                       .no_transaction = &inv->no_transaction,
                        .options = o->exec};
     s->lock_key = exec_lock_key(&s->job);
     s->server_key = exec_server_key(&s->job);
