@@ -265,7 +265,9 @@ static StepEnd run_with_retries(TenantRun *r)
 }
 
 /* roll_back brings a tenant whose migration failed for good back to where the job found it,
- * from a fresh session; a revert that fails leaves it dirty with both errors. */
+ * from a fresh session, and proves it: the schema must be the one read before the batch. A
+ * revert that fails, or leaves another schema, leaves the tenant dirty with both errors; one
+ * refused before anything was reverted leaves it failed, every applied migration recorded. */
 static void roll_back(TenantRun *r)
 {
     ExecResult *res = r->res;
@@ -277,6 +279,8 @@ static void roll_back(TenantRun *r)
         end = read_state(r);
     if (end == STEP_OK)
         end = exec_revert_list(r, &res->applied);
+    if (end == STEP_OK && r->schema_read && !exec_schema_unchanged(r, &res->error))
+        end = STEP_FAILED;
     close_session(r);
     error_move(&res->rollback_error, &res->error);
     error_move(&res->error, &first);
@@ -285,11 +289,32 @@ static void roll_back(TenantRun *r)
         res->outcome = EXEC_OUT_ROLLED_BACK;
         return;
     }
+    if (res->reverted.n == 0 && res->rollback_error.kind == ERR_REFUSED &&
+        !r->schema_read) {
+        res->outcome = EXEC_OUT_FAILED;
+        return;
+    }
     res->outcome = EXEC_OUT_DIRTY;
     if (!res->dirty_migration)
         res->dirty_migration = xstrdup(res->rollback_error.migration
                                            ? res->rollback_error.migration
                                            : res->applied.items[res->applied.n - 1]);
+}
+
+/* keep_applied: the batch cannot be reverted (a down that is missing or does nothing), so the
+ * tenant keeps what this run applied, each migration whole and recorded, as sequelize-cli
+ * leaves it; the error says so and where the next run resumes. */
+static void keep_applied(TenantRun *r, const Migration *irreversible, const char *why)
+{
+    DroverError *e = &r->res->error;
+    char *hint = xasprintf("not rolled back: '%s' %s, so reverting this run's %zu applied "
+                           "migration(s) could not restore the tenant; they stay applied and "
+                           "recorded (as sequelize-cli leaves them), and the next run resumes at "
+                           "'%s'%s%s", irreversible->name, why,
+                           r->res->applied.n, e->migration ? e->migration : "the failed one",
+                           e->hint ? "; " : "", e->hint ? e->hint : "");
+    free(e->hint);
+    e->hint = hint;
 }
 
 static void finish_failure(TenantRun *r)
@@ -304,8 +329,14 @@ static void finish_failure(TenantRun *r)
     /* After a stop request the tenant stays at the migration boundary it reached: every
      * applied migration is whole and recorded, and the operator asked drover to end. */
     if (res->outcome == EXEC_OUT_FAILED && r->job->options->command == EXEC_MIGRATE &&
-        r->engine->rollback_batch && res->applied.n > 0 && !exec_stop_requested(r))
-        roll_back(r);
+        r->engine->rollback_batch && res->applied.n > 0 && !exec_stop_requested(r)) {
+        const char *why = NULL;
+        const Migration *irreversible = exec_irreversible(r, &res->applied, &why);
+        if (irreversible)
+            keep_applied(r, irreversible, why);
+        else
+            roll_back(r);
+    }
 }
 
 void exec_run_tenant(const ExecJob *job, ExecResult *res)
@@ -334,6 +365,7 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
     if (error_is_set(&res->rollback_error))
         error_set_context(&res->rollback_error, job->tenant->id, NULL, NULL);
     free(r.db_lock_key);
+    sl_free(&r.schema_before);
     res->ended_at = exec_wall_clock();
     res->seconds = monotonic_seconds() - start;
 }

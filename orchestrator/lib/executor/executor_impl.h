@@ -35,6 +35,9 @@ typedef struct TenantRun {
     bool may_retry;      /* this attempt is not the last one */
     int cancel_id;       /* registration in options->cancels, 0 when none */
     NrRunner *runner;    /* open on this tenant while the session runs .js migrations */
+    /* migrate with rollback = "batch": the schema before the batch, to prove a revert */
+    StrList schema_before;
+    bool schema_read;
 } TenantRun;
 
 /* exec_open_runner gives the session a node runner open on the tenant (kept in r->runner until
@@ -47,8 +50,18 @@ void exec_previews_free(ExecResult *res);
 /* Runs the command's work on an open, locked session with SequelizeMeta read. */
 StepEnd exec_dispatch(TenantRun *r);
 /* Reverts the named migrations that SequelizeMeta still records, newest first (names in the
- * order they were applied). */
+ * order they were applied). When one of them cannot be reverted (no down, an empty one)
+ * nothing is reverted: ERR_REFUSED naming it, and res->reverted stays empty. */
 StepEnd exec_revert_list(TenantRun *r, const StrList *names);
+/* exec_down_problem: why m's down cannot revert it ("has no down section", "exports no down
+ * function", "has a down that does nothing"), or NULL. */
+const char *exec_down_problem(const Migration *m);
+/* exec_irreversible: the first of the named migrations whose down cannot revert it (*why
+ * says why), or NULL. */
+const Migration *exec_irreversible(const TenantRun *r, const StrList *names, const char **why);
+/* exec_schema_unchanged compares the tenant's schema now with r->schema_before; false (with
+ * err naming a line that differs) when they differ or cannot be read. */
+bool exec_schema_unchanged(TenantRun *r, DroverError *err);
 /* A transient fault may be retried when this attempt is not the last. */
 StepEnd exec_retry_or_fail(const TenantRun *r, DbDialect d);
 bool exec_stop_requested(const TenantRun *r);

@@ -87,23 +87,52 @@ static char *partial_text(size_t completed)
                      completed + 1, completed, completed == 1 ? "" : "s");
 }
 
+/* no_transaction: the inventory names the migration in migrations.no_transaction. */
+static bool no_transaction(const TenantRun *r, const Migration *m)
+{
+    const StrList *names = r->job->no_transaction;
+    for (size_t i = 0; names && i < names->n; i++)
+        if (strcmp(names->items[i], m->name) == 0)
+            return true;
+    return false;
+}
+
+/* refused_in_transaction: PostgreSQL refused a statement because it ran inside a transaction
+ * block (SQLSTATE 25001: CREATE INDEX CONCURRENTLY, its DROP, ALTER TYPE ... ADD VALUE on old
+ * servers). The transaction was rolled back, so nothing of the migration stayed. */
+static bool refused_in_transaction(const DroverError *err, const NrRunEnd *end)
+{
+    return strcmp(err->sqlstate, "25001") == 0 && !end->transaction_ended;
+}
+
 /*
  * run_js_section runs a .js migration's up or down in the node runner, which also runs the
  * SequelizeMeta statement built here: on PostgreSQL and SQLite both in one transaction, on
- * MariaDB as they come. A runner that failed is given back (and replaced if it crashed or hung)
- * so that a retry starts from a fresh one.
+ * MariaDB as they come. A migration PostgreSQL refuses to run in a transaction block runs again
+ * outside one, as sequelize-cli runs it (and as the inventory may say up front); outside a
+ * transaction a failure after a statement finished leaves the tenant dirty, as for
+ * transaction:false SQL. A runner that failed is given back (and replaced if it crashed or
+ * hung) so that a retry starts from a fresh one.
  */
 static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const char *row)
 {
     DbDialect d = drv_conn_dialect(r->conn);
     DroverError *err = &r->res->error;
     ExecStep *step = step_begin(r, m->name, up);
-    bool ran = false, ok = exec_open_runner(r, false, err);
+    bool tx = d != DB_MYSQL && !no_transaction(r, m);
+    NrRunEnd end = {0};
+    bool ok = exec_open_runner(r, false, err);
     if (ok) {
         char *meta = up ? meta_insert_sql(r->conn, &r->table, &r->meta, m->name)
                         : meta_delete_sql(r->conn, &r->table, row);
-        NrRunRequest req = {.file = m->path, .up = up, .meta_sql = meta};
-        ok = nr_run(r->runner, &req, NULL, &ran, err);
+        NrRunRequest req = {.file = m->path, .up = up, .meta_sql = meta, .no_transaction = !tx};
+        ok = nr_run(r->runner, &req, NULL, &end, err);
+        if (!ok && tx && d == DB_POSTGRES && refused_in_transaction(err, &end)) {
+            error_clear(err);
+            tx = false;
+            req.no_transaction = true;
+            ok = nr_run(r->runner, &req, NULL, &end, err);
+        }
         free(meta);
     }
     if (ok) {
@@ -114,9 +143,13 @@ static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const c
     step_end(step, false, err);
     nr_release(r->runner);
     r->runner = NULL;
-    if (d == DB_MYSQL && ran) {
-        mark_partial(r, m, "the migration stopped after some of its statements had run without "
-                           "a transaction; it is not recorded in SequelizeMeta", true);
+    if (end.transaction_ended || (!tx && end.ran_any)) {
+        mark_partial(r, m, end.transaction_ended
+                               ? "the migration committed part of its work itself; the rest was "
+                                 "rolled back and it is not recorded in SequelizeMeta"
+                               : "the migration stopped after some of its statements had run "
+                                 "without a transaction; it is not recorded in SequelizeMeta",
+                     d == DB_MYSQL);
         return STEP_FAILED;
     }
     return exec_retry_or_fail(r, d);
@@ -185,15 +218,91 @@ static bool check_before_migrate(TenantRun *r, const size_t *idx, size_t n)
     return ok;
 }
 
+const Migration *exec_irreversible(const TenantRun *r, const StrList *names, const char **why)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        ssize_t k = mig_find(r->job->migrations, names->items[i]);
+        const Migration *m = k >= 0 ? mig_at(r, (size_t)k) : NULL;
+        if (m && (*why = exec_down_problem(m)))
+            return m;
+    }
+    return NULL;
+}
+
+const char *exec_down_problem(const Migration *m)
+{
+    if (m->kind == MIG_SQL)
+        return mig_section_is_empty(&m->down) ? "has no down section" : NULL;
+    switch (nr_down_kind(m->path)) {
+    case NR_DOWN_MISSING: return "exports no down function";
+    case NR_DOWN_EMPTY: return "has a down that does nothing";
+    default: return NULL;
+    }
+}
+
+/*
+ * read_schema_before keeps the tenant's schema from before a batch that rollback = "batch" may
+ * have to take back (one that applies at least two migrations: a failure of the first leaves
+ * nothing to revert), so that a revert is proven after it ran.
+ */
+static StepEnd read_schema_before(TenantRun *r, size_t n)
+{
+    if (!r->engine->rollback_batch || n < 2 || r->schema_read)
+        return STEP_OK;
+    sl_free(&r->schema_before);
+    if (!schema_read(r->conn, &r->table, &r->schema_before, &r->res->error))
+        return exec_retry_or_fail(r, drv_conn_dialect(r->conn));
+    r->schema_read = true;
+    return STEP_OK;
+}
+
+/* first_missing: the first line of a that b lacks (both byte-sorted), or NULL. */
+static const char *first_missing(const StrList *a, const StrList *b)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        while (j < b->n && strcmp(b->items[j], a->items[i]) < 0)
+            j++;
+        if (j == b->n || strcmp(b->items[j], a->items[i]) != 0)
+            return a->items[i];
+    }
+    return NULL;
+}
+
+bool exec_schema_unchanged(TenantRun *r, DroverError *err)
+{
+    StrList now = STRLIST_INIT;
+    if (!schema_read(r->conn, &r->table, &now, err)) {
+        sl_free(&now);
+        return false;
+    }
+    const char *added = first_missing(&now, &r->schema_before);
+    const char *lost = first_missing(&r->schema_before, &now);
+    if (added || lost) {
+        error_set(err, ERR_REFUSED, "the reverts did not bring the schema back to what it was "
+                  "before the run: %s '%s'%s", added ? "it still has" : "it lacks",
+                  added ? added : lost, added && lost ? " (and lacks more)" : "");
+        error_set_hint(err, "a down of this run's migrations does not undo all its up did; "
+                            "repair the tenant by hand (compare 'drover status --schema' with a "
+                            "peer), then run 'drover resolve --tenant %s'",
+                       r->job->tenant->id);
+    }
+    sl_free(&now);
+    return !added && !lost;
+}
+
 static StepEnd run_migrate(TenantRun *r)
 {
     ExecResult *res = r->res;
     size_t *idx = NULL;
     size_t n = plan_up(&r->plan, r->job->options->to, &idx);
     StepEnd end = STEP_OK;
+    bool preview = r->job->options->command == EXEC_PLAN || r->job->options->dry_run;
     if (!check_before_migrate(r, idx, n)) {
         end = STEP_FAILED;
-    } else if (r->job->options->command == EXEC_PLAN || r->job->options->dry_run) {
+    } else if (!preview && (end = read_schema_before(r, n)) != STEP_OK) {
+        /* the schema could not be read: nothing was applied */
+    } else if (preview) {
         res->outcome = n ? EXEC_OUT_PENDING : EXEC_OUT_UP_TO_DATE;
         if (r->job->options->sql_preview)
             end = exec_preview(r, idx, n);
@@ -297,19 +406,35 @@ static const PlanApplied *still_recorded(const TenantRun *r, const char *name)
     return NULL;
 }
 
+/* refuse_revert: before reverting anything, a migration whose down cannot revert it stops the
+ * whole revert; reverting the others would leave a tenant that matches no point of history. */
+static bool refuse_revert(TenantRun *r, const StrList *names)
+{
+    for (size_t i = names->n; i-- > 0;) {
+        const PlanApplied *a = still_recorded(r, names->items[i]);
+        const Migration *m = a ? mig_at(r, a->mig) : NULL;
+        const char *why = m ? exec_down_problem(m) : NULL;
+        if (!why)
+            continue;
+        error_set(&r->res->error, ERR_REFUSED, "nothing was reverted: '%s' %s, so reverting "
+                  "would not bring the tenant back; every applied migration stays applied and "
+                  "recorded", m->name, why);
+        error_set_context(&r->res->error, NULL, m->name, NULL);
+        return true;
+    }
+    return false;
+}
+
 StepEnd exec_revert_list(TenantRun *r, const StrList *names)
 {
     ExecResult *res = r->res;
+    if (refuse_revert(r, names))
+        return STEP_FAILED;
     for (size_t i = names->n; i-- > 0;) {
         const PlanApplied *a = still_recorded(r, names->items[i]);
         if (!a)
             continue;
         const Migration *m = mig_at(r, a->mig);
-        if (m->kind == MIG_SQL && mig_section_is_empty(&m->down)) {
-            error_set(&res->error, ERR_REFUSED, "the migration has no down section");
-            error_set_context(&res->error, NULL, m->name, NULL);
-            return STEP_FAILED;
-        }
         StepEnd end = run_section(r, m, &m->down, false, a->row);
         if (end != STEP_OK)
             return end;
