@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "drover/driver.h"
+#include "drover/init.h"
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/exitcodes.h"
@@ -27,6 +28,28 @@ int cmd_new(const CliArgs *a)
         printf("%s\n", path);
     free(path);
     inv_free(inv);
+    error_clear(&err);
+    return rc;
+}
+
+/* cmd_init writes a drover.cfg from a sequelize-cli project and says what to set. */
+int cmd_init(const CliArgs *a)
+{
+    DroverError err = DROVER_ERROR_INIT;
+    const char *dir = a->dir ? a->dir : ".";
+    char *out = a->out ? xstrdup(a->out) : path_join(dir, "drover.cfg");
+    StrList notes = STRLIST_INIT;
+    int rc = DROVER_EXIT_OK;
+    if (!init_project(dir, out, a->force, &notes, &err)) {
+        rc = cli_fail_usage(&err);
+    } else {
+        printf("wrote %s\n", out);
+        for (size_t i = 0; i < notes.n; i++)
+            printf("  %s\n", notes.items[i]);
+        printf("next: drover --config %s check\n", out);
+    }
+    sl_free(&notes);
+    free(out);
     error_clear(&err);
     return rc;
 }

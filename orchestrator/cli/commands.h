@@ -13,5 +13,6 @@ int cmd_locks(const CliArgs *a);
 int cmd_runs(const CliArgs *a);
 int cmd_resolve(const CliArgs *a);
 int cmd_new(const CliArgs *a);
+int cmd_init(const CliArgs *a);
 
 #endif

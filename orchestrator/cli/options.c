@@ -17,7 +17,8 @@
     (BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO) | BIT(CMD_STATUS) | BIT(CMD_CHECK) |     \
      BIT(CMD_LOCKS))
 #define WRITES (BIT(CMD_MIGRATE) | BIT(CMD_UNDO))
-#define EVERY (FLEET | BIT(CMD_NEW) | BIT(CMD_RUNS) | BIT(CMD_RESOLVE) | BIT(CMD_NONE))
+#define EVERY (FLEET | BIT(CMD_NEW) | BIT(CMD_RUNS) | BIT(CMD_RESOLVE) | BIT(CMD_NONE) |        \
+               BIT(CMD_INIT))
 
 typedef struct CliCommand {
     CliCommandId id;
@@ -47,12 +48,15 @@ static const CliCommand commands[] = {
      "list recorded runs, or show one run with every tenant and migration step"},
     {CMD_RESOLVE, "resolve", "resolve --tenant ID ...",
      "clear the dirty mark of tenants an operator has repaired by hand"},
+    {CMD_INIT, "init", "init [--dir PROJECT] [--out FILE] [--force]",
+     "write a drover.cfg from a sequelize-cli project's .sequelizerc and config"},
 };
 
 enum {
     OPT_CONFIG = 1000, OPT_ENV, OPT_TENANT, OPT_TAG, OPT_FORMAT, OPT_OUT, OPT_TO, OPT_STEPS,
     OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION, OPT_PARALLEL, OPT_SHARD,
-    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE, OPT_SQL,
+    OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE, OPT_SQL, OPT_DIR,
+    OPT_FORCE,
 };
 
 typedef struct CliOption {
@@ -76,8 +80,12 @@ static const CliOption options[] = {
      "tenants at once (default: defaults.parallel)"},
     {OPT_FORMAT, "format", "FMT", FLEET | BIT(CMD_RUNS), NULL,
      "output: text or json; status also table (= text), csv, junit, prom, markdown, html"},
-    {OPT_OUT, "out", "FILE", FLEET | BIT(CMD_RUNS), NULL,
-     "write the report to FILE instead of stdout"},
+    {OPT_OUT, "out", "FILE", FLEET | BIT(CMD_RUNS) | BIT(CMD_INIT), NULL,
+     "write the report to FILE instead of stdout; init: the inventory to write (default "
+     "PROJECT/drover.cfg)"},
+    {OPT_DIR, "dir", "PROJECT", BIT(CMD_INIT), NULL,
+     "init: the sequelize-cli project folder (default .)"},
+    {OPT_FORCE, "force", NULL, BIT(CMD_INIT), NULL, "init: replace an existing --out file"},
     {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "migrate: up to and including NAME; undo: back to and including NAME"},
     {OPT_STEPS, "steps", "N", BIT(CMD_UNDO), NULL, "undo: revert the N newest migrations"},
@@ -248,6 +256,8 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DroverError *err)
     case OPT_SCHEMA: a->schema = true; break;
     case OPT_LIMIT: return parse_positive("--limit", arg, 100000, &a->limit, err);
     case OPT_EXIT_CODE: a->exit_code = true; break;
+    case OPT_DIR: a->dir = arg; break;
+    case OPT_FORCE: a->force = true; break;
     }
     return true;
 }

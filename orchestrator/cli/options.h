@@ -23,6 +23,7 @@ typedef enum CliCommandId {
     CMD_LOCKS,
     CMD_RUNS,
     CMD_RESOLVE,
+    CMD_INIT,
 } CliCommandId;
 
 typedef enum CliFormat {
@@ -60,6 +61,8 @@ typedef struct CliArgs {
     long limit;             /* runs --limit N */
     bool runs_show;         /* runs show ... */
     const char *show_id;    /* runs show ID */
+    const char *dir;        /* init --dir: the sequelize-cli project, default "." */
+    bool force;             /* init --force: replace an existing --out */
     bool help;
     bool version;
 } CliArgs;
