@@ -36,19 +36,23 @@ my_show() {
 }
 
 # start_agent NAME: runs the agent whose files are in $T/NAME (drover.cfg beside it) and waits
-# until it answers.
+# until it answers; a port taken between free_port and the agent's bind is tried again.
 start_agent() {
-  local a=$1 port
-  port=$(free_port)
-  AGENT_PORT[$a]=$port
+  local a=$1 port try
   echo "token-$a-0123456789" >"$T/$a/tokens"
-  printf 'port = %s;\ntoken_file = "tokens";\ninventory = "drover.cfg";\nparallel = 2;\n' \
-    "$port" >"$T/$a/agent.cfg"
-  "$AGENT" --config "$T/$a/agent.cfg" 2>>"$T/$a/agent.log" &
-  AGENT_PID[$a]=$!
-  for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
-    sleep 0.1
+  for try in 1 2 3; do
+    port=$(free_port)
+    AGENT_PORT[$a]=$port
+    printf 'port = %s;\ntoken_file = "tokens";\ninventory = "drover.cfg";\nparallel = 2;\n' \
+      "$port" >"$T/$a/agent.cfg"
+    "$AGENT" --config "$T/$a/agent.cfg" 2>>"$T/$a/agent.log" &
+    AGENT_PID[$a]=$!
+    for _ in $(seq 200); do
+      curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
+      kill -0 "${AGENT_PID[$a]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -q "Address already in use" "$T/$a/agent.log" || break
   done
   cat "$T/$a/agent.log" >&2
   fail "agent '$a' did not start"

@@ -25,6 +25,32 @@ install_npm() {
 }
 install_npm
 
+# npm_project NAME PACKAGE...: an npm project of its own in the npm root, installed once (under
+# a lock: tests running at once install it once); its node_modules is "$NPM_ROOT/NAME/node_modules".
+NPM_ROOT=$(dirname "$NPM_CACHE")
+npm_project() {
+  local dir=$NPM_ROOT/$1
+  shift
+  mkdir -p "$dir"
+  (
+    flock 9
+    if [ ! -f "$dir/.done" ]; then
+      cd "$dir" && echo '{"name":"drover-itest","version":"1.0.0","private":true}' >package.json
+      npm install --no-audit --no-fund --loglevel=error "$@" >npm.log 2>&1 ||
+        fail "npm install $* failed (see $dir/npm.log): $(tail -n 5 npm.log)"
+      touch .done
+    fi
+  ) 9>"$dir/.lock"
+}
+
+# install_sqlite3: the npm sqlite3 driver, compiled once (minutes when npm finds no prebuilt
+# binding) in "$NPM_ROOT/npm-js-sqlite3" and linked into other projects by link_sqlite3.
+install_sqlite3() { npm_project npm-js-sqlite3 sequelize-cli@6 sequelize@6 sqlite3; }
+link_sqlite3() {
+  install_sqlite3
+  ln -sfn "$NPM_ROOT/npm-js-sqlite3/node_modules/sqlite3" "$1/sqlite3"
+}
+
 # project DIR [FILES...]: a team's project: node_modules and a migrations folder with FILES
 # (default: every migration of the set).
 project() {

@@ -51,17 +51,8 @@ assert_eq "false|drover previews .js migrations on PostgreSQL only, where it can
   "plan --sql on SQLite: the reason, no statements"
 
 # --- 2. With sqlite3: drover and sequelize-cli agree on twin files.
-NPM_SQLITE=$(dirname "$NPM_CACHE")/npm-js-sqlite3
-(
-  flock 9
-  if [ ! -f "$NPM_SQLITE/.done" ]; then
-    cd "$NPM_SQLITE" && echo '{"name":"drover-itest-js-sqlite","version":"1.0.0","private":true}' >package.json
-    npm install --no-audit --no-fund --loglevel=error \
-      sequelize-cli@6 sequelize@6 sqlite3 cls-hooked >npm.log 2>&1 ||
-      fail "npm install sqlite3 failed (see $NPM_SQLITE/npm.log): $(tail -n 5 npm.log)"
-    touch .done
-  fi
-) 9>"$(mkdir -p "$NPM_SQLITE" && echo "$NPM_SQLITE/.lock")"
+install_sqlite3
+NPM_SQLITE=$NPM_ROOT/npm-js-sqlite3
 
 mkdir -p "$T/lite/migrations"
 ln -sfn "$NPM_SQLITE/node_modules" "$T/lite/node_modules"
