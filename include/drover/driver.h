@@ -51,6 +51,9 @@ bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *e
 bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err);
 
 bool drv_begin(DrvConn *c, DroverError *err);
+/* drv_in_transaction: whether the transaction drv_begin opened is still open (a migration that
+ * ran COMMIT itself ended it). Always true on MariaDB/MySQL, where drover opens none. */
+bool drv_in_transaction(DrvConn *c);
 bool drv_commit(DrvConn *c, DroverError *err);
 /* Rolls back; a rollback that fails is ignored when err is NULL. */
 bool drv_rollback(DrvConn *c, DroverError *err);

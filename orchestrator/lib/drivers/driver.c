@@ -157,6 +157,11 @@ bool drv_lock_holder(DrvConn *c, const char *key, char **holder, DroverError *er
     return c->ops->lock_holder(c, key, holder, err);
 }
 
+bool drv_in_transaction(DrvConn *c)
+{
+    return !c->ops->in_transaction || c->ops->in_transaction(c);
+}
+
 bool drv_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
     if (ms < 0) {

@@ -27,6 +27,9 @@ typedef struct DrvOps {
     bool (*unlock)(DrvConn *c, const char *key, DroverError *err);
     bool (*lock_holder)(DrvConn *c, const char *key, char **holder, DroverError *err);
     bool (*set_lock_timeout)(DrvConn *c, int ms, DroverError *err);
+    /* Whether a transaction is open on the connection (NULL: the dialect has none drover
+     * relies on). */
+    bool (*in_transaction)(DrvConn *c);
     DrvCanceller *(*canceller)(DrvConn *c);
 } DrvOps;
 

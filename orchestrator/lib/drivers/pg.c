@@ -516,6 +516,14 @@ static bool pg_lock_holder(DrvConn *c, const char *key, char **holder, DroverErr
 
 /* pg_set_lock_timeout sets the session's lock_timeout; like any SET it is undone when the
  * surrounding transaction rolls back. RESET returns to the server's (or role's) setting. */
+/* pg_in_transaction: libpq's own view, no round trip. Only "idle" means the transaction
+ * ended; a connection that broke (unknown) had it rolled back by the server, which is no
+ * COMMIT of the migration's. */
+static bool pg_in_transaction(DrvConn *c)
+{
+    return PQtransactionStatus(pg_of(c)) != PQTRANS_IDLE;
+}
+
 static bool pg_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
     if (ms == 0)
@@ -569,5 +577,6 @@ const DrvOps drvi_pg_ops = {
     .unlock = pg_unlock,
     .lock_holder = pg_lock_holder,
     .set_lock_timeout = pg_set_lock_timeout,
+    .in_transaction = pg_in_transaction,
     .canceller = pg_canceller,
 };

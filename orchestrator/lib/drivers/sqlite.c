@@ -346,6 +346,11 @@ static bool lite_lock_holder(DrvConn *c, const char *key, char **holder, DroverE
     return ok;
 }
 
+static bool lite_in_transaction(DrvConn *c)
+{
+    return sqlite3_get_autocommit(db_of(c)) == 0;
+}
+
 /* lite_set_lock_timeout: SQLite waits for its locks through the busy handler. */
 static bool lite_set_lock_timeout(DrvConn *c, int ms, DroverError *err)
 {
@@ -393,5 +398,6 @@ const DrvOps drvi_sqlite_ops = {
     .unlock = lite_unlock,
     .lock_holder = lite_lock_holder,
     .set_lock_timeout = lite_set_lock_timeout,
+    .in_transaction = lite_in_transaction,
     .canceller = lite_canceller,
 };

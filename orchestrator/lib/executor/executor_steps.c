@@ -175,6 +175,17 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
         ok = drv_exec_script(r->conn, s->sql ? s->sql : "", &completed, err);
         ran = ok;
     }
+    /* After a failure only PostgreSQL tells exactly: SQLite rolls a transaction back by itself
+     * on some errors (busy, full, I/O), which is no COMMIT of the migration's. */
+    bool ended = tx && (ok || (completed > 0 && d == DB_POSTGRES)) &&
+                 !drv_in_transaction(r->conn);
+    if (ended) {
+        /* A COMMIT or ROLLBACK of the section's own (in a procedure it called, say): what ran
+         * before it is committed, what came after ran without a transaction. */
+        if (ok)
+            error_set(err, ERR_REFUSED, "the section ended the transaction drover opened for it");
+        ok = false;
+    }
     if (ok)
         ok = up ? meta_insert(r->conn, &r->table, &r->meta, m->name, err)
                 : meta_delete(r->conn, &r->table, row, err);
@@ -187,6 +198,12 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
     step_end(step, ok, err);
     if (ok)
         return STEP_OK;
+    if (ended) {
+        mark_partial(r, m, "a COMMIT or ROLLBACK inside the migration ended drover's transaction: "
+                           "what ran before it is committed and not recorded in SequelizeMeta",
+                     false);
+        return STEP_FAILED;
+    }
     if (!tx && (completed > 0 || ran)) {
         char *what = ran ? xstrdup("the migration ran but could not be recorded in SequelizeMeta")
                          : partial_text(completed);

@@ -5,11 +5,14 @@
  */
 #include "drover/migration.h"
 #include "drover/util.h"
+#include "sqlsplit_impl.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum MarkerKind {
     MARKER_NONE = 0,
@@ -276,6 +279,71 @@ static bool scan_lines(SqlParser *ps)
     return true;
 }
 
+/* word_is: the statement at s starts with the keyword w (any case), followed by a non-word
+ * character. */
+static bool word_is(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    return len >= n && strncasecmp(s, w, n) == 0 &&
+           (len == n || !(isalnum((unsigned char)s[n]) || s[n] == '_'));
+}
+
+/* after_word: the position of the next word after the word of n bytes at pos. */
+static size_t after_word(const char *s, size_t len, size_t pos, size_t n)
+{
+    pos += n;
+    return pos + skip_blank_and_comments(s + pos, len - pos);
+}
+
+/* ends_transaction: a statement that begins or ends a transaction of its own (ROLLBACK TO a
+ * savepoint and MariaDB's BEGIN NOT ATOMIC block do not). */
+static bool ends_transaction(const char *s, size_t len)
+{
+    if (word_is(s, len, "ROLLBACK")) {
+        size_t p = after_word(s, len, 0, 8);
+        if (word_is(s + p, len - p, "WORK"))
+            p = after_word(s, len, p, 4);
+        else if (word_is(s + p, len - p, "TRANSACTION"))
+            p = after_word(s, len, p, 11);
+        return !word_is(s + p, len - p, "TO");
+    }
+    if (word_is(s, len, "BEGIN")) {
+        size_t p = after_word(s, len, 0, 5);
+        return !word_is(s + p, len - p, "NOT");
+    }
+    if (word_is(s, len, "START")) {
+        size_t p = after_word(s, len, 0, 5);
+        return word_is(s + p, len - p, "TRANSACTION");
+    }
+    return word_is(s, len, "COMMIT") || word_is(s, len, "END") || word_is(s, len, "ABORT");
+}
+
+/* check_no_transaction_control refuses, in a section drover runs inside a transaction, a
+ * statement that begins or ends one: it would commit part of the migration behind drover's
+ * back (and its SequelizeMeta row apart from it). transaction:false exists for that. */
+static bool check_no_transaction_control(SqlParser *ps, const MigSection *sec, size_t body,
+                                         const char *marker)
+{
+    if (!sec->transaction || !sec->sql)
+        return true;
+    SqlStatement *st = NULL;
+    size_t n = sql_split(sec->sql, DB_POSTGRES, &st);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        const char *text = sec->sql + st[i].offset;
+        if (!ends_transaction(text, st[i].len))
+            continue;
+        int kw = (int)strcspn(text, " \t\r\n;");
+        ok = fail(ps, line_at(ps->text, body + st[i].offset),
+                  "'%.*s' in the '%s' section, which drover runs in a transaction of its own",
+                  kw, text, marker);
+        error_set_hint(ps->err, "remove it, or mark the section '%s transaction:false' to run "
+                                "it without drover's transaction", marker);
+    }
+    free(st);
+    return ok;
+}
+
 static void reset_section(MigSection *s)
 {
     free(s->sql);
@@ -309,6 +377,9 @@ bool mig_parse_sql(const char *path, const char *text, Migration *m, DroverError
         fail(&ps, m->up.line, "empty '-- migrate:up' section");
         goto out;
     }
+    if (!check_no_transaction_control(&ps, &m->up, ps.up_body, "-- migrate:up") ||
+        !check_no_transaction_control(&ps, &m->down, ps.down_body, "-- migrate:down"))
+        goto out;
     ok = true;
 out:
     if (!ok) {
