@@ -25,7 +25,13 @@ typedef struct AgentConfig {
     char *inventory;      /* a drover.cfg of the tenants this agent serves */
     long parallel;        /* 0: the inventory's defaults.parallel */
     long max_body;        /* bytes a request body may have, default 1 MiB */
+    long idle_timeout_s;  /* a connection idle this long is closed, default 30 */
+    long max_connections; /* at once, default 512 */
+    long max_connections_per_ip; /* from one address, default 64 */
 } AgentConfig;
+
+/* The threads that serve HTTP (each polls many connections; batches run on their own). */
+#define AGENT_HTTP_THREADS 4
 
 /* agent_config_load reads the agent's libconfig file; relative paths resolve against its
  * directory. Fails with ERR_CONFIG naming the file and line. */
@@ -88,6 +94,10 @@ AgentReply agent_migrations(AgentRegistry *r);
 char *agent_metrics_text(AgentRegistry *r);
 /* agent_count_request counts an answered request by status, for /metrics. */
 void agent_count_request(AgentRegistry *r, unsigned status);
+
+/* agent_log_safe: s with control characters (and backslashes) written as \xNN, for a log line
+ * that a client's string can never split or forge. Caller frees. */
+char *agent_log_safe(const char *s);
 
 /* agent_error_reply builds {"error": message} with a status. */
 AgentReply agent_error_reply(unsigned status, const char *fmt, ...)

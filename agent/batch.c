@@ -37,6 +37,7 @@ typedef struct Batch {
     atomic_int cancelled;
     pthread_t thread;
     bool started;
+    bool joined;            /* its thread was reaped (guarded by AgentRegistry.mu) */
     /* guarded by AgentRegistry.mu: */
     BatchState state;
     const char *outcome;    /* rollout_outcome_name, once done */
@@ -54,6 +55,21 @@ struct AgentRegistry {
     size_t batches_by_state[3];
     size_t requests_2xx, requests_4xx, requests_5xx;
 };
+
+char *agent_log_safe(const char *s)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            sb_appendf(&sb, "\\x%02x", *p);
+        else
+            sb_appendc(&sb, (char)*p);
+    }
+    if (!sb.data)
+        sb_append(&sb, "");
+    return sb_detach(&sb);
+}
 
 AgentReply agent_error_reply(unsigned status, const char *fmt, ...)
 {
@@ -89,11 +105,13 @@ void agent_registry_free(AgentRegistry *r)
 {
     if (!r)
         return;
+    pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->nbatches; i++)
         if (r->batches[i]->run)
             fleetrun_stop(r->batches[i]->run);
+    pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < r->nbatches; i++) {
-        if (r->batches[i]->started)
+        if (r->batches[i]->started && !r->batches[i]->joined)
             pthread_join(r->batches[i]->thread, NULL);
         batch_free(r->batches[i]);
     }
@@ -138,11 +156,16 @@ static void *batch_main(void *arg)
     pthread_mutex_lock(&b->reg->mu);
     json_decref(b->done_json);
     b->done_json = all;
+    /* Everything a GET shows is in done_json now: the results, connections and runner
+     * sessions of the run go, so a long-lived agent does not grow with every batch. */
+    FleetRun *run = b->run;
+    b->run = NULL;
     b->outcome = rollout_outcome_name(o);
     b->reg->batches_by_state[b->state]--;
     b->state = cancelled ? BATCH_CANCELLED : BATCH_DONE;
     b->reg->batches_by_state[b->state]++;
     pthread_mutex_unlock(&b->reg->mu);
+    fleetrun_free(run);
     /* The rollout words a stop as a signal's; here it was a cancel request. */
     if (cancelled) {
         free(reason);
@@ -195,6 +218,96 @@ static json_t *digest_refusal(const AgentFleet *f, const json_t *req)
                              "differing", differ);
     sb_free(&msg);
     return body;
+}
+
+/* A field of a batch request and the JSON type it must have. */
+typedef enum FieldType { FIELD_STRING, FIELD_ARRAY, FIELD_OBJECT, FIELD_BOOL, FIELD_COUNT } FieldType;
+typedef struct FieldRule {
+    const char *name;
+    FieldType type;
+} FieldRule;
+
+static const FieldRule REQUEST_FIELDS[] = {
+    {"run_id", FIELD_STRING},       {"command", FIELD_STRING}, {"tenants", FIELD_ARRAY},
+    {"to", FIELD_STRING},           {"options", FIELD_OBJECT}, {"migrations_digest", FIELD_STRING},
+    {"migrations", FIELD_OBJECT},   {NULL, FIELD_STRING},
+};
+static const FieldRule OPTION_FIELDS[] = {
+    {"steps", FIELD_COUNT}, {"all", FIELD_BOOL},    {"dry_run", FIELD_BOOL},
+    {"schema", FIELD_BOOL}, {"continue_on_error", FIELD_BOOL}, {NULL, FIELD_STRING},
+};
+static const char *const FIELD_TYPE_NAMES[] = {"a string", "an array", "an object",
+                                               "true or false", "a whole number"};
+
+static bool has_type(const json_t *v, FieldType t)
+{
+    switch (t) {
+    case FIELD_STRING: return json_is_string(v);
+    case FIELD_ARRAY: return json_is_array(v);
+    case FIELD_OBJECT: return json_is_object(v);
+    case FIELD_BOOL: return json_is_boolean(v);
+    case FIELD_COUNT: return json_is_integer(v) && json_integer_value(v) >= 0;
+    }
+    return false;
+}
+
+/* check_fields: every field of obj is one of rules, of its type; a wrong one is a 400 that
+ * names it (prefix "options." for the options), so that "dry_run": "true" can never be taken
+ * for a migrate. */
+static bool check_fields(const json_t *obj, const FieldRule *rules, const char *prefix,
+                         AgentReply *refuse)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        const FieldRule *r = rules;
+        while (r->name && strcmp(r->name, key) != 0)
+            r++;
+        if (!r->name) {
+            char *shown = agent_log_safe(key);
+            *refuse = agent_error_reply(400, "unknown field '%s%s'", prefix, shown);
+            free(shown);
+            return false;
+        }
+        if (!has_type(v, r->type)) {
+            *refuse = agent_error_reply(400, "'%s%s' must be %s", prefix, key,
+                                        FIELD_TYPE_NAMES[r->type]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* check_run_id: a run id is printable text; it is logged and sent back. */
+static bool check_run_id(const char *run_id, AgentReply *refuse)
+{
+    for (const unsigned char *p = (const unsigned char *)run_id; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            *refuse = agent_error_reply(400, "'run_id' must not hold control characters");
+            return false;
+        }
+    return true;
+}
+
+static bool check_request(const json_t *req, AgentReply *refuse)
+{
+    if (!check_fields(req, REQUEST_FIELDS, "", refuse))
+        return false;
+    const json_t *opts = json_object_get(req, "options");
+    if (opts && !check_fields(opts, OPTION_FIELDS, "options.", refuse))
+        return false;
+    const json_t *files = json_object_get(req, "migrations");
+    const char *name;
+    json_t *digest;
+    json_object_foreach((json_t *)files, name, digest) {
+        if (!json_is_string(digest)) {
+            *refuse = agent_error_reply(400, "'migrations' must map file names to digests "
+                                             "(strings)");
+            return false;
+        }
+    }
+    const char *run_id = json_string_value(json_object_get(req, "run_id"));
+    return !run_id || check_run_id(run_id, refuse);
 }
 
 static bool parse_command(const char *s, ExecCommand *out)
@@ -316,8 +429,22 @@ static AgentReply existing_reply(const AgentFleet *f, const Batch *b, const char
     return batch_ref(b, 200);
 }
 
+/* reap_locked joins the threads of batches that have ended, so that each finished batch gives
+ * its stack back (a thread that published its end is at most returning). */
+static void reap_locked(AgentRegistry *r)
+{
+    for (size_t i = 0; i < r->nbatches; i++) {
+        Batch *b = r->batches[i];
+        if (b->started && !b->joined && b->state != BATCH_RUNNING) {
+            pthread_join(b->thread, NULL);
+            b->joined = true;
+        }
+    }
+}
+
 static AgentReply start_locked(AgentRegistry *r, Batch *b)
 {
+    reap_locked(r);
     DroverError err = DROVER_ERROR_INIT;
     b->run = fleetrun_new(r->fleet->inv, &r->fleet->set, b->selected, b->n, &b->opts, &err);
     if (!b->run) {
@@ -350,6 +477,8 @@ AgentReply agent_batch_submit(AgentRegistry *r, const json_t *req)
     AgentReply reply;
     if (!json_is_object(req))
         return agent_error_reply(400, "the body must be a JSON object");
+    if (!check_request(req, &reply))
+        return reply;
     const char *run_id = json_string_value(json_object_get(req, "run_id"));
     const char *command = json_string_value(json_object_get(req, "command"));
     Batch *b = xcalloc(1, sizeof *b);
@@ -416,7 +545,8 @@ AgentReply agent_batch_cancel(AgentRegistry *r, const char *id)
         reply = agent_error_reply(404, "unknown batch '%s'", id);
     } else {
         atomic_store(&b->cancelled, 1);
-        fleetrun_stop(b->run);
+        if (b->run)
+            fleetrun_stop(b->run);
         reply = (AgentReply){202, json_pack("{s:s,s:s}", "batch_id", b->id, "state",
                                             batch_state_names[b->state])};
     }

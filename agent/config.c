@@ -15,7 +15,8 @@
 #define DEFAULT_MAX_BODY (1024L * 1024L)
 
 static const char *const known_keys[] = {"listen", "port", "tls", "token_file", "inventory",
-                                         "parallel", "max_body", NULL};
+                                         "parallel", "max_body", "idle_timeout",
+                                         "max_connections", "max_connections_per_ip", NULL};
 
 static bool is_known_key(const char *name)
 {
@@ -57,6 +58,20 @@ static bool check_keys(const config_setting_t *root, const char *path, DroverErr
     return true;
 }
 
+/* read_limit reads an optional whole number from min to max, def when absent. */
+static bool read_limit(config_t *cfg, const char *path, const char *key, long def, long min,
+                       long max, long *out, DroverError *err)
+{
+    int n = 0;
+    *out = def;
+    if (!config_lookup_int(cfg, key, &n))
+        return true;
+    if (n < min || n > max)
+        return config_fail(err, path, 0, "'%s' must be from %ld to %ld", key, min, max);
+    *out = n;
+    return true;
+}
+
 static bool read_settings(config_t *cfg, const char *path, const char *dir, AgentConfig *out,
                           DroverError *err)
 {
@@ -88,7 +103,11 @@ static bool read_settings(config_t *cfg, const char *path, const char *dir, Agen
             return config_fail(err, path, 0, "'%s' must be at least 1024 bytes", "max_body");
         out->max_body = n;
     }
-    return true;
+    return read_limit(cfg, path, "idle_timeout", 30, 1, 3600, &out->idle_timeout_s, err) &&
+           read_limit(cfg, path, "max_connections", 512, 4, 100000, &out->max_connections,
+                      err) &&
+           read_limit(cfg, path, "max_connections_per_ip", 64, 1, 100000,
+                      &out->max_connections_per_ip, err);
 }
 
 bool agent_config_load(const char *path, AgentConfig *out, DroverError *err)

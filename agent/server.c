@@ -53,7 +53,9 @@ static enum MHD_Result send_reply(AgentServer *s, struct MHD_Connection *conn,
     memcpy(with_newline + len, "\n", 2);
     free(text);
     agent_count_request(s->reg, reply.status);
-    fprintf(stderr, "drover-agent: %s %s %u\n", method, url, reply.status);
+    char *shown = agent_log_safe(url);
+    fprintf(stderr, "drover-agent: %s %s %u\n", method, shown, reply.status);
+    free(shown);
     return send_text(conn, reply.status, with_newline, "application/json");
 }
 
@@ -190,19 +192,44 @@ static bool read_pem(const char *path, char **out, DroverError *err)
     return *out != NULL;
 }
 
+/* keep_escaped: the request path is used as sent, never percent-decoded: every path the API
+ * knows is plain ASCII, and a decoded %00 would cut an id short ("b1%00" finding b1). */
+static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return strlen(s);
+}
+
+/*
+ * start_daemon: a few polling threads (epoll) serve every connection, so idle sockets cost a
+ * file descriptor, not a thread; a connection idle for idle_timeout seconds is closed; at most
+ * max_connections at once, max_connections_per_ip from one address, so one client cannot
+ * starve the others (or /healthz).
+ */
 static struct MHD_Daemon *start_daemon(AgentServer *s, const AgentConfig *c,
                                        const struct sockaddr_in *addr)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (s->tls_cert)
         return MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)c->port, NULL, NULL, answer, s,
                                 MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_NOTIFY_COMPLETED,
-                                request_done, s, MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
-                                MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
+                                request_done, s, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped,
+                                NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)AGENT_HTTP_THREADS,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->idle_timeout_s,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                (unsigned)c->max_connections_per_ip, MHD_OPTION_HTTPS_MEM_CERT,
+                                s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+                                MHD_OPTION_END);
     return MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, answer, s,
                             MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_NOTIFY_COMPLETED,
-                            request_done, s, MHD_OPTION_END);
+                            request_done, s, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)AGENT_HTTP_THREADS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->idle_timeout_s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)c->max_connections_per_ip, MHD_OPTION_END);
 }
 
 AgentServer *agent_server_start(const AgentConfig *c, const StrList *tokens,
