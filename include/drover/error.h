@@ -41,7 +41,11 @@ void error_set(DroverError *err, DroverErrorKind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void error_set_hint(DroverError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void error_set_location(DroverError *err, const char *file, int line);
-/* Set tenant/migration/statement; NULL leaves a field unchanged. */
+/* The most of a message or statement an error keeps (errors, reports, the journal). */
+#define ERROR_TEXT_MAX 2048
+
+/* Set tenant/migration/statement; NULL leaves a field unchanged. A statement longer than
+ * ERROR_TEXT_MAX is kept as its start and its length (error_set cuts a message so too). */
 void error_set_context(DroverError *err, const char *tenant, const char *migration,
                            const char *statement);
 bool error_is_set(const DroverError *err);

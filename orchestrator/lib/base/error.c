@@ -16,6 +16,22 @@ static void replace(char **field, const char *value)
     *field = copy;
 }
 
+/* excerpt: text as an error keeps it: whole up to max bytes, else its start (cut on a UTF-8
+ * boundary) and its length. A 10 MiB statement that fails on every tenant (or a server message
+ * quoting it) must not be copied into every report, log line and journal row. */
+static char *excerpt(char *text, size_t max, const char *what)
+{
+    size_t len = strlen(text);
+    if (len <= max)
+        return text;
+    size_t cut = max;
+    while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+        cut--;
+    char *short_text = xasprintf("%.*s… [cut: the %s has %zu bytes]", (int)cut, text, what, len);
+    free(text);
+    return short_text;
+}
+
 void error_set(DroverError *err, DroverErrorKind kind, const char *fmt, ...)
 {
     va_list ap;
@@ -23,7 +39,7 @@ void error_set(DroverError *err, DroverErrorKind kind, const char *fmt, ...)
     char *msg = xvasprintf(fmt, ap);
     va_end(ap);
     free(err->message);
-    err->message = msg;
+    err->message = excerpt(msg, ERROR_TEXT_MAX, "message");
     err->kind = kind;
 }
 
@@ -50,8 +66,10 @@ void error_set_context(DroverError *err, const char *tenant, const char *migrati
         replace(&err->tenant, tenant);
     if (migration)
         replace(&err->migration, migration);
-    if (statement)
-        replace(&err->statement, statement);
+    if (statement) {
+        free(err->statement);
+        err->statement = excerpt(xstrdup(statement), ERROR_TEXT_MAX, "statement");
+    }
 }
 
 bool error_is_set(const DroverError *err)
