@@ -179,6 +179,20 @@ static void test_discover_stops_at_first_bad_file(void **state)
     mig_set_free(&set);
 }
 
+/* A directory named like a migration is refused, never silently left out of the set. */
+static void test_discover_directory_entry(void **state)
+{
+    (void)state;
+    MigSet set;
+    DroverError err = DROVER_ERROR_INIT;
+    assert_false(mig_discover(MIG_DATA "/dir_entry", &set, &err));
+    assert_int_equal(err.kind, ERR_INPUT);
+    assert_string_equal(err.message, "'" MIG_DATA "/dir_entry/20240101000001-nested.sql' is named "
+                                     "like a migration but is not a regular file");
+    error_clear(&err);
+    mig_set_free(&set);
+}
+
 static void test_discover_nul_byte(void **state)
 {
     (void)state;
@@ -537,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_discover_stops_at_first_bad_file),
         cmocka_unit_test(test_discover_nul_byte),
+        cmocka_unit_test(test_discover_directory_entry),
         cmocka_unit_test(test_discover_missing_dir),
         cmocka_unit_test(test_parse_marker_forms),
         cmocka_unit_test(test_section_is_empty),

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "drover/inventory.h"
 #include "url_impl.h"
+#include "inventory_impl.h"
 #include "settings_impl.h"
 
 #include <curl/curl.h>
@@ -772,6 +773,8 @@ static bool load_agents(Loader *ld, const config_setting_t *root)
 
 static bool read_config(Loader *ld)
 {
+    if (!inv_check_files(ld->inv->config_path, ld->inv->config_dir, ld->err))
+        return false;
     errno = 0;
     if (config_read_file(&ld->cfg, ld->inv->config_path))
         return true;

@@ -69,6 +69,28 @@ static bool check_regular(const char *path, bool *regular, DroverError *err)
     return true;
 }
 
+/* check_name_utf8: SequelizeMeta stores the file name, so one that is not UTF-8 cannot be
+ * recorded anywhere; refused when the set loads, not tenant by tenant at run time. */
+static bool check_name_utf8(const char *name, const char *path, DroverError *err)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p >> 5) == 0x6 ? 2 : (*p >> 4) == 0xE ? 3
+                 : (*p >> 3) == 0x1E ? 4 : 0;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                n = 0;
+        if (n == 0) {
+            error_set(err, ERR_INPUT, "the file name of '%s' is not valid UTF-8, so "
+                      "SequelizeMeta cannot record it", path);
+            error_set_hint(err, "rename the file; nothing was run");
+            return false;
+        }
+        p += n;
+    }
+    return true;
+}
+
 static int cmp_migration(const void *a, const void *b)
 {
     return strcmp(((const Migration *)a)->name, ((const Migration *)b)->name);
@@ -111,8 +133,16 @@ static bool list_dir(const char *dir, MigSet *set, DroverError *err)
             continue;
         char *path = path_join(dir, de->d_name);
         bool regular = false;
-        ok = check_regular(path, &regular, err);
-        if (ok && regular)
+        ok = check_name_utf8(de->d_name, path, err) && check_regular(path, &regular, err);
+        if (ok && !regular) {
+            /* A directory, FIFO or device named like a migration: never silently left out,
+             * nor read (a FIFO would block the load). */
+            error_set(err, ERR_INPUT, "'%s' is named like a migration but is not a regular file",
+                      path);
+            error_set_hint(err, "rename or remove it; nothing was run");
+            ok = false;
+        }
+        if (ok)
             push_migration(set, &cap, de->d_name, path, kind);
         free(path);
         if (!ok)
