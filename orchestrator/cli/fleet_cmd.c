@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,28 @@
  * over, ends the thread so that the run can be freed.
  */
 static _Atomic(FleetRun *) signal_run;
+/* Set once the second signal started cancelling: a cancel request may hang on a frozen network
+ * (libpq's PQcancel has no timeout), so it runs on a thread of its own, leaving this thread free
+ * to take the third signal; and a run such a thread may still read is never freed. */
+static atomic_bool cancel_started, cancel_done;
+
+static void *cancel_thread(void *arg)
+{
+    fleetrun_cancel_statements(arg);
+    atomic_store(&cancel_done, true);
+    return NULL;
+}
+
+/* cancel_settled: no cancel thread can still read the run, waiting up to 5 s for one. */
+static bool cancel_settled(void)
+{
+    for (int i = 0; atomic_load(&cancel_started) && !atomic_load(&cancel_done); i++) {
+        if (i == 500)
+            return false;
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    }
+    return true;
+}
 static void signal_set(sigset_t *set, bool with_wakeup)
 {
     sigemptyset(set);
@@ -62,7 +85,10 @@ static void *signal_thread(void *arg)
             fleetrun_stop(run);
         } else if (count == 2) {
             fputs("drover: cancelling the statements running now\n", stderr);
-            fleetrun_cancel_statements(run);
+            pthread_t t;
+            atomic_store(&cancel_started, true);
+            if (pthread_create(&t, NULL, cancel_thread, run) == 0)
+                pthread_detach(t);
         } else {
             signal(sig, SIG_DFL);
             sigset_t one;
@@ -344,7 +370,8 @@ out:
     if (signals_started)
         stop_signal_thread(signals);
     atomic_store(&signal_run, NULL);
-    fleetrun_free(run);
+    if (cancel_settled())
+        fleetrun_free(run); /* else the process ends now; a cancel may still read the run */
     fleetrun_set_output(NULL, NULL);
     free(app);
     free(argv);
