@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/postgres_lib.sh"
 # shellcheck source=tests/integration/js_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/js_lib.sh"
 
-AGENT=${DROVER_AGENT_BIN:?DROVER_AGENT_BIN is not set (drover-agent not built)}
+: "${DROVER_AGENT_BIN:?DROVER_AGENT_BIN is not set (drover-agent not built)}"
 T=$DROVER_TEST_TMPDIR
 declare -A AGENT_PID AGENT_PORT
 MY_DBS=()
@@ -35,27 +35,12 @@ my_show() {
   for t in SequelizeMeta Users Posts audit_log; do my_sql "$1" "SHOW CREATE TABLE \`$t\`"; done
 }
 
-# start_agent NAME: runs the agent whose files are in $T/NAME (drover.cfg beside it) and waits
-# until it answers; a port taken between free_port and the agent's bind is tried again.
+# start_agent NAME: the agent whose files are in $T/NAME (drover.cfg beside it).
 start_agent() {
-  local a=$1 port try
-  echo "token-$a-0123456789" >"$T/$a/tokens"
-  for try in 1 2 3; do
-    port=$(free_port)
-    AGENT_PORT[$a]=$port
-    printf 'port = %s;\ntoken_file = "tokens";\ninventory = "drover.cfg";\nparallel = 2;\n' \
-      "$port" >"$T/$a/agent.cfg"
-    "$AGENT" --config "$T/$a/agent.cfg" 2>>"$T/$a/agent.log" &
-    AGENT_PID[$a]=$!
-    for _ in $(seq 200); do
-      curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
-      kill -0 "${AGENT_PID[$a]}" 2>/dev/null || break
-      sleep 0.1
-    done
-    grep -q "Address already in use" "$T/$a/agent.log" || break
-  done
-  cat "$T/$a/agent.log" >&2
-  fail "agent '$a' did not start"
+  echo "token-$1-0123456789" >"$T/$1/tokens"
+  start_agent_in "$T/$1" "parallel = 2;"
+  AGENT_PORT[$1]=$AGENT_STARTED_PORT
+  AGENT_PID[$1]=$AGENT_STARTED_PID
 }
 
 # coordinator CFG AGENT MIGRATIONS TENANTS...: an inventory whose agent tenants are named
@@ -124,17 +109,7 @@ assert_eq "SequelizeMeta" "$(my_sql "$my_a" 'SHOW TABLES')" "agent mariadb: undo
 
 # --- 2. A migration that throws half-way: the agent's PostgreSQL tenant is rolled back.
 project "$T/half" 20240101000001-create-users.js
-cat >"$T/half/migrations/20240101000002-half-way.js" <<'EOF'
-'use strict';
-module.exports = {
-  up: async (queryInterface, Sequelize) => {
-    await queryInterface.createTable('Halfway', { id: { type: Sequelize.INTEGER, primaryKey: true } });
-    await queryInterface.addColumn('Users', 'extra', { type: Sequelize.INTEGER });
-    throw new Error('boom half-way');
-  },
-  down: async () => {}
-};
-EOF
+cp "$DROVER_SOURCE_DIR/tests/data/itest/js-failing/20240101000002-half-way.js" "$T/half/migrations/"
 pg_h=$(unique_name ajh)
 pg_new_db "$pg_h"
 mkdir -p "$T/beta"

@@ -15,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
 # shellcheck source=tests/integration/js_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/js_lib.sh"
 
-AGENT=${DROVER_AGENT_BIN:?DROVER_AGENT_BIN is not set (drover-agent not built)}
+: "${DROVER_AGENT_BIN:?DROVER_AGENT_BIN is not set (drover-agent not built)}"
 
 # --- 1. BEGIN/COMMIT/ROLLBACK/END in a transactional section: refused at load.
 write_migration "$T/commit/m" 20240101000001-ok.sql "CREATE TABLE fine (id INTEGER PRIMARY KEY);" "DROP TABLE fine;"
@@ -68,24 +68,10 @@ mkdir -p "$T/agent/m"
 write_migration "$T/agent/m" 20240101000001-t.sql "CREATE TABLE t (id INTEGER PRIMARY KEY);" "DROP TABLE t;"
 write_config "$T/agent/drover.cfg" m "" '{ name = "dev"; }' "a1 dev sqlite:a1.db"
 echo "token-0123456789abcdef" >"$T/agent/tokens"
-start_agent() {
-  local try
-  for try in 1 2 3; do
-    PORT=$(free_port)
-    printf 'port = %s;\ntoken_file = "tokens";\ninventory = "drover.cfg";\n' "$PORT" >"$T/agent/agent.cfg"
-    "$AGENT" --config "$T/agent/agent.cfg" 2>>"$T/agent/agent.log" &
-    AGENT_PID=$!
-    _FL_PIDS+=("$AGENT_PID")
-    for _ in $(seq 100); do
-      curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return
-      kill -0 "$AGENT_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    grep -q "Address already in use" "$T/agent/agent.log" || break
-  done
-  fail "drover-agent did not start: $(cat "$T/agent/agent.log")"
-}
-start_agent
+start_agent_in "$T/agent"
+PORT=$AGENT_STARTED_PORT
+AGENT_PID=$AGENT_STARTED_PID
+_FL_PIDS+=("$AGENT_PID")
 DIGEST=$(curl -sf -H "Authorization: Bearer token-0123456789abcdef" "http://127.0.0.1:$PORT/v1/migrations" | jq -r .migrations_digest)
 # post BODY: POSTs a batch; the status in CODE, the body in $T/agent/reply.json.
 post() {

@@ -66,17 +66,7 @@ assert_eq "$ALL" "$(pg_rows "$pg_m")" "mixed: the CLI migrates again after drove
 
 # --- 3. A migration that throws half-way leaves the PostgreSQL tenant unchanged.
 project "$T/half" 20240101000001-create-users.js
-cat >"$T/half/migrations/20240101000002-half-way.js" <<'EOF'
-'use strict';
-module.exports = {
-  up: async (queryInterface, Sequelize) => {
-    await queryInterface.createTable('Halfway', { id: { type: Sequelize.INTEGER, primaryKey: true } });
-    await queryInterface.addColumn('Users', 'extra', { type: Sequelize.INTEGER });
-    throw new Error('boom half-way');
-  },
-  down: async () => {}
-};
-EOF
+cp "$DROVER_SOURCE_DIR/tests/data/itest/js-failing/20240101000002-half-way.js" "$T/half/migrations/"
 pg_h=$(unique_name jsh)
 pg_new_db "$pg_h"
 pg_inventory "$T/half/drover.cfg" "path = \"migrations\";" t1 "$(pg_url "$pg_h")"

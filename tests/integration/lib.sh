@@ -174,3 +174,27 @@ unique_name() {
   echo "$n" >"$counter_file"
   echo "${1}_$$_$n"
 }
+
+# start_agent_in DIR [CONFIG_LINES]: runs $DROVER_AGENT_BIN on DIR/drover.cfg with the token file
+# DIR/tokens (written when missing), on a free port; waits until it answers. A port taken
+# between free_port and the agent's bind is tried again. Leaves AGENT_STARTED_PORT and
+# AGENT_STARTED_PID; the agent logs to DIR/agent.log.
+start_agent_in() {
+  local dir=$1 extra=${2:-} try
+  [ -f "$dir/tokens" ] || echo "token-$(basename "$dir")-0123456789" >"$dir/tokens"
+  for try in 1 2 3; do
+    AGENT_STARTED_PORT=$(free_port)
+    printf 'port = %s;\ntoken_file = "tokens";\ninventory = "drover.cfg";\n%s\n' \
+      "$AGENT_STARTED_PORT" "$extra" >"$dir/agent.cfg"
+    "$DROVER_AGENT_BIN" --config "$dir/agent.cfg" 2>>"$dir/agent.log" &
+    AGENT_STARTED_PID=$!
+    for _ in $(seq 200); do
+      curl -sf "http://127.0.0.1:$AGENT_STARTED_PORT/healthz" >/dev/null && return
+      kill -0 "$AGENT_STARTED_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -q "Address already in use" "$dir/agent.log" || break
+  done
+  cat "$dir/agent.log" >&2
+  fail "drover-agent in '$dir' did not start"
+}
