@@ -19,7 +19,7 @@ T=$DROVER_TEST_TMPDIR
 REAL_SRC=$DROVER_SOURCE_DIR/tests/data/itest/real
 REAL=$(cd "$REAL_SRC/db/migrations" && ls -- *.js)
 MY_DBS=()
-trap 'for db in "${MY_DBS[@]}"; do my_drop_db "$db" >/dev/null 2>&1; done; _pg_drop_test_dbs; _lib_on_exit' EXIT
+trap 'rc=$?; for db in "${MY_DBS[@]}"; do my_drop_db "$db" >/dev/null 2>&1; done; _pg_drop_test_dbs; (exit $rc); _lib_on_exit' EXIT
 
 npm_project npm-real6 sequelize-cli@6 sequelize@6 pg pg-hstore mysql2
 link_sqlite3 "$NPM_ROOT/npm-real6/node_modules"

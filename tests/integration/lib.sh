@@ -20,6 +20,11 @@ export DROVER_TEST_TMPDIR
 
 _lib_on_exit() {
   local rc=$?
+  # A failed assertion fails the test whatever cleanup ran since (a trap that drops databases
+  # first leaves $? at the cleanup's status).
+  if [ "$_LIB_FAILED" -ne 0 ] && [ "$rc" -eq 0 ]; then
+    rc=1
+  fi
   if [ "$rc" -eq 0 ] && [ "$_LIB_FAILED" -eq 0 ]; then
     echo "$_LIB_TEST: $_LIB_PASSED passed, 0 failed"
   else
