@@ -225,8 +225,7 @@ static void print_output(const ExecOutput *out, void *ctx)
 static void prepare_js(AgentFleet *f)
 {
     fleetrun_set_output(print_output, NULL);
-    for (size_t i = 0; i < f->set.n && !f->has_js; i++)
-        f->has_js = f->set.items[i].kind == MIG_JS;
+    f->has_js = mig_set_has_js(&f->set);
     DroverError err = DROVER_ERROR_INIT;
     f->js_ready = fleetrun_js_prepare(f->inv, &f->set, &err);
     if (!f->js_ready) {

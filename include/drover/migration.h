@@ -66,6 +66,8 @@ bool mig_section_is_empty(const MigSection *s);
  * extension when that matches exactly one file. Returns the index, or -1.
  */
 ssize_t mig_find(const MigSet *set, const char *name);
+/* mig_set_has_js: whether any migration of the set is a .js one (run by the node runner). */
+bool mig_set_has_js(const MigSet *set);
 
 /* Length of the name without a known migration extension (.sql .js .cjs .ts .cts). */
 size_t mig_stem_len(const char *name);

@@ -57,6 +57,5 @@ ExecOptions fleet_exec_options(const CliArgs *a, const Fleet *f, const char *app
         .schema = a->schema,
         .sql_preview = a->sql,
         .application_name = application_name,
-        .engine = &f->inv->engine,
     };
 }

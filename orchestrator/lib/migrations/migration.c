@@ -91,6 +91,14 @@ static bool check_name_utf8(const char *name, const char *path, DroverError *err
     return true;
 }
 
+bool mig_set_has_js(const MigSet *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == MIG_JS)
+            return true;
+    return false;
+}
+
 static int cmp_migration(const void *a, const void *b)
 {
     return strcmp(((const Migration *)a)->name, ((const Migration *)b)->name);

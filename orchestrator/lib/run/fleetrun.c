@@ -43,14 +43,6 @@ static bool writes(const ExecOptions *o)
     return (o->command == EXEC_MIGRATE || o->command == EXEC_UNDO) && !o->dry_run;
 }
 
-static bool has_js(const MigSet *set)
-{
-    for (size_t i = 0; i < set->n; i++)
-        if (set->items[i].kind == MIG_JS)
-            return true;
-    return false;
-}
-
 /* dialects_of: NR_DIALECT bits of the local tenants among selected (all when selected is
  * NULL); agent tenants run their .js on the agent. */
 static unsigned dialects_of(const Inventory *inv, const size_t *selected, size_t n)
@@ -74,7 +66,7 @@ static bool js_setup(const Inventory *inv, const MigSet *set, unsigned dialects,
 bool fleetrun_js_prepare(const Inventory *inv, const MigSet *set, DroverError *err)
 {
     unsigned dialects = dialects_of(inv, NULL, inv->ntenants);
-    return !has_js(set) || !dialects || js_setup(inv, set, dialects, err);
+    return !mig_set_has_js(set) || !dialects || js_setup(inv, set, dialects, err);
 }
 
 void fleetrun_js_shutdown(void)
@@ -95,7 +87,7 @@ static bool setup_js(FleetRun *r, DroverError *err)
     unsigned dialects = dialects_of(r->inv, r->selected, r->n);
     if (!writes(&r->o.exec))
         dialects = r->o.exec.sql_preview ? dialects & NR_DIALECT(DB_POSTGRES) : 0;
-    if (!dialects || !has_js(r->set) || nr_is_ready())
+    if (!dialects || !mig_set_has_js(r->set) || nr_is_ready())
         return true;
     r->owns_runners = true;
     return js_setup(r->inv, r->set, dialects, err);
@@ -124,7 +116,7 @@ static bool setup_agents(FleetRun *r, DroverError *err)
     r->agents = agent_client_new(r->inv, r->set, base, err);
     free(base);
     StrList warnings = STRLIST_INIT;
-    bool needs_js = writes(&r->o.exec) && has_js(r->set);
+    bool needs_js = writes(&r->o.exec) && mig_set_has_js(r->set);
     bool ok = r->agents && agent_client_preflight(r->agents, r->selected, r->n, needs_js,
                                                   &warnings, err);
     for (size_t i = 0; i < warnings.n && r->o.warn; i++)
