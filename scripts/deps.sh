@@ -34,6 +34,7 @@ DEPS_COMMANDS_test=(
   "seq coreutils" "sleep coreutils" "sort coreutils" "tail coreutils" "test coreutils"
   "timeout coreutils" "touch coreutils" "tr coreutils" "true coreutils" "uname coreutils"
   "uniq coreutils" "wc coreutils"
+  "socat socat"
   "grep grep" "sed sed" "awk mawk" "find findutils" "xargs findutils"
   "flock util-linux" "setsid util-linux" "runuser util-linux" "findmnt util-linux"
   "nm binutils" "script bsdutils" "hostname hostname" "locale libc-bin" "kill procps" "ps procps"

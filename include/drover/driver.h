@@ -20,7 +20,14 @@ typedef struct DrvConnectOptions {
     const char *application_name; /* PostgreSQL application_name / MariaDB program_name */
     bool create;                  /* SQLite: create a missing database file (migrate only) */
     int connect_timeout_s;        /* 0: 10 seconds */
+    /* 0: none. The server ends any statement running longer (PostgreSQL statement_timeout,
+     * MariaDB max_statement_time), and the client waits at most this plus
+     * DRV_ANSWER_GRACE_S for any answer: past that the network path is taken as frozen and the
+     * connection as lost. SQLite has no network and ignores it. */
+    int statement_timeout_ms;
 } DrvConnectOptions;
+
+#define DRV_ANSWER_GRACE_S 10
 
 /*
  * drv_connect opens a connection. PostgreSQL: client_encoding UTF8, notices silenced, and
@@ -110,5 +117,9 @@ void drv_canceller_free(DrvCanceller *k);    /* drv_canceller_free(NULL) is a no
 /* True when err is a transient fault worth retrying (connection lost or refused, too many
  * connections, deadlock, serialization failure, lock timeout, admin shutdown, SQLITE_BUSY). */
 bool drv_error_is_transient(DbDialect d, const DroverError *err);
+
+/* True when err says the connection itself was lost or closed under a statement (PostgreSQL
+ * class 08, MariaDB 2006/2013/2055): what the server did with that statement is unknown. */
+bool drv_error_is_connection_lost(DbDialect d, const DroverError *err);
 
 #endif

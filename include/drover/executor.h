@@ -73,6 +73,14 @@ typedef struct ExecOptions {
     const atomic_int *stop;
     ExecCancels *cancels;    /* where jobs register their connections; may be NULL */
     ExecSessions *sessions;  /* read-only commands: connections to share; NULL: none */
+    /* Called from the workers around each section that runs without a transaction (all of
+     * MariaDB's, transaction:false ones): started before its first statement is sent (false
+     * keeps the section from running), ended once it finished applying or failed cleanly. A
+     * section that left the tenant half-done keeps its mark. NULL: no marks. */
+    bool (*mark_started)(void *ctx, const char *tenant_id, const char *migration,
+                         DroverError *err);
+    void (*mark_ended)(void *ctx, const char *tenant_id, const char *migration);
+    void *marks_ctx;
 } ExecOptions;
 
 typedef enum ExecOutcome {
@@ -179,6 +187,7 @@ typedef struct ExecJob {
     const char *meta_table;
     const char *meta_schema;
     long lock_timeout_ms;    /* table-lock wait per statement for this tenant's environment */
+    long statement_timeout_ms; /* the environment's statement_timeout; 0: none */
     const StrList *revert_only; /* undo exactly these migrations, where still recorded, newest
                                    first (compensation of a halted environment); else NULL */
     const StrList *no_transaction; /* .js migrations to run outside a transaction (the

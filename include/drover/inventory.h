@@ -57,6 +57,7 @@ typedef struct InvEnvironment {
     InvCount max_failures; /* failures tolerated before the run halts; unset: 0 */
     bool revert_on_failure; /* on_failure = "revert": a halt reverts what this run did here */
     long lock_timeout_ms;  /* -1: defaults.lock_timeout */
+    long statement_timeout_ms; /* -1: defaults.statement_timeout */
 } InvEnvironment;
 
 /* The fleet engine's settings (the 'defaults' group), each overridable on the command line. */
@@ -65,6 +66,8 @@ typedef struct InvEngine {
     long max_per_server;  /* concurrent jobs per host:port, default 4 */
     long lock_wait_ms;    /* how long a job waits for a tenant's lock, default 30 s */
     long lock_timeout_ms; /* per statement table-lock wait, 0 = server default (default) */
+    long statement_timeout_ms; /* per statement run time, 0 = none (default); also bounds the
+                                  wait for a server's answer (see DrvConnectOptions) */
     long retries;         /* retries of a transient fault, default 3 */
     long backoff_ms;      /* first backoff, default 200 ms */
     long backoff_max_ms;  /* backoff cap, default 10 s */

@@ -59,6 +59,18 @@ bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **e
  * only on failure (err set). */
 bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long long *run_id,
                       double *ended_at, DroverError *err);
+/*
+ * journal_mark_started marks the tenant dirty with migration before a section that runs
+ * without a transaction is sent, and journal_clear_started removes that mark once the section
+ * ended: a process killed in between (SIGKILL, power loss) leaves the tenant dirty, so the
+ * next run refuses to replay a migration the server may have run in part or in full.
+ * journal_clear_started removes only the mark journal_mark_started made in this run.
+ */
+bool journal_mark_started(Journal *j, int64_t run_id, const char *tenant_id,
+                          const char *migration, DroverError *err);
+bool journal_clear_started(Journal *j, int64_t run_id, const char *tenant_id,
+                           const char *migration, DroverError *err);
+
 /* journal_resolve clears tenant_id's dirty mark (an operator fixed the tenant by hand);
  * *was_dirty tells whether there was one. */
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err);

@@ -180,6 +180,11 @@ async function opOpen(req) {
     const s = Math.max(1, Math.ceil(c.lock_timeout_ms / 1000));
     onConnect.push(`SET SESSION lock_wait_timeout = ${s}, SESSION innodb_lock_wait_timeout = ${s}`);
   }
+  // The environment's statement_timeout, likewise; js_timeout bounds the whole section.
+  if (c.statement_timeout_ms > 0 && req.dialect === 'postgres')
+    onConnect.push(`SET statement_timeout = '${Math.floor(c.statement_timeout_ms)}ms'`);
+  if (c.statement_timeout_ms > 0 && req.dialect === 'mysql')
+    onConnect.push(`SET SESSION max_statement_time = ${c.statement_timeout_ms / 1000}`);
   // A preview's own transaction is read-write (SET TRANSACTION READ WRITE); whatever a
   // migration runs after ending it (COMMIT, ROLLBACK) starts a read-only one and cannot write.
   if (req.preview && req.dialect === 'postgres')

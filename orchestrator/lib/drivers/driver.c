@@ -199,6 +199,19 @@ bool drv_error_is_transient(DbDialect d, const DroverError *err)
     return false;
 }
 
+bool drv_error_is_connection_lost(DbDialect d, const DroverError *err)
+{
+    switch (d) {
+    case DB_POSTGRES:
+        return strncmp(err->sqlstate, "08", 2) == 0;
+    case DB_MYSQL:
+        return err->code == 2006 || err->code == 2013 || err->code == 2055;
+    case DB_SQLITE:
+        return false;
+    }
+    return false;
+}
+
 void drvi_conn_init(DrvConn *c, const DrvOps *ops, char *where)
 {
     c->ops = ops;
@@ -295,6 +308,18 @@ static long long monotonic_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t drvi_now_ms(void)
+{
+    return (int64_t)monotonic_ms();
+}
+
+int drvi_answer_wait_ms(const DrvConnectOptions *opts)
+{
+    if (opts->statement_timeout_ms <= 0)
+        return -1;
+    return opts->statement_timeout_ms + DRV_ANSWER_GRACE_S * 1000;
 }
 
 static void sleep_ms(long long ms)

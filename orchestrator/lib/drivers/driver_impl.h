@@ -8,6 +8,8 @@
 
 #include "drover/driver.h"
 
+#include <stdint.h>
+
 typedef struct DrvOps {
     DbDialect dialect;
     const char *begin_sql;
@@ -85,5 +87,10 @@ bool drvi_poll_lock(DrvConn *c, const void *arg,
 
 /* Copies the first statement of sql[0..len) without surrounding blanks and comments. */
 char *drvi_statement_text(DbDialect d, const char *sql, size_t len);
+
+int64_t drvi_now_ms(void); /* CLOCK_MONOTONIC */
+/* How long a network driver waits for any answer: the statement_timeout plus
+ * DRV_ANSWER_GRACE_S, or -1 (no bound) without a statement_timeout. */
+int drvi_answer_wait_ms(const DrvConnectOptions *opts);
 
 #endif

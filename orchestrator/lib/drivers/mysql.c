@@ -35,6 +35,34 @@ static void init_library(void)
     mysql_library_init(0, NULL, NULL);
 }
 
+/* set_answer_wait bounds every read and write on the socket by the statement_timeout plus a
+ * grace (the server has ended the statement by then, so silence means a frozen path). */
+static void set_answer_wait(MYSQL *my, const DrvConnectOptions *opts)
+{
+    int ms = drvi_answer_wait_ms(opts);
+    if (ms < 0)
+        return;
+    unsigned int s = (unsigned int)((ms + 999) / 1000);
+    mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &s);
+    mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &s);
+}
+
+static bool mdb_exec(DrvConn *c, const char *sql, DroverError *err);
+
+/* The server ends a statement running past the environment's statement_timeout (MariaDB's
+ * max_statement_time, in seconds; MySQL lacks it and refuses the SET, which is reported). */
+static bool mdb_set_statement_timeout(DrvConn *c, const DrvConnectOptions *opts,
+                                      DroverError *err)
+{
+    char *sql = xasprintf("SET SESSION max_statement_time = %d.%03d",
+                          opts->statement_timeout_ms / 1000, opts->statement_timeout_ms % 1000);
+    bool ok = mdb_exec(c, sql, err);
+    free(sql);
+    if (!ok)
+        err->kind = ERR_CONNECT;
+    return ok;
+}
+
 static DrvConn *mdb_connect(const DbUrl *url, const DrvConnectOptions *opts, char *where,
                            DroverError *err)
 {
@@ -49,6 +77,7 @@ static DrvConn *mdb_connect(const DbUrl *url, const DrvConnectOptions *opts, cha
     mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", opts->application_name);
+    set_answer_wait(my, opts);
     const char *db = url->database && url->database[0] ? url->database : NULL;
     if (!mysql_real_connect(my, url->host, url->user, url->password, db,
                             (unsigned int)url->port, NULL, CLIENT_MULTI_STATEMENTS)) {
@@ -64,6 +93,10 @@ static DrvConn *mdb_connect(const DbUrl *url, const DrvConnectOptions *opts, cha
     c->my = my;
     c->database = xstrdup(url->database ? url->database : "");
     c->url = url;
+    if (opts->statement_timeout_ms > 0 && !mdb_set_statement_timeout(&c->base, opts, err)) {
+        drv_close(&c->base);
+        return NULL;
+    }
     return &c->base;
 }
 

@@ -7,16 +7,20 @@
 
 #include "sqlsplit_impl.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 typedef struct PgConn {
     DrvConn base;
     PGconn *pg;
+    int answer_wait_ms; /* how long to wait for any answer; -1: no bound (drv_answer_wait_ms) */
     int64_t *held; /* advisory keys this session holds (pg_lock_holder must not probe them) */
     size_t nheld;
 } PgConn;
@@ -56,7 +60,7 @@ static void param_add(PgParams *p, const char *key, const char *value)
  * that libpq (where a later keyword wins) lets an explicit URL parameter override them. */
 static void build_params(PgParams *p, const DbUrl *url, const DrvConnectOptions *opts)
 {
-    size_t cap = 9 + url->nparams;
+    size_t cap = 15 + url->nparams;
     p->keys = xcalloc(cap, sizeof *p->keys);
     p->values = xcalloc(cap, sizeof *p->values);
     p->n = 0;
@@ -70,6 +74,13 @@ static void build_params(PgParams *p, const DbUrl *url, const DrvConnectOptions 
     param_add(p, "application_name", opts->application_name);
     param_add(p, "connect_timeout", p->timeout);
     param_add(p, "client_encoding", "UTF8");
+    /* A peer that vanished (host down, NAT entry gone, cable cut) is noticed within about a
+     * minute instead of the kernel's two hours; the URL may override each of these. */
+    param_add(p, "keepalives", "1");
+    param_add(p, "keepalives_idle", "30");
+    param_add(p, "keepalives_interval", "10");
+    param_add(p, "keepalives_count", "3");
+    param_add(p, "tcp_user_timeout", "60000");
     for (size_t k = 0; k < url->nparams; k++)
         param_add(p, url->params[k].key, url->params[k].value);
     p->keys[p->n] = NULL;
@@ -114,6 +125,18 @@ static void set_sqlstate(DroverError *err, const char *sqlstate)
 
 static bool pg_exec(DrvConn *c, const char *sql, DroverError *err);
 
+/* The server ends a statement running past the environment's statement_timeout (57014). */
+static bool pg_set_statement_timeout(DrvConn *c, const DrvConnectOptions *opts,
+                                     DroverError *err)
+{
+    char *sql = xasprintf("SET statement_timeout = '%dms'", opts->statement_timeout_ms);
+    bool ok = pg_exec(c, sql, err);
+    free(sql);
+    if (!ok)
+        err->kind = ERR_CONNECT;
+    return ok;
+}
+
 static DrvConn *pg_connect(const DbUrl *url, const DrvConnectOptions *opts, char *where,
                            DroverError *err)
 {
@@ -134,6 +157,11 @@ static DrvConn *pg_connect(const DbUrl *url, const DrvConnectOptions *opts, char
     PgConn *c = xcalloc(1, sizeof *c);
     drvi_conn_init(&c->base, &drvi_pg_ops, where);
     c->pg = pg;
+    c->answer_wait_ms = drvi_answer_wait_ms(opts);
+    if (opts->statement_timeout_ms > 0 && !pg_set_statement_timeout(&c->base, opts, err)) {
+        drv_close(&c->base);
+        return NULL;
+    }
     if (url->schema) {
         char *schema = drv_quote_ident(DB_POSTGRES, url->schema);
         char *sql = xasprintf("SET search_path TO %s", schema);
@@ -201,12 +229,87 @@ static void finish_copy(PGconn *pg, ExecStatusType status)
         PQclear(r);
 }
 
+/* wait_readable waits until the socket has data or deadline_ms (a monotonic time, -1: none)
+ * passes; false when it passed. */
+static bool wait_readable(int fd, int64_t deadline_ms)
+{
+    for (;;) {
+        int left = -1;
+        if (deadline_ms >= 0) {
+            int64_t now = drvi_now_ms();
+            if (now >= deadline_ms)
+                return false;
+            left = (int)(deadline_ms - now);
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, left);
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return true; /* readable, or an error that PQconsumeInput will report */
+    }
+}
+
+/*
+ * pg_exec_bounded is PQexec with a bound on the wait for the server's answer: the first error
+ * result, else the last result. When no answer comes within the connection's answer wait
+ * (statement_timeout plus a grace: the server would have cancelled the statement by then, so
+ * silence means the path to it is frozen), the socket is shut down, so that every later call
+ * on this connection fails at once as a lost connection, and NULL is returned.
+ */
+static PGresult *pg_exec_bounded(PgConn *c, const char *sql, bool *timed_out)
+{
+    PGconn *pg = c->pg;
+    *timed_out = false;
+    if (c->answer_wait_ms < 0 || PQstatus(pg) != CONNECTION_OK)
+        return PQexec(pg, sql);
+    if (!PQsendQuery(pg, sql))
+        return NULL;
+    int64_t deadline = drvi_now_ms() + c->answer_wait_ms;
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(pg)) {
+            if (!wait_readable(PQsocket(pg), deadline)) {
+                *timed_out = true;
+                shutdown(PQsocket(pg), SHUT_RDWR);
+                PQclear(keep);
+                return NULL;
+            }
+            if (!PQconsumeInput(pg))
+                break;
+        }
+        PGresult *r = PQgetResult(pg);
+        if (!r)
+            return keep;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+            PQclear(keep);
+            return r;
+        }
+        bool failed = st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE;
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR && !failed) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(keep);
+        keep = r;
+    }
+}
+
 /* pg_run executes sql (one or more statements) and checks the last result; text/len name
  * the statement for an error. Returns the result on success (caller clears), else NULL. */
-static PGresult *pg_run(PGconn *pg, const char *sql, const char *text, size_t len,
+static PGresult *pg_run(PgConn *c, const char *sql, const char *text, size_t len,
                         DroverError *err)
 {
-    PGresult *res = PQexec(pg, sql);
+    PGconn *pg = c->pg;
+    bool timed_out = false;
+    PGresult *res = pg_exec_bounded(c, sql, &timed_out);
+    if (timed_out) {
+        char *why = xasprintf("no answer from the server within %d s (statement_timeout and a "
+                              "%d s grace): the network path to it is frozen; the connection was "
+                              "closed", c->answer_wait_ms / 1000, DRV_ANSWER_GRACE_S);
+        drvi_sql_error(err, DB_POSTGRES, why, "08006", 0, text, len);
+        free(why);
+        return NULL;
+    }
     ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     switch (status) {
     case PGRES_COMMAND_OK:
@@ -230,7 +333,7 @@ static PGresult *pg_run(PGconn *pg, const char *sql, const char *text, size_t le
 
 static bool pg_exec(DrvConn *c, const char *sql, DroverError *err)
 {
-    PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
+    PGresult *res = pg_run((PgConn *)c, sql, sql, strlen(sql), err);
     PQclear(res);
     return res != NULL;
 }
@@ -242,7 +345,7 @@ static bool pg_exec_script(DrvConn *c, const char *script, size_t *completed, Dr
     bool ok = true;
     for (size_t k = 0; k < n && ok; k++) {
         char *sql = xstrndup(script + stmts[k].offset, stmts[k].len);
-        PGresult *res = pg_run(pg_of(c), sql, sql, stmts[k].len, err);
+        PGresult *res = pg_run((PgConn *)c, sql, sql, stmts[k].len, err);
         ok = res != NULL;
         PQclear(res);
         free(sql);
@@ -255,7 +358,7 @@ static bool pg_exec_script(DrvConn *c, const char *script, size_t *completed, Dr
 
 static bool pg_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
-    PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
+    PGresult *res = pg_run((PgConn *)c, sql, sql, strlen(sql), err);
     if (!res)
         return false;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) > 0) {
@@ -268,7 +371,7 @@ static bool pg_query_strings(DrvConn *c, const char *sql, StrList *out, DroverEr
 
 static bool pg_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
-    PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
+    PGresult *res = pg_run((PgConn *)c, sql, sql, strlen(sql), err);
     if (!res)
         return false;
     for (int col = 0; col < PQnfields(res); col++)
@@ -293,7 +396,7 @@ static char *pg_quote_literal(DrvConn *c, const char *s)
 static bool query_value(DrvConn *c, const char *sql, char **value, DroverError *err)
 {
     *value = NULL;
-    PGresult *res = pg_run(pg_of(c), sql, sql, strlen(sql), err);
+    PGresult *res = pg_run((PgConn *)c, sql, sql, strlen(sql), err);
     if (!res)
         return false;
     if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))

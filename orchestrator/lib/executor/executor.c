@@ -115,6 +115,7 @@ static StepEnd open_session(TenantRun *r)
     DrvConnectOptions copts = {
         .application_name = o->application_name,
         .create = writes(o) && o->command == EXEC_MIGRATE,
+        .statement_timeout_ms = (int)r->job->statement_timeout_ms,
     };
     r->res->attempts++;
     if (!writes(o))

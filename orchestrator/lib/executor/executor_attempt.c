@@ -33,6 +33,7 @@ bool exec_open_runner(TenantRun *r, bool preview, DroverError *err)
     r->runner = nr_acquire(err);
     NrOpenRequest o = {.url = &r->job->tenant->url, .tenant = r->job->tenant->id,
                        .lock_timeout_ms = preview ? 0 : r->job->lock_timeout_ms,
+                       .statement_timeout_ms = r->job->statement_timeout_ms,
                        .preview = preview};
     if (r->runner && nr_open(r->runner, &o, err))
         return true;

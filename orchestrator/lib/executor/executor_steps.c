@@ -97,6 +97,36 @@ static bool no_transaction(const TenantRun *r, const Migration *m)
     return false;
 }
 
+/* mark_started records, before a section without a transaction is sent, that it started
+ * (ExecOptions.mark_started); false (err set) when the mark cannot be written, and then the
+ * section must not run: a kill would leave no trace of it. */
+static bool mark_started(TenantRun *r, const Migration *m, DroverError *err)
+{
+    const ExecOptions *o = r->job->options;
+    if (!o->mark_started || o->dry_run)
+        return true;
+    if (o->mark_started(o->marks_ctx, r->job->tenant->id, m->name, err))
+        return true;
+    error_set_context(err, NULL, m->name, NULL);
+    return false;
+}
+
+/* mark_ended clears that mark once the section ended without leaving the tenant half-done. */
+static void mark_ended(TenantRun *r, const Migration *m)
+{
+    const ExecOptions *o = r->job->options;
+    if (o->mark_ended && !o->dry_run && !r->res->partial)
+        o->mark_ended(o->marks_ctx, r->job->tenant->id, m->name);
+}
+
+/* lost_while_sent: a section without a transaction lost its connection while its statements
+ * were on their way; the server may have run some, all or none of them (MariaDB goes on
+ * with a multi-statement query its client left), so a retry could replay them. */
+static bool lost_while_sent(DbDialect d, const DroverError *err)
+{
+    return drv_error_is_connection_lost(d, err);
+}
+
 /* refused_in_transaction: PostgreSQL refused a statement because it ran inside a transaction
  * block (SQLSTATE 25001: CREATE INDEX CONCURRENTLY, its DROP, ALTER TYPE ... ADD VALUE on old
  * servers). The transaction was rolled back, so nothing of the migration stayed. */
@@ -126,17 +156,19 @@ static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const c
         char *meta = up ? meta_insert_sql(r->conn, &r->table, &r->meta, m->name)
                         : meta_delete_sql(r->conn, &r->table, row);
         NrRunRequest req = {.file = m->path, .up = up, .meta_sql = meta, .no_transaction = !tx};
-        ok = nr_run(r->runner, &req, NULL, &end, err);
+        ok = (tx || mark_started(r, m, err)) && nr_run(r->runner, &req, NULL, &end, err);
         if (!ok && tx && d == DB_POSTGRES && refused_in_transaction(err, &end)) {
             error_clear(err);
             tx = false;
             req.no_transaction = true;
-            ok = nr_run(r->runner, &req, NULL, &end, err);
+            ok = mark_started(r, m, err) && nr_run(r->runner, &req, NULL, &end, err);
         }
         free(meta);
     }
     if (ok) {
         step_end(step, true, err);
+        if (!tx)
+            mark_ended(r, m);
         return STEP_OK;
     }
     error_set_context(err, NULL, m->name, NULL);
@@ -152,6 +184,8 @@ static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const c
                      d == DB_MYSQL);
         return STEP_FAILED;
     }
+    if (!tx)
+        mark_ended(r, m);
     return exec_retry_or_fail(r, d);
 }
 
@@ -170,8 +204,10 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
     bool tx = s->transaction && d != DB_MYSQL;
     size_t completed = 0;
     ExecStep *step = step_begin(r, m->name, up);
-    bool ran = false, ok = !tx || drv_begin(r->conn, err);
+    bool ran = false, sent = false;
+    bool ok = tx ? drv_begin(r->conn, err) : mark_started(r, m, err);
     if (ok) {
+        sent = true;
         ok = drv_exec_script(r->conn, s->sql ? s->sql : "", &completed, err);
         ran = ok;
     }
@@ -196,8 +232,11 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
     if (!ok)
         error_set_context(err, NULL, m->name, NULL);
     step_end(step, ok, err);
-    if (ok)
+    if (ok) {
+        if (!tx)
+            mark_ended(r, m);
         return STEP_OK;
+    }
     if (ended) {
         mark_partial(r, m, "a COMMIT or ROLLBACK inside the migration ended drover's transaction: "
                            "what ran before it is committed and not recorded in SequelizeMeta",
@@ -211,6 +250,14 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
         free(what);
         return STEP_FAILED;
     }
+    if (!tx && sent && lost_while_sent(d, err)) {
+        mark_partial(r, m, "the connection was lost while the migration ran without a "
+                           "transaction: the server may have run some, all or none of it",
+                     d == DB_MYSQL);
+        return STEP_FAILED;
+    }
+    if (!tx && sent)
+        mark_ended(r, m);
     return exec_retry_or_fail(r, d);
 }
 

@@ -670,6 +670,8 @@ static json_t *open_request(const NrOpenRequest *o)
     json_t *cfg = json_object();
     if (o->lock_timeout_ms > 0)
         json_object_set_new(cfg, "lock_timeout_ms", json_integer(o->lock_timeout_ms));
+    if (o->statement_timeout_ms > 0)
+        json_object_set_new(cfg, "statement_timeout_ms", json_integer(o->statement_timeout_ms));
     if (u->host)
         json_object_set_new(cfg, "host", json_string(u->host));
     if (u->port)

@@ -44,6 +44,7 @@ typedef struct NrOpenRequest {
     const DbUrl *url;
     const char *tenant;   /* the tenant's id: output events name it */
     long lock_timeout_ms; /* the environment's lock_timeout on every connection; 0: none */
+    long statement_timeout_ms; /* the environment's statement_timeout likewise; 0: none */
     bool preview;
 } NrOpenRequest;
 

@@ -25,10 +25,10 @@ static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", 
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules",
                                                "no_transaction", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
-                                            "lock_timeout", "retries", "backoff_ms",
+                                            "lock_timeout", "statement_timeout", "retries", "backoff_ms",
                                             "backoff_max_ms", "rollback", "js_timeout", NULL};
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
-                                               "lock_timeout", NULL};
+                                               "lock_timeout", "statement_timeout", NULL};
 static const char *const TENANT_KEYS[] = {"id", "env", "url", "agent", "tags", NULL};
 static const char *const AGENT_KEYS[] = {"name", "url", "token", "ca", "timeout", NULL};
 static const char *const NOTIFY_KEYS[] = {"url", "format", "events", "timeout", NULL};
@@ -220,6 +220,8 @@ static bool load_engine_value(Loader *ld, const config_setting_t *d, const char 
         ok = typed(ld, s, label, settings_duration(s, 1000, &e->lock_wait_ms, &why), &why);
     else if (strcmp(key, "lock_timeout") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->lock_timeout_ms, &why), &why);
+    else if (strcmp(key, "statement_timeout") == 0)
+        ok = typed(ld, s, label, settings_duration(s, 1000, &e->statement_timeout_ms, &why), &why);
     else if (strcmp(key, "backoff_ms") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_ms, &why), &why);
     else if (strcmp(key, "js_timeout") == 0)
@@ -335,6 +337,7 @@ static bool load_environment_policy(Loader *ld, const config_setting_t *e, InvEn
     const config_setting_t *s;
     char *why = NULL;
     env->lock_timeout_ms = -1;
+    env->statement_timeout_ms = -1;
     if ((s = config_setting_get_member(e, "canary")) &&
         !typed(ld, s, "canary", settings_count(s, &env->canary, &why), &why))
         return false;
@@ -343,6 +346,10 @@ static bool load_environment_policy(Loader *ld, const config_setting_t *e, InvEn
         return false;
     if ((s = config_setting_get_member(e, "lock_timeout")) &&
         !typed(ld, s, "lock_timeout", settings_duration(s, 1, &env->lock_timeout_ms, &why), &why))
+        return false;
+    if ((s = config_setting_get_member(e, "statement_timeout")) &&
+        !typed(ld, s, "statement_timeout",
+               settings_duration(s, 1000, &env->statement_timeout_ms, &why), &why))
         return false;
     if ((s = config_setting_get_member(e, "on_failure"))) {
         static const char *const actions[] = {"stop", "revert", NULL};

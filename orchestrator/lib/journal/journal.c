@@ -651,6 +651,50 @@ bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long lo
     return true;
 }
 
+#define STARTED_MARK "the migration was sent without a transaction and its end was never " \
+                     "recorded: drover was killed (or lost its journal) while it ran"
+
+bool journal_mark_started(Journal *j, int64_t run_id, const char *tenant_id,
+                          const char *migration, DroverError *err)
+{
+    const char *what = "cannot mark the migration as started";
+    sqlite3_stmt *st = journal_prepare(j,
+                                       "INSERT OR REPLACE INTO dirty (tenant_id, migration,"
+                                       " run_id, error, marked_at) VALUES (?, ?, ?, ?, ?)",
+                                       what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    bind_text(&b, migration);
+    bind_int(&b, run_id);
+    bind_text(&b, STARTED_MARK);
+    bind_time(&b, now_seconds());
+    bool ok = step_done(j, &b, what, err);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool journal_clear_started(Journal *j, int64_t run_id, const char *tenant_id,
+                           const char *migration, DroverError *err)
+{
+    const char *what = "cannot clear the migration's started mark";
+    sqlite3_stmt *st = journal_prepare(j,
+                                       "DELETE FROM dirty WHERE tenant_id = ? AND migration = ?"
+                                       " AND run_id = ? AND error = ?",
+                                       what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    bind_text(&b, migration);
+    bind_int(&b, run_id);
+    bind_text(&b, STARTED_MARK);
+    bool ok = step_done(j, &b, what, err);
+    sqlite3_finalize(st);
+    return ok;
+}
+
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err)
 {
     const char *what = "cannot clear the dirty mark";

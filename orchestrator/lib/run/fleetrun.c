@@ -11,6 +11,7 @@
 #include "drover/fleetrun.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,12 @@ struct FleetRun {
     AgentClient *agents;    /* NULL when no selected tenant is served by an agent */
     bool owns_runners;      /* this run started the node runner pool */
     Journal *journal;
+    /* A second handle on the journal for the workers' started marks (ExecOptions.mark_started):
+     * the coordinator's handle is its alone, so the workers share this one under marks_mu. */
+    Journal *marks;
+    pthread_mutex_t marks_mu;
     int64_t run_id;
-    bool journal_failed;
+    atomic_bool journal_failed; /* also set by workers (mark_ended) */
     ExecResult *results;
 };
 
@@ -144,12 +149,47 @@ static bool check_no_transaction(const FleetRun *r, DroverError *err)
     return true;
 }
 
+static bool mark_started(void *ctx, const char *tenant_id, const char *migration,
+                         DroverError *err)
+{
+    FleetRun *r = ctx;
+    pthread_mutex_lock(&r->marks_mu);
+    bool ok = journal_mark_started(r->marks, r->run_id, tenant_id, migration, err);
+    pthread_mutex_unlock(&r->marks_mu);
+    if (!ok)
+        error_set_hint(err, "nothing of the migration was sent; fix the journal '%s' and run "
+                            "again", r->inv->journal_path);
+    return ok;
+}
+
+/* mark_ended: a mark that cannot be cleared stays, and only makes the next run refuse the
+ * tenant until 'drover resolve'; the run itself is reported as failing the journal. */
+static void mark_ended(void *ctx, const char *tenant_id, const char *migration)
+{
+    FleetRun *r = ctx;
+    DroverError err = DROVER_ERROR_INIT;
+    pthread_mutex_lock(&r->marks_mu);
+    bool ok = journal_clear_started(r->marks, r->run_id, tenant_id, migration, &err);
+    if (!ok)
+        r->journal_failed = true;
+    pthread_mutex_unlock(&r->marks_mu);
+    error_clear(&err);
+}
+
 static bool open_journal(FleetRun *r, DroverError *err)
 {
     if (!r->o.journal || !writes(&r->o.exec))
         return true;
     r->journal = journal_open(r->inv->journal_path, err);
-    return r->journal && journal_begin_run(r->journal, &r->o.journal_info, &r->run_id, err);
+    if (!r->journal || !journal_begin_run(r->journal, &r->o.journal_info, &r->run_id, err))
+        return false;
+    r->marks = journal_open(r->inv->journal_path, err);
+    if (!r->marks)
+        return false;
+    r->o.exec.mark_started = mark_started;
+    r->o.exec.mark_ended = mark_ended;
+    r->o.exec.marks_ctx = r;
+    return true;
 }
 
 FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *selected,
@@ -163,6 +203,7 @@ FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *se
     r->o = *opts;
     r->o.exec.engine = &inv->engine;
     r->o.exec.stop = &r->stop;
+    pthread_mutex_init(&r->marks_mu, NULL);
     if (writes(&r->o.exec))
         r->o.exec.cancels = r->cancels = exec_cancels_new();
     else
@@ -184,6 +225,8 @@ void fleetrun_free(FleetRun *r)
     if (r->owns_runners)
         nr_shutdown();
     journal_close(r->journal);
+    journal_close(r->marks);
+    pthread_mutex_destroy(&r->marks_mu);
     exec_sessions_free(r->sessions);
     exec_cancels_free(r->cancels);
     for (size_t i = 0; i < r->n; i++)

@@ -304,13 +304,18 @@ static void run_environment(Run *run, const InvEnvironment *env)
 static void job_for(const Inventory *inv, const MigSet *set, const RolloutOptions *o,
                     const InvTenant *t, Slot *s)
 {
-    long lock_timeout = o->exec->engine ? o->exec->engine->lock_timeout_ms : 0;
+    const InvEngine *engine = o->exec->engine ? o->exec->engine : inv_engine_defaults();
+    long lock_timeout = engine->lock_timeout_ms;
+    long statement_timeout = engine->statement_timeout_ms;
     const InvEnvironment *env = inv_environment(inv, t->env);
     if (env && env->lock_timeout_ms >= 0)
         lock_timeout = env->lock_timeout_ms;
+    if (env && env->statement_timeout_ms >= 0)
+        statement_timeout = env->statement_timeout_ms;
     s->o = o;
     s->job = (ExecJob){.tenant = t, .migrations = set, .meta_table = inv->meta_table,
                        .meta_schema = inv->meta_schema, .lock_timeout_ms = lock_timeout,
+                       .statement_timeout_ms = statement_timeout,
                        .no_transaction = &inv->no_transaction,
                        .options = o->exec};
     s->lock_key = exec_lock_key(&s->job);
