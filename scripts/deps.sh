@@ -35,6 +35,8 @@ DEPS_COMMANDS_test=(
   "timeout coreutils" "touch coreutils" "tr coreutils" "true coreutils" "uname coreutils"
   "uniq coreutils" "wc coreutils"
   "socat socat"
+  # libFuzzer for tests/fuzz (the fuzz build compiles with clang)
+  "clang clang"
   "grep grep" "sed sed" "awk mawk" "find findutils" "xargs findutils"
   "flock util-linux" "setsid util-linux" "runuser util-linux" "findmnt util-linux"
   "nm binutils" "script bsdutils" "hostname hostname" "locale libc-bin" "kill procps" "ps procps"

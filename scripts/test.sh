@@ -77,8 +77,21 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 run_suite build-tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DDROVER_TSAN=ON -- -L tsan "$@" ||
   failed+=(build-tsan)
 
+# libFuzzer (clang) on the inventory and .sql parsers: a short slice from the suite's own
+# inputs (tests/fuzz; bench/fuzz runs them for as long as asked). Only the fuzz targets and
+# the library are built.
+fuzz_suite() {
+  echo "==== build-fuzz: configure and build in build-fuzz/"
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDROVER_FUZZ=ON -DDROVER_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=Debug -DDROVER_FUZZ_SECONDS="${DROVER_FUZZ_SECONDS:-20}" &&
+    cmake --build build-fuzz -j"$jobs" --target fuzz_sql fuzz_inventory || return 1
+  echo "==== build-fuzz: ctest -L fuzz"
+  PATH=$tool_path "$ctest_bin" --test-dir build-fuzz --output-on-failure -j2 -L fuzz
+}
+fuzz_suite || failed+=(build-fuzz)
+
 if [ "${#failed[@]}" -eq 0 ]; then
-  echo "test.sh: all tests passed (build/, build-asan/, build-tsan/)"
+  echo "test.sh: all tests passed (build/, build-asan/, build-tsan/, build-fuzz/)"
 else
   echo "test.sh: FAILED in: ${failed[*]}" >&2
   exit 1
