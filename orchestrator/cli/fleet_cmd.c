@@ -36,9 +36,10 @@
  * over, ends the thread so that the run can be freed.
  */
 static _Atomic(FleetRun *) signal_run;
-/* Set once the second signal started cancelling: a cancel request may hang on a frozen network
- * (libpq's PQcancel has no timeout), so it runs on a thread of its own, leaving this thread free
- * to take the third signal; and a run such a thread may still read is never freed. */
+/* Set once the second signal started cancelling: cancelling takes up to 5 s when a cancel
+ * request hangs on a frozen network (exec_cancels_fire), so it runs on a thread of its own,
+ * leaving this thread free to take the third signal; and a run such a thread may still read is
+ * never freed. */
 static atomic_bool cancel_started, cancel_done;
 
 static void *cancel_thread(void *arg)
