@@ -117,6 +117,7 @@ static void test_engine_settings(void **state)
     assert_int_equal(e->max_per_server, 2);
     assert_int_equal(e->lock_wait_ms, 90000);
     assert_int_equal(e->lock_timeout_ms, 1500);
+    assert_int_equal(e->statement_timeout_ms, 20 * 60 * 1000);
     assert_int_equal(e->retries, 5);
     assert_int_equal(e->backoff_ms, 100);
     assert_int_equal(e->backoff_max_ms, 3000);
@@ -124,11 +125,13 @@ static void test_engine_settings(void **state)
     const InvEnvironment *dev = &inv->envs[0], *prod = &inv->envs[1];
     assert_false(dev->canary.set);
     assert_int_equal(dev->lock_timeout_ms, -1);
+    assert_int_equal(dev->statement_timeout_ms, -1);
     assert_false(dev->revert_on_failure);
     assert_true(prod->canary.set && prod->canary.percent);
     assert_int_equal(inv_count_resolve(&prod->canary, 25), 3); /* 10% of 25 rounds up */
     assert_int_equal(inv_count_resolve(&prod->max_failures, 25), 2);
     assert_int_equal(prod->lock_timeout_ms, 2000);
+    assert_int_equal(prod->statement_timeout_ms, 90000); /* a bare number is seconds */
     assert_true(prod->revert_on_failure);
     inv_free(inv);
 }
