@@ -76,9 +76,10 @@ typedef struct ExecOptions {
     /* Called from the workers around each section that runs without a transaction (all of
      * MariaDB's, transaction:false ones): started before its first statement is sent (false
      * keeps the section from running), ended once it finished applying or failed cleanly. A
-     * section that left the tenant half-done keeps its mark. NULL: no marks. */
+     * section that left the tenant half-done keeps its mark. A mark found already there (a
+     * dead run's) fails it with *dirty_migration set: the tenant is dirty. NULL: no marks. */
     bool (*mark_started)(void *ctx, const char *tenant_id, const char *migration,
-                         DroverError *err);
+                         char **dirty_migration, DroverError *err);
     void (*mark_ended)(void *ctx, const char *tenant_id, const char *migration);
     void *marks_ctx;
 } ExecOptions;

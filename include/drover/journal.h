@@ -64,10 +64,14 @@ bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long lo
  * without a transaction is sent, and journal_clear_started removes that mark once the section
  * ended: a process killed in between (SIGKILL, power loss) leaves the tenant dirty, so the
  * next run refuses to replay a migration the server may have run in part or in full.
+ * Called with the tenant's lock held: a mark the tenant already carries (a dead run's) makes
+ * it return false with *existing (caller frees) naming its migration and err ERR_REFUSED.
+ * While the marking run goes on (its process alive on this host), journal_dirty does not
+ * report its started marks: the tenant is being migrated, not dirty.
  * journal_clear_started removes only the mark journal_mark_started made in this run.
  */
 bool journal_mark_started(Journal *j, int64_t run_id, const char *tenant_id,
-                          const char *migration, DroverError *err);
+                          const char *migration, char **existing, DroverError *err);
 bool journal_clear_started(Journal *j, int64_t run_id, const char *tenant_id,
                            const char *migration, DroverError *err);
 

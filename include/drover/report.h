@@ -50,7 +50,13 @@ typedef struct ReportInput {
     const FleetView *view;
     double generated_at;   /* Unix time */
     bool color;            /* table only: ANSI colours (a terminal) */
+    bool all;              /* table and markdown: every tenant, however many (status --all) */
 } ReportInput;
+
+/* Above this many tenants the table and the markdown list only the tenants that are not
+ * current (with a count of the rest), unless ReportInput.all; machine formats keep all. */
+#define REPORT_COMPACT_OVER 50
+#define REPORT_COMPACT_OVER_TEXT "50"
 
 /* status: {"schema_version","migrations":[...],"tenants":[...],"summary":{...},"views":{...}}
  * (docs/json.md). */

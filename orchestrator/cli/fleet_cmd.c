@@ -204,7 +204,7 @@ static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res
     fleetview_build(f->inv, &f->migs, res, f->nselected, &view);
     ReportInput in = {.inv = f->inv, .set = &f->migs, .res = res, .n = f->nselected,
                       .view = &view, .generated_at = (double)time(NULL),
-                      .color = use_color(a)};
+                      .color = use_color(a), .all = a->all};
     bool ok = write_report_in(a, &in, outcome, err);
     fleetview_free(&view);
     return ok;

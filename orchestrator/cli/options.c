@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/report.h"
 #include "drover/util.h"
 
 #define BIT(c) (1u << (c))
@@ -36,7 +37,7 @@ static const CliCommand commands[] = {
      "revert applied migrations, newest first in file order (--to is inclusive)"},
     {CMD_STATUS, "status",
      "status [--format table|json|csv|junit|prom|markdown|html] [--out FILE] [--exit-code] "
-     "[selectors]",
+     "[--all] [selectors]",
      "every tenant's state: current, behind, drifted, dirty, locked or unreachable"},
     {CMD_CHECK, "check", "check [selectors]",
      "validate the config and migration files, and connect to every selected tenant"},
@@ -89,7 +90,9 @@ static const CliOption options[] = {
     {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "migrate: up to and including NAME; undo: back to and including NAME"},
     {OPT_STEPS, "steps", "N", BIT(CMD_UNDO), NULL, "undo: revert the N newest migrations"},
-    {OPT_ALL, "all", NULL, BIT(CMD_UNDO), NULL, "undo: revert every applied migration"},
+    {OPT_ALL, "all", NULL, BIT(CMD_UNDO) | BIT(CMD_STATUS), NULL,
+     "undo: revert every applied migration; status: list every tenant (table and markdown "
+     "list only the tenants that are not current above " REPORT_COMPACT_OVER_TEXT " tenants)"},
     {OPT_DRY_RUN, "dry-run", NULL, BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "show what would be done; change nothing"},
     {OPT_SQL, "sql", NULL, BIT(CMD_PLAN) | BIT(CMD_MIGRATE), NULL,

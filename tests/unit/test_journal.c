@@ -604,6 +604,38 @@ static void test_resolve(void **state)
     journal_close(j);
 }
 
+/* A started mark is the marking run's work in progress while that run goes on (this test's own
+ * process), the tenant's dirty mark once the run ended without clearing it, and a later run
+ * that holds the tenant finds it and may not mark over it. */
+static void test_started_marks(void **state)
+{
+    Journal *j = open_ok(*state);
+    int64_t run = begin_ok(j, "migrate", "drover migrate");
+    DroverError err = DROVER_ERROR_INIT;
+    char *existing = NULL;
+    assert_true(journal_mark_started(j, run, "acme", M2, &existing, &err));
+    assert_null(existing);
+    expect_dirty(j, "acme", NULL, NULL); /* in progress: not dirty */
+    assert_true(journal_clear_started(j, run, "acme", M2, &err));
+    assert_true(journal_mark_started(j, run, "acme", M2, &existing, &err));
+    end_ok(j, run, "interrupted"); /* as a killed run's mark: its end never cleared it */
+    expect_dirty(j, "acme", M2,
+                 "the migration was sent without a transaction and its end was never recorded: "
+                 "drover was killed (or lost its journal) while it ran");
+
+    int64_t later = begin_ok(j, "migrate", "drover migrate");
+    assert_false(journal_mark_started(j, later, "acme", M1, &existing, &err));
+    assert_string_equal(existing, M2);
+    assert_int_equal(err.kind, ERR_REFUSED);
+    free(existing);
+    error_clear(&err);
+    assert_true(journal_clear_started(j, later, "acme", M2, &err)); /* not its mark: kept */
+    bool was_dirty = false;
+    assert_true(journal_resolve(j, "acme", &was_dirty, &err));
+    assert_true(was_dirty);
+    journal_close(j);
+}
+
 /* ---- errors ------------------------------------------------------------------------------ */
 
 static void expect_usage(DroverError *err, const char *message)
@@ -810,6 +842,7 @@ int main(void)
         JOURNAL_TEST(test_last_run_of_a_skipped_tenant),
         JOURNAL_TEST(test_dirty_set_and_cleared_by_a_clean_step),
         JOURNAL_TEST(test_resolve),
+        JOURNAL_TEST(test_started_marks),
         JOURNAL_TEST(test_unknown_run),
         JOURNAL_TEST(test_every_rollout_outcome_is_stored),
         JOURNAL_TEST(test_reopen_existing_file),

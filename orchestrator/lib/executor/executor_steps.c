@@ -105,9 +105,16 @@ static bool mark_started(TenantRun *r, const Migration *m, DroverError *err)
     const ExecOptions *o = r->job->options;
     if (!o->mark_started || o->dry_run)
         return true;
-    if (o->mark_started(o->marks_ctx, r->job->tenant->id, m->name, err))
+    char *dirty = NULL;
+    if (o->mark_started(o->marks_ctx, r->job->tenant->id, m->name, &dirty, err))
         return true;
-    error_set_context(err, NULL, m->name, NULL);
+    if (dirty) {
+        r->res->partial = true;
+        free(r->res->dirty_migration);
+        r->res->dirty_migration = dirty;
+    } else {
+        error_set_context(err, NULL, m->name, NULL);
+    }
     return false;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -607,16 +608,39 @@ static sqlite3_stmt *tenant_row(Journal *j, const char *sql, const char *tenant_
 
 /* ---- the dirty list ---------------------------------------------------------------------- */
 
+#define STARTED_MARK "the migration was sent without a transaction and its end was never " \
+                     "recorded: drover was killed (or lost its journal) while it ran"
+
+/* process_alive_here: the run's process still runs on this host (EPERM: it exists, owned by
+ * someone else). A pid reused since is taken as alive: the tenant lock's re-check catches it. */
+static bool process_alive_here(const char *host, sqlite3_int64 pid)
+{
+    char *here = host_name();
+    bool same = here && host && strcmp(here, host) == 0;
+    free(here);
+    return same && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 bool journal_dirty(Journal *j, const char *tenant_id, char **migration, char **error,
                    DroverError *err)
 {
     *migration = NULL;
     *error = NULL;
     bool found = false;
-    sqlite3_stmt *st = tenant_row(j, "SELECT migration, error FROM dirty WHERE tenant_id = ?",
+    sqlite3_stmt *st = tenant_row(j,
+                                  "SELECT d.migration, d.error, d.error = '" STARTED_MARK "'"
+                                  " AND r.ended_at IS NULL, r.host, r.pid"
+                                  " FROM dirty d LEFT JOIN runs r ON r.id = d.run_id"
+                                  " WHERE d.tenant_id = ?",
                                   tenant_id, "cannot read the dirty list", &found, err);
     if (!st)
         return false;
+    /* A started mark of a run that is still going on is that run's work in progress, not a
+     * dirty tenant: the run holds the tenant's lock, and whoever takes the lock after it
+     * checks again (journal_mark_started). */
+    if (found && sqlite3_column_int(st, 2) &&
+        process_alive_here((const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4)))
+        found = false;
     if (found) {
         *migration = xstrdup((const char *)sqlite3_column_text(st, 0));
         *error = xstrdup((const char *)sqlite3_column_text(st, 1));
@@ -651,13 +675,35 @@ bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long lo
     return true;
 }
 
-#define STARTED_MARK "the migration was sent without a transaction and its end was never " \
-                     "recorded: drover was killed (or lost its journal) while it ran"
+/* existing_mark reads any mark the tenant carries, live or not: called with the tenant's lock
+ * held, where no other run can be working on it. */
+static bool existing_mark(Journal *j, const char *tenant_id, char **migration, DroverError *err)
+{
+    bool found = false;
+    *migration = NULL;
+    sqlite3_stmt *st = tenant_row(j, "SELECT migration FROM dirty WHERE tenant_id = ?", tenant_id,
+                                  "cannot read the dirty list", &found, err);
+    if (!st)
+        return false;
+    if (found)
+        *migration = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return true;
+}
 
 bool journal_mark_started(Journal *j, int64_t run_id, const char *tenant_id,
-                          const char *migration, DroverError *err)
+                          const char *migration, char **existing, DroverError *err)
 {
     const char *what = "cannot mark the migration as started";
+    if (!existing_mark(j, tenant_id, existing, err))
+        return false;
+    if (*existing) {
+        error_set(err, ERR_REFUSED,
+                  "the tenant is dirty: migration '%s' may be half-applied (%s)", *existing,
+                  "a run that held the tenant before this one marked it and never cleared the "
+                  "mark");
+        return false;
+    }
     sqlite3_stmt *st = journal_prepare(j,
                                        "INSERT OR REPLACE INTO dirty (tenant_id, migration,"
                                        " run_id, error, marked_at) VALUES (?, ?, ?, ?, ?)",

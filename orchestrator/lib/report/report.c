@@ -358,10 +358,13 @@ void report_status_table(FILE *out, const ReportInput *in)
         wid = width_of(res[i].tenant->id, wid);
         wenv = width_of(res[i].tenant->env, wenv);
     }
+    bool compact = !in->all && n > REPORT_COMPACT_OVER;
     fprintf(out, "%-*s  %-*s  %-8s  %-11s  %7s  %7s  %7s  %s\n", wid, "TENANT", wenv, "ENV",
             "DIALECT", "STATE", "APPLIED", "PENDING", "UNKNOWN", "LAST APPLIED");
     for (size_t i = 0; i < n; i++) {
         const ExecResult *r = &res[i];
+        if (compact && r->state == EXEC_STATE_CURRENT)
+            continue;
         fprintf(out, "%-*s  %-*s  %-8s  ", wid, r->tenant->id, wenv, r->tenant->env,
                 exec_result_dialect(r));
         state_cell(out, r->state, in->color);
@@ -371,8 +374,11 @@ void report_status_table(FILE *out, const ReportInput *in)
             print_error_block(out, &r->error);
         print_schema_drift(out, r);
     }
-    report_table_views(out, in);
     const size_t *by = in->view->by_state;
+    if (compact && by[EXEC_STATE_CURRENT])
+        fprintf(out, "(%zu current tenant%s not listed; --all lists every tenant)\n",
+                by[EXEC_STATE_CURRENT], by[EXEC_STATE_CURRENT] == 1 ? "" : "s");
+    report_table_views(out, in);
     fprintf(out,
             "\n%zu tenant%s: %zu current, %zu behind, %zu drifted, %zu dirty, %zu locked, "
             "%zu unreachable\n",

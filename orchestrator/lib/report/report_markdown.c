@@ -95,6 +95,24 @@ static void md_attention(StrBuf *sb, const ReportInput *in)
     }
 }
 
+/* md_tenants: status --all adds every tenant's row (the default lists only those needing
+ * attention, which is what a pull request or a chat message has room for). */
+static void md_tenants(StrBuf *sb, const ReportInput *in)
+{
+    sb_append(sb, "\n### Tenants\n\n| Tenant | Environment | State | Applied | Pending | "
+                  "Last applied |\n| --- | --- | --- | ---: | ---: | --- |\n");
+    for (size_t i = 0; i < in->n; i++) {
+        const ExecResult *r = &in->res[i];
+        md_row_start(sb, r->tenant->id);
+        md_next(sb, r->tenant->env);
+        md_next(sb, exec_state_name(r->state));
+        md_next_count(sb, r->have.n);
+        md_next_count(sb, r->pending.n);
+        md_next(sb, report_head(r));
+        sb_append(sb, " |\n");
+    }
+}
+
 static void md_heads(StrBuf *sb, const FleetView *v)
 {
     sb_append(sb, "\n### Version skew\n\n");
@@ -146,6 +164,8 @@ bool report_status_markdown(FILE *out, const ReportInput *in)
     md_summary(&sb, in);
     md_environments(&sb, in->view);
     md_attention(&sb, in);
+    if (in->all)
+        md_tenants(&sb, in);
     md_heads(&sb, in->view);
     md_gaps(&sb, in);
     fputs(sb.data, out);

@@ -150,13 +150,17 @@ static bool check_no_transaction(const FleetRun *r, DroverError *err)
 }
 
 static bool mark_started(void *ctx, const char *tenant_id, const char *migration,
-                         DroverError *err)
+                         char **dirty_migration, DroverError *err)
 {
     FleetRun *r = ctx;
     pthread_mutex_lock(&r->marks_mu);
-    bool ok = journal_mark_started(r->marks, r->run_id, tenant_id, migration, err);
+    bool ok = journal_mark_started(r->marks, r->run_id, tenant_id, migration, dirty_migration,
+                                   err);
     pthread_mutex_unlock(&r->marks_mu);
-    if (!ok)
+    if (!ok && *dirty_migration)
+        error_set_hint(err, "repair the tenant by hand, then run 'drover resolve --tenant %s'; "
+                            "nothing was run", tenant_id);
+    else if (!ok)
         error_set_hint(err, "nothing of the migration was sent; fix the journal '%s' and run "
                             "again", r->inv->journal_path);
     return ok;
