@@ -48,6 +48,10 @@ void fleetview_build(const Inventory *inv, const MigSet *set, const ExecResult *
                      FleetView *out);
 void fleetview_free(FleetView *view);
 
+/* fleetview_name_flags sets flags[m] (set->n of them) when names holds migration m's name:
+ * one binary search per name, as the set is sorted by name. */
+void fleetview_name_flags(const MigSet *set, const StrList *names, bool *flags);
+
 /*
  * fleetview_mark_drift groups results that have a fingerprint by (dialect, applied set); in each
  * group of two or more, the fingerprint most tenants share is the reference (ties: the one that

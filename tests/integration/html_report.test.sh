@@ -75,8 +75,20 @@ grep "$DATA_LINE" "$T/report.html" | sed -e "s#$DATA_LINE##" -e 's#</script>$##'
 assert_eq 0 "$(grep -c '<' "$T/data.json" || true)" "no '<' inside the blob: it cannot close its script"
 assert_eq "$(jq -c .summary "$T/status.json")" "$(jq -c .summary "$T/data.json")" \
   "the page's summary is the JSON status summary"
-assert_eq "$(jq -c '[.tenants[] | [.id, .state, .applied, .pending, .unknown]]' "$T/status.json")" \
-  "$(jq -c '[.tenants[] | [.id, .state, .applied, .pending, .unknown]]' "$T/data.json")" \
+# The page carries no applied/pending lists: the migrations applied on every readable tenant
+# (here only M1) make one prefix column, and each tenant has one cell per column. Read back,
+# they give the JSON status's applied lists exactly.
+assert_eq "1|$M2 $M3|false false true" \
+  "$(jq -r '[.prefix, ([.columns[] | select(.extra | not) | .name] | join(" ")),
+             ([.columns[].extra | tostring] | join(" "))] | map(tostring) | join("|")' "$T/data.json")" \
+  "one prefix migration, then the migrations where tenants differ, then the unknown row"
+APPLIED_FROM_CELLS='.migrations as $m | .prefix as $p | (if $p > 0 then 1 else 0 end) as $o
+  | .columns as $c | [.tenants[] | . as $t | [.id, .state,
+      ((if $p > 0 and $t.cells[0:1] == "A" then $m[0:$p] else [] end)
+       + [range(0; $c | length) | select(($c[.].extra | not) and $t.cells[(. + $o):(. + $o + 1)] == "A")
+          | $c[.].name]), .pending_count, .unknown]]'
+assert_eq "$(jq -c '[.tenants[] | [.id, .state, .applied, (.pending | length), .unknown]]' "$T/status.json")" \
+  "$(jq -c "$APPLIED_FROM_CELLS" "$T/data.json")" \
   "the page's tenants are the JSON status tenants"
 assert_eq "$UNKNOWN_ROW" "$(json_get "$T/data.json" '.tenants[1].unknown[0]')" \
   "the escaped row decodes to the row as stored"
@@ -136,15 +148,19 @@ visible_rows() {
     sed -E 's/.*data-id="([^"]*)".*/\1/' | paste -sd' '
 }
 
-# The matrix: 7 tenants x (3 migrations + 1 unknown row) cells, by state exactly as the JSON
-# status says: failed where the dirty mark names the migration, unread for the unreachable.
+# The matrix: 7 tenants x (the M1 prefix column + 2 migrations + 1 unknown row) cells, by
+# state exactly as the JSON status says: failed where the dirty mark names the migration,
+# unread for the unreachable. With a prefix of one migration, the cells by state count as
+# they would with a column per migration.
 TENANTS=$(json_get "$T/status.json" '.tenants | length')
 MIGS=$(json_get "$T/status.json" '.migrations | length')
 UNKNOWN_COLS=$(json_get "$T/status.json" '[.tenants[].unknown[]] | unique | length')
 assert_eq "7 3 1" "$TENANTS $MIGS $UNKNOWN_COLS"
 assert_eq $((TENANTS * (MIGS + UNKNOWN_COLS))) "$(count '<td class="cell" data-state="')" \
   "matrix cells = tenants x (migrations + unknown columns)"
-assert_eq "$MIGS" "$(count '<th class="mig" scope="col"')"
+assert_eq "$((MIGS - 1))" "$(count '<th class="mig" scope="col"')"
+assert_eq 1 "$(count '<th class="mig prefix" scope="col" title="1 migration applied everywhere: '"$M1 to $M1"'">')" \
+  "the prefix column names its migrations"
 assert_eq "$UNKNOWN_COLS" "$(count '<th class="mig extra" scope="col"')"
 for state in applied pending failed unknown absent unread; do
   case $state in
@@ -168,9 +184,17 @@ assert_eq 2 "$(count '<script')" "script elements in the DOM"
 assert_contains "$DOM" "<pre>20231201000000-&lt;script&gt;alert(1)&lt;/script&gt;.js</pre>"
 assert_contains "$DOM" "database \"$PG_GONE\" does not exist"
 
-# Rows: one tbody per tenant, in rollout order, all shown.
-assert_eq "lite_behind lite_drift lite_dirty pg_prod lite_cur lite_gap pg_gone" \
-  "$(visible_rows "$T/dom.html")" "every tenant shown, in rollout order"
+# Rows: one tbody per tenant, all shown, those needing a person first: by state (dirty,
+# unreachable, locked, drifted, behind, current), then environment, then rollout order, each
+# group under a heading. Seven tenants: nothing folded.
+assert_eq "lite_dirty pg_gone lite_drift lite_behind lite_gap pg_prod lite_cur" \
+  "$(visible_rows "$T/dom.html")" "every tenant shown, attention first"
+assert_eq "staging/dirty prod/unreachable staging/drifted staging/behind prod/behind prod/current" \
+  "$(grep -oE '<tbody class="group" data-env="[a-z]+" data-state="[a-z]+"' "$T/dom.html" |
+     sed -E 's/.*data-env="([a-z]+)" data-state="([a-z]+)"/\1\/\2/' | paste -sd' ')" \
+  "a heading per state and environment, in that order"
+assert_contains "$DOM" '<span class="group-label"> prod · 2 tenants</span>'
+assert_eq 0 "$(grep -c '<tbody class="fold"' "$T/dom.html" || true)" "a small fleet folds nothing"
 assert_contains "$DOM" '<p class="showing" id="showing" aria-live="polite">showing 7 of 7 tenants</p>'
 
 # Header and cards: the numbers of the JSON status, per environment and state.
@@ -223,6 +247,49 @@ chrome --dump-dom "$PAGE?filter-tag=eu&sort=id" >"$T/dom-eu.html" 2>/dev/null
 assert_eq "lite_cur lite_drift lite_gap" "$(visible_rows "$T/dom-eu.html")" "tag eu, by id"
 chrome --dump-dom "$PAGE?filter-state=behind&filter-tag=us" >"$T/dom-behind.html" 2>/dev/null
 assert_eq "lite_behind" "$(visible_rows "$T/dom-behind.html")" "behind and tagged us"
+
+# --- a fleet of 60: what needs a person comes first, identical current rows fold into one
+# line per environment (listed on demand), and the table lists only the tenants that are not
+# current unless --all.
+BIG=$T/big
+mkdir -p "$BIG/tenants"
+{
+  echo 'migrations = { path = "../migrations"; };'
+  echo 'environments = ( { name = "staging"; }, { name = "prod"; } );'
+  echo 'tenants = ('
+  for i in $(seq -w 1 60); do
+    env=prod
+    [ "$i" -gt 50 ] && env=staging
+    printf '%s  { id = "t%s"; env = "%s"; url = "sqlite:tenants/t%s.db"; }\n' "$([ "$i" = 01 ] || echo ,)" "$i" "$env" "$i"
+  done
+  echo ');'
+} | write_inventory "$BIG/drover.cfg"
+big() { "$DROVER_BIN" --config "$BIG/drover.cfg" "$@"; }
+assert_exit 0 big migrate
+for i in 07 33 58; do sqlite_sql "$BIG/tenants/t$i.db" "DELETE FROM SequelizeMeta WHERE name = '$M3';"; done
+sqlite_sql "$BIG/tenants/t12.db" "INSERT INTO SequelizeMeta (name) VALUES ('20200101000000-gone.js');"
+assert_exit 0 big status
+assert_eq 4 "$(grep -cE '^t[0-9]+ ' <<<"$OUT")" "the table lists only the 4 tenants that are not current"
+assert_contains "$OUT" "(56 current tenants not listed; --all lists every tenant)"
+assert_exit 0 big status --all
+assert_eq 60 "$(grep -cE '^t[0-9]+ ' <<<"$OUT")" "--all lists every tenant"
+assert_exit 0 big status --format markdown
+assert_not_contains "$OUT" "### Tenants" "markdown: no full list by default"
+assert_exit 0 big status --format markdown --all
+assert_eq 60 "$(grep -cE '^\| t[0-9]+ \|' <<<"$(sed -n '/### Tenants/,/### Version skew/p' <<<"$OUT")")" \
+  "markdown --all: a row per tenant"
+assert_exit 0 big status --format html --out "$BIG/report.html"
+assert_eq "2" "$(grep "$DATA_LINE" "$BIG/report.html" | sed -e "s#$DATA_LINE##" -e 's#</script>$##' | jq -r '.prefix')" \
+  "M1 and M2 are applied on every tenant: one prefix column stands for both"
+chrome --dump-dom "file://$BIG/report.html" >"$BIG/dom.html" 2>/dev/null
+assert_eq "t12 t58 t07 t33" "$(visible_rows "$BIG/dom.html")" \
+  "the tenants needing attention, individually, drifted then behind, staging before prod"
+assert_eq "staging:9 prod:47" "$(grep -oE '<tbody class="fold" data-env="[a-z]+" data-state="current" data-count="[0-9]+"' "$BIG/dom.html" |
+  sed -E 's/.*data-env="([a-z]+)".*data-count="([0-9]+)"/\1:\2/' | paste -sd' ')" \
+  "current tenants fold into one line per environment, with their count"
+assert_contains "$(cat "$BIG/dom.html")" '<span class="count">47 current tenants, identical rows</span>'
+assert_contains "$(cat "$BIG/dom.html")" 'showing 60 of 60 tenants'
+assert_eq 0 "$(grep -c 'data-id="t01"' "$BIG/dom.html" || true)" "folded rows are built only when opened"
 
 # --- the screenshot, kept beside the build for a person to look at.
 case $(basename "$(dirname "$T")") in

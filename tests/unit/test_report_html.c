@@ -122,13 +122,21 @@ static void test_blob_escapes_every_lt_and_parses_back(void **state)
                               "\"unreachable\":0}},{\"name\":\"prod\",\"tenants\":1,\"by_state\":"
                               "{\"current\":0,\"behind\":0,\"drifted\":0,\"dirty\":0,\"locked\":0,"
                               "\"unreachable\":1}}]");
-    char *coverage = json_dumps(json_object_get(d, "coverage"), JSON_COMPACT);
-    assert_string_equal(coverage, "[{\"migration\":\"1-a.sql\",\"applied\":1,\"known\":1},"
-                                  "{\"migration\":\"2-b.sql\",\"applied\":0,\"known\":1}]");
+    /* 1-a.sql is applied on every readable tenant: the prefix column; then 2-b.sql and the
+     * unknown row. The unreachable tenant reads nothing. */
+    assert_int_equal(json_integer_value(json_object_get(d, "prefix")), 1);
+    char *columns = json_dumps(json_object_get(d, "columns"), JSON_COMPACT);
+    assert_string_equal(columns, "[{\"name\":\"2-b.sql\",\"extra\":false},"
+                                 "{\"name\":\"0-</script><!--x.js\",\"extra\":true}]");
+    assert_string_equal(json_string_value(json_object_get(a, "cells")), "APU");
+    assert_string_equal(json_string_value(json_object_get(b, "cells")), "...");
+    assert_int_equal(json_integer_value(json_object_get(a, "applied_count")), 1);
+    assert_int_equal(json_integer_value(json_object_get(a, "pending_count")), 1);
+    assert_null(json_object_get(a, "applied"));
     char *heads = json_dumps(json_object_get(d, "heads"), JSON_COMPACT);
     assert_string_equal(heads, "[{\"head\":\"1-a.sql\",\"tenants\":1}]");
     free(envs);
-    free(coverage);
+    free(columns);
     free(heads);
     json_decref(d);
     free(text);

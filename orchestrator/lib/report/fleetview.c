@@ -32,6 +32,25 @@ static bool state_known(ExecState s)
     return s != EXEC_STATE_UNREACHABLE;
 }
 
+static int cmp_name_to_migration(const void *key, const void *item)
+{
+    return strcmp(key, ((const Migration *)item)->name);
+}
+
+void fleetview_name_flags(const MigSet *set, const StrList *names, bool *flags)
+{
+    memset(flags, 0, set->n * sizeof *flags);
+    for (size_t k = 0; k < names->n; k++) {
+        const Migration *m = bsearch(names->items[k], set->items, set->n, sizeof *set->items,
+                                     cmp_name_to_migration);
+        if (m)
+            flags[m - set->items] = true;
+    }
+}
+
+/* count_migrations: per migration, on how many readable tenants it is applied, overall and
+ * per environment. Tenant by tenant, so that a 2,000 x 300 fleet costs 600,000 flags, not
+ * 600,000 scans of a tenant's rows. */
 static void count_migrations(const MigSet *set, const ExecResult *res, size_t n, FleetView *v)
 {
     v->nmigrations = set->n;
@@ -41,17 +60,22 @@ static void count_migrations(const MigSet *set, const ExecResult *res, size_t n,
         vm->name = set->items[m].name;
         vm->applied_by_env = xcalloc(v->nenvs ? v->nenvs : 1, sizeof *vm->applied_by_env);
         vm->known_by_env = xcalloc(v->nenvs ? v->nenvs : 1, sizeof *vm->known_by_env);
-        for (size_t i = 0; i < n; i++) {
-            if (!state_known(res[i].state))
-                continue;
-            size_t e = env_index(v, res[i].tenant->env);
-            bool has = sl_contains(&res[i].have, vm->name);
+    }
+    bool *flags = xcalloc(set->n ? set->n : 1, sizeof *flags);
+    for (size_t i = 0; i < n; i++) {
+        if (!state_known(res[i].state))
+            continue;
+        size_t e = env_index(v, res[i].tenant->env);
+        fleetview_name_flags(set, &res[i].have, flags);
+        for (size_t m = 0; m < set->n; m++) {
+            ViewMigration *vm = &v->migrations[m];
             vm->known++;
-            vm->applied += has;
+            vm->applied += flags[m];
             vm->known_by_env[e]++;
-            vm->applied_by_env[e] += has;
+            vm->applied_by_env[e] += flags[m];
         }
     }
+    free(flags);
 }
 
 static const char *head_of(const ExecResult *r)
