@@ -217,7 +217,7 @@ assert_eq "$SEL --to --sql --help " "$(help_options plan)"
 assert_eq "$SEL --to --dry-run --sql --log-format --continue-on-error --help " "$(help_options migrate)"
 assert_eq "$SEL --to --steps --all --dry-run --log-format --continue-on-error --help " \
   "$(help_options undo)"
-assert_eq "$SEL --schema --exit-code --help " "$(help_options status)"
+assert_eq "$SEL --all --schema --exit-code --help " "$(help_options status)"
 assert_eq "$SEL --help " "$(help_options check)"
 assert_eq "--config --env --tenant --tag --shard --format --out --help " "$(help_options locks)"
 assert_eq "--config --format --out --limit --help " "$(help_options runs)"

@@ -77,6 +77,16 @@ assert_eq "succeeded|migrated|$MIG" \
   "pga: migrated once the holder let go"
 assert_eq "$MIG" "$(pg_rows "$pa_db")" "pga: recorded once"
 assert_eq 1 "$(pg_y_columns "$pa_db")" "pga: the column"
+# An up-to-date tenant is read without its lock (migrate's no-op fast path): a holder does not
+# make it wait or report it locked.
+psql_session pa_holder2 "$pa_db"
+session_send pa_holder2 "SELECT pg_backend_pid() FROM pg_advisory_lock($(pg_lock_key "$LOCK_KEY")) l;"
+wait_for 10 "psql to take the advisory lock again" grep -qx '[0-9][0-9]*' "$T/pa_holder2.session"
+drover_run 0 "$pa_cfg" migrate --format json
+assert_eq "succeeded|up_to_date|1" \
+  "$(jq_out '[.outcome, .tenants[0].outcome, .tenants[0].attempts] | map(tostring) | join("|")')" \
+  "pga: up to date while another process holds the lock"
+session_end pa_holder2 '\q'
 
 # --- PostgreSQL: another drover holds the tenant while its migration waits for a table lock
 # that a psql session keeps until told.

@@ -41,8 +41,16 @@ sessions() {
 before=$(sessions)
 assert_exit 0 drover migrate --parallel 2
 after=$(sessions)
-# each migrate job has a session of its own: it holds the tenant's lock
+# each migrate job has a session of its own: it holds the tenant's lock (the session its no-op
+# check read SequelizeMeta with, handed over: no extra connection)
 assert_eq $N $((after - before)) "migrate: a session per tenant"
+
+# A deploy with nothing to do reads every schema without taking locks, on shared sessions.
+before=$(sessions)
+assert_exit 0 drover migrate --parallel 2
+after=$(sessions)
+assert_eq 2 $((after - before)) "no-op migrate: two workers, two sessions for twelve schemas"
+assert_contains "$OUT" "migrate: 13 tenants, 13 up_to_date"
 
 assert_exit 0 drover undo --tenant t3 --steps 1
 pg_sql "$DB" "INSERT INTO t5.\"SequelizeMeta\" (name) VALUES ('20230101000000-gone.sql')"

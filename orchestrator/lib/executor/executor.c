@@ -118,7 +118,7 @@ static StepEnd open_session(TenantRun *r)
         .statement_timeout_ms = (int)r->job->statement_timeout_ms,
     };
     r->res->attempts++;
-    if (!writes(o))
+    if (!r->conn && !writes(o)) /* a write may have its fast path's session handed over */
         r->conn = exec_sessions_take(o->sessions, &r->job->tenant->url);
     if (!r->conn)
         r->conn = drv_connect(&r->job->tenant->url, &copts, &r->res->error);
@@ -215,8 +215,77 @@ static StepEnd read_state(TenantRun *r)
     return STEP_OK;
 }
 
+/* peek_connection: a session to read SequelizeMeta with, shared across schemas as status
+ * shares them (ExecSessions), else a fresh one. */
+static DrvConn *peek_connection(const TenantRun *r, DroverError *err)
+{
+    const ExecOptions *o = r->job->options;
+    DrvConn *conn = exec_sessions_take(o->sessions, &r->job->tenant->url);
+    if (conn)
+        return conn;
+    DrvConnectOptions copts = {.application_name = o->application_name,
+                               .statement_timeout_ms = (int)r->job->statement_timeout_ms};
+    return drv_connect(&r->job->tenant->url, &copts, err);
+}
+
+/*
+ * peek_up_to_date is migrate's fast path for the tenants with nothing to do, which on most
+ * deploys are most of them: SequelizeMeta read without the tenant's lock (the journal's dirty
+ * mark was read before dispatch). When nothing is pending the job ends there, up to date;
+ * anything else — work to do, no SequelizeMeta yet, a failed read — takes the normal path,
+ * where the locked re-read decides, so a state that changes after this read is handled as
+ * before. A tenant with work keeps the session the read used (r->conn): it becomes the job's
+ * own, locked session, so the fast path costs no extra connection. Only the first attempt
+ * peeks.
+ */
+static bool peek_up_to_date(TenantRun *r)
+{
+    const ExecOptions *o = r->job->options;
+    const DbUrl *url = &r->job->tenant->url;
+    if (o->command != EXEC_MIGRATE || o->dry_run || r->job->revert_only ||
+        (url->dialect == DB_SQLITE && access(url->database, F_OK) != 0))
+        return false;
+    DroverError err = DROVER_ERROR_INIT;
+    DrvConn *conn = peek_connection(r, &err);
+    MetaState meta = {0};
+    bool read = conn && meta_read(conn, &r->table, &meta, &err);
+    bool none = false;
+    if (read && meta.exists) {
+        plan_build(r->job->migrations, &meta.rows, &r->plan);
+        size_t *idx = NULL;
+        none = plan_up(&r->plan, o->to, &idx) == 0;
+        free(idx);
+        r->planned = true; /* freed by close_session, whichever way this ends */
+    }
+    error_clear(&err);
+    if (!none) {
+        if (read)
+            r->conn = conn;
+        else
+            drv_close(conn);
+        meta_state_free(&meta);
+        return false;
+    }
+    exec_sessions_give(o->sessions, url, conn);
+    r->meta = meta;
+    r->res->attempts++;
+    r->res->meta_missing = false;
+    fill_lists(r);
+    r->state_reported = true;
+    r->res->outcome = EXEC_OUT_UP_TO_DATE;
+    return true;
+}
+
 static StepEnd run_attempt(TenantRun *r)
 {
+    if (!r->peeked) {
+        r->peeked = true;
+        if (peek_up_to_date(r))
+            return STEP_OK;
+        if (r->planned)
+            plan_free(&r->plan);
+        r->planned = false;
+    }
     StepEnd end = sqlite_file_missing(r) ? STEP_OK : open_session(r);
     if (end == STEP_OK)
         end = read_state(r);

@@ -208,10 +208,11 @@ FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *se
     r->o.exec.engine = &inv->engine;
     r->o.exec.stop = &r->stop;
     pthread_mutex_init(&r->marks_mu, NULL);
+    /* Reads share sessions across schemas; so does migrate's no-op fast path, whose reads
+     * take no lock (a write never shares its session). */
     if (writes(&r->o.exec))
         r->o.exec.cancels = r->cancels = exec_cancels_new();
-    else
-        r->o.exec.sessions = r->sessions = exec_sessions_new();
+    r->o.exec.sessions = r->sessions = exec_sessions_new();
     r->results = xcalloc(n ? n : 1, sizeof *r->results);
     if (!check_no_transaction(r, err) || !setup_js(r, err) || !setup_agents(r, err) ||
         !open_journal(r, err)) {
