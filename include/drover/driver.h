@@ -57,6 +57,17 @@ bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *e
  * discarded: "SELECT * FROM t LIMIT 0" lists t's columns without reading the catalogs). */
 bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err);
 
+/* A query's whole result as text: column names, then nrows rows of columns.n cells each,
+ * row after row (NULL as ""). */
+typedef struct DrvTable {
+    StrList columns; /* first: the MariaDB driver fills it through a StrList pointer */
+    StrList cells;
+    size_t nrows;
+} DrvTable;
+#define DRV_TABLE_INIT {STRLIST_INIT, STRLIST_INIT, 0}
+bool drv_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverError *err);
+void drv_table_free(DrvTable *t);
+
 bool drv_begin(DrvConn *c, DroverError *err);
 /* drv_in_transaction: whether the transaction drv_begin opened is still open (a migration that
  * ran COMMIT itself ended it). Always true on MariaDB/MySQL, where drover opens none. */

@@ -99,6 +99,29 @@ bool inv_notify_wants(const InvNotify *n, const char *event);
  * then "***"; just "***" when it does not parse. Caller frees. */
 char *inv_notify_mask_url(const char *url);
 
+/* Where tenants come from besides the 'tenants' list (tenants_from): the team's catalogue. */
+typedef enum InvSourceKind { INV_SOURCE_SQL, INV_SOURCE_COMMAND, INV_SOURCE_HTTP } InvSourceKind;
+
+typedef struct InvSource {
+    InvSourceKind kind;
+    char *label;      /* "tenants_from[N] (...)": how errors and `check` name it; no secret */
+    DbUrl url;        /* SQL: the catalogue database */
+    char *query;      /* SQL: returns id, env, url or agent, and optionally tags */
+    StrList argv;     /* command: run without a shell */
+    char *http_url;   /* http: ${VAR}s expanded */
+    char *token;      /* http: bearer token, ${VAR}s expanded; NULL: none */
+    long timeout_ms;  /* how long the source may take, default 30 s */
+    char *file;       /* where drover.cfg declares it */
+    int line;
+} InvSource;
+
+/* One tenant as a source returns it; NULL for a value the row lacks. Values may hold ${VAR}. */
+typedef struct InvRow {
+    const char *id, *env, *url, *agent;
+    const char *tags; /* comma-separated, or a PostgreSQL array literal {a,b} */
+} InvRow;
+
+
 typedef struct Inventory {
     char *config_path;     /* as given */
     char *config_dir;      /* directory of config_path; relative paths resolve against it */
@@ -120,6 +143,8 @@ typedef struct Inventory {
     size_t nnotify;
     InvAgent *agents;      /* declaration order; none when nagents is 0 */
     size_t nagents;
+    InvSource *sources;    /* tenants_from, declaration order; resolved by sources_resolve */
+    size_t nsources;
 } Inventory;
 
 /*
@@ -129,6 +154,15 @@ typedef struct Inventory {
  * whose env is not declared, an unset ${VAR}, a bad URL, a duplicate or undeclared agent, an
  * agent tenant with a url. It touches no database.
  */
+/*
+ * inv_add_rows validates a source's rows as file entries are validated (id alphabet, declared
+ * environment, URL scheme, declared agent, ids unique across the file and every source) and
+ * appends them to the tenants. On the first bad row: false, ERR_CONFIG naming the source, the
+ * row's number and id, located at the source's entry in drover.cfg; nothing is appended.
+ */
+bool inv_add_rows(Inventory *inv, const InvSource *src, const InvRow *rows, size_t n,
+                  DroverError *err);
+
 Inventory *inv_load(const char *path, DroverError *err);
 void inv_free(Inventory *inv); /* inv_free(NULL) is a no-op */
 

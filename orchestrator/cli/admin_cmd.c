@@ -14,6 +14,7 @@
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/exitcodes.h"
+#include "drover/sources.h"
 #include "fleet.h"
 
 int cmd_new(const CliArgs *a)
@@ -234,7 +235,8 @@ int cmd_resolve(const CliArgs *a)
     size_t *sel = NULL, n = 0;
     Journal *j = NULL;
     int rc = DROVER_EXIT_OK;
-    if (!inv || !inv_select(inv, &a->selector, &sel, &n, &err) ||
+    if (!inv || !sources_resolve(inv, NULL, &err) ||
+        !inv_select(inv, &a->selector, &sel, &n, &err) ||
         !(j = open_existing_journal(inv, &err))) {
         rc = cli_fail_usage(&err);
         goto out;

@@ -19,7 +19,7 @@ static bool check_to(const CliArgs *a, const MigSet *set, DroverError *err)
 bool fleet_load(const CliArgs *a, Fleet *f, DroverError *err)
 {
     f->inv = inv_load(a->config, err);
-    if (!f->inv)
+    if (!f->inv || !sources_resolve(f->inv, &f->sources, err))
         return false;
     if (!mig_discover(f->inv->migrations_path, &f->migs, err))
         return false;
@@ -31,6 +31,7 @@ bool fleet_load(const CliArgs *a, Fleet *f, DroverError *err)
 void fleet_free(Fleet *f)
 {
     free(f->selected);
+    free(f->sources);
     mig_set_free(&f->migs);
     inv_free(f->inv);
 }

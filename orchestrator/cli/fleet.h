@@ -8,6 +8,7 @@
 #include "drover/executor.h"
 #include "drover/inventory.h"
 #include "drover/migration.h"
+#include "drover/sources.h"
 #include "options.h"
 
 typedef struct Fleet {
@@ -15,6 +16,7 @@ typedef struct Fleet {
     MigSet migs;
     size_t *selected;
     size_t nselected;
+    SourceStat *sources; /* one per tenants_from source: what `check` shows */
 } Fleet;
 
 /* fleet_load reads and validates everything, or fails with nothing touched. */

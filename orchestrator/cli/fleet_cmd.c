@@ -42,6 +42,14 @@ static _Atomic(FleetRun *) signal_run;
  * never freed. */
 static atomic_bool cancel_started, cancel_done;
 
+/* print_sources: `check` says what each tenants_from source gave, and how fast. */
+static void print_sources(const Fleet *f)
+{
+    for (size_t i = 0; i < f->inv->nsources; i++)
+        printf("%s: %zu tenant%s in %.2f s\n", f->sources[i].source->label, f->sources[i].tenants,
+               f->sources[i].tenants == 1 ? "" : "s", f->sources[i].seconds);
+}
+
 static void *cancel_thread(void *arg)
 {
     fleetrun_cancel_statements(arg);
@@ -343,6 +351,8 @@ int cmd_fleet(const CliArgs *a)
         rc = cli_fail_usage(&err);
         goto out;
     }
+    if (a->command == CMD_CHECK && a->format == FMT_TEXT)
+        print_sources(&f);
     /* Before any thread starts: the agent client's and the webhooks' inherit the mask. */
     if (is_write(a)) {
         block_signals();

@@ -92,6 +92,18 @@ bool drv_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *e
     return c->ops->query_strings(c, sql, out, err);
 }
 
+bool drv_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverError *err)
+{
+    return c->ops->query_table(c, sql, out, err);
+}
+
+void drv_table_free(DrvTable *t)
+{
+    sl_free(&t->columns);
+    sl_free(&t->cells);
+    t->nrows = 0;
+}
+
 bool drv_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     return c->ops->query_columns(c, sql, out, err);

@@ -21,6 +21,7 @@ typedef struct DrvOps {
     bool (*exec_script)(DrvConn *c, const char *script, size_t *completed, DroverError *err);
     bool (*query_strings)(DrvConn *c, const char *sql, StrList *out, DroverError *err);
     bool (*query_columns)(DrvConn *c, const char *sql, StrList *out, DroverError *err);
+    bool (*query_table)(DrvConn *c, const char *sql, DrvTable *out, DroverError *err);
     char *(*quote_literal)(DrvConn *c, const char *s);
     /* The lock operations of driver.h; driver.c has checked the arguments (wait_ms >= 0,
      * ms >= 0) and set *acquired to false and *holder to NULL before the call. */

@@ -223,6 +223,24 @@ static void push_field_names(MYSQL_RES *res, StrList *out)
         sl_push_owned(out, xstrndup(fields[i].name, fields[i].name_length));
 }
 
+/* push_table: out is the columns list at the head of a DrvTable (see DrvTable). */
+static void push_table(MYSQL_RES *res, StrList *out)
+{
+    DrvTable *t = (DrvTable *)out;
+    push_field_names(res, &t->columns);
+    unsigned cols = mysql_num_fields(res);
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res)) != NULL; t->nrows++) {
+        unsigned long *lengths = mysql_fetch_lengths(res);
+        for (unsigned i = 0; i < cols; i++)
+            sl_push_owned(&t->cells, row[i] ? xstrndup(row[i], lengths[i]) : xstrdup(""));
+    }
+}
+
+static bool mdb_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverError *err)
+{
+    return mdb_query(c, sql, push_table, &out->columns, err);
+}
+
 static bool mdb_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
     return mdb_query(c, sql, push_rows, out, err);
@@ -422,6 +440,7 @@ const DrvOps drvi_mysql_ops = {
     .exec_script = mdb_exec_script,
     .query_strings = mdb_query_strings,
     .query_columns = mdb_query_columns,
+    .query_table = mdb_query_table,
     .quote_literal = mdb_quote_literal,
     .lock = mdb_lock,
     .unlock = mdb_unlock,

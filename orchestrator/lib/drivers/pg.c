@@ -380,6 +380,23 @@ static bool pg_query_columns(DrvConn *c, const char *sql, StrList *out, DroverEr
     return true;
 }
 
+static bool pg_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverError *err)
+{
+    PGresult *res = pg_run((PgConn *)c, sql, sql, strlen(sql), err);
+    if (!res)
+        return false;
+    int cols = PQnfields(res);
+    for (int col = 0; col < cols; col++)
+        sl_push(&out->columns, PQfname(res, col));
+    for (int row = 0; PQresultStatus(res) == PGRES_TUPLES_OK && row < PQntuples(res); row++) {
+        for (int col = 0; col < cols; col++)
+            sl_push(&out->cells, PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+        out->nrows++;
+    }
+    PQclear(res);
+    return true;
+}
+
 /* Returns NULL when libpq rejects the string (invalid UTF-8). */
 static char *pg_quote_literal(DrvConn *c, const char *s)
 {
@@ -675,6 +692,7 @@ const DrvOps drvi_pg_ops = {
     .exec_script = pg_exec_script,
     .query_strings = pg_query_strings,
     .query_columns = pg_query_columns,
+    .query_table = pg_query_table,
     .quote_literal = pg_quote_literal,
     .lock = pg_lock,
     .unlock = pg_unlock,

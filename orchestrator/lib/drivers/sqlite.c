@@ -174,6 +174,35 @@ static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, Drover
     return rc == SQLITE_DONE;
 }
 
+static bool lite_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverError *err)
+{
+    sqlite3 *db = db_of(c);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        lite_set_error(db, sql, strlen(sql), err);
+        return false;
+    }
+    if (!stmt)
+        return true;
+    int cols = sqlite3_column_count(stmt);
+    for (int col = 0; col < cols; col++)
+        sl_push(&out->columns, sqlite3_column_name(stmt, col));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        for (int col = 0; col < cols; col++) {
+            const unsigned char *text = sqlite3_column_text(stmt, col);
+            int len = sqlite3_column_bytes(stmt, col);
+            sl_push_owned(&out->cells, text ? xstrndup((const char *)text, (size_t)len)
+                                            : xstrdup(""));
+        }
+        out->nrows++;
+    }
+    if (rc != SQLITE_DONE)
+        lite_set_error(db, sql, strlen(sql), err);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE;
+}
+
 /* Column names come from the prepared statement; it is never stepped. */
 static bool lite_query_columns(DrvConn *c, const char *sql, StrList *out, DroverError *err)
 {
@@ -393,6 +422,7 @@ const DrvOps drvi_sqlite_ops = {
     .exec_script = lite_exec_script,
     .query_strings = lite_query_strings,
     .query_columns = lite_query_columns,
+    .query_table = lite_query_table,
     .quote_literal = lite_quote_literal,
     .lock = lite_lock,
     .unlock = lite_unlock,

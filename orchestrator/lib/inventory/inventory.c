@@ -21,7 +21,9 @@
 
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
-                                       "journal", "notify", "agents", NULL};
+                                       "journal", "notify", "agents", "tenants_from", NULL};
+static const char *const SOURCE_KEYS[] = {"url", "query", "command", "http", "token", "timeout",
+                                          NULL};
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules",
                                                "no_transaction", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
@@ -407,18 +409,26 @@ static bool load_environments(Loader *ld, const config_setting_t *root)
 /* ---- tenants ---------------------------------------------------------------------------- */
 
 /* Tenant ids become file names and log fields: a conservative alphabet, and never a path. */
-static bool check_tenant_id(Loader *ld, const config_setting_t *g, const char *id)
+char *inv_id_problem(const char *id)
 {
-    const config_setting_t *s = config_setting_get_member(g, "id");
     if (!*id)
-        return fail_at(ld, s, "tenant id must not be empty");
+        return xstrdup("tenant id must not be empty");
     size_t ok = strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
     if (id[ok])
-        return fail_at(ld, s, "tenant id '%s' may contain only letters, digits, '.', '_' and '-'",
-                       id);
+        return xasprintf("tenant id '%s' may contain only letters, digits, '.', '_' and '-'", id);
     if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-        return fail_at(ld, s, "tenant id '%s' is not allowed", id);
-    return true;
+        return xasprintf("tenant id '%s' is not allowed", id);
+    return NULL;
+}
+
+static bool check_tenant_id(Loader *ld, const config_setting_t *g, const char *id)
+{
+    char *problem = inv_id_problem(id);
+    if (!problem)
+        return true;
+    fail_at(ld, config_setting_get_member(g, "id"), "%s", problem);
+    free(problem);
+    return false;
 }
 
 /* check_unique_id looks the id up among those seen so far in a hash table: a fleet of 10,000
@@ -534,12 +544,15 @@ static bool load_tenant(Loader *ld, const config_setting_t *list, size_t i)
 static bool load_tenants(Loader *ld, const config_setting_t *root)
 {
     const config_setting_t *list = config_setting_get_member(root, "tenants");
+    bool sourced = config_setting_get_member(root, "tenants_from") != NULL;
+    if (!list && sourced)
+        return true; /* every tenant comes from tenants_from (sources_resolve) */
     if (!list)
         return fail_missing_top(ld, "tenants");
     if (config_setting_type(list) != CONFIG_TYPE_LIST)
         return fail_at(ld, list, "'tenants' must be a list of groups");
     size_t n = (size_t)config_setting_length(list);
-    if (n == 0)
+    if (n == 0 && !sourced)
         return fail_at(ld, list, "'tenants' must declare at least one tenant");
     /* Counted up front so that inv_free releases a tenant left half-loaded by an error. */
     ld->inv->tenants = xcalloc(n, sizeof *ld->inv->tenants);
@@ -802,12 +815,163 @@ static bool read_config(Loader *ld)
     return false;
 }
 
+/* ---- tenants_from ------------------------------------------------------------------------ */
+
+/* http_label: scheme://host[:port]/path of an http source, without userinfo or query (either
+ * may hold a secret). */
+static char *http_label(const char *url)
+{
+    CURLU *h = curl_url();
+    char *out = NULL;
+    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        char *scheme = url_part(h, CURLUPART_SCHEME), *host = url_part(h, CURLUPART_HOST);
+        char *port = url_part(h, CURLUPART_PORT), *path = url_part(h, CURLUPART_PATH);
+        if (scheme && host)
+            out = xasprintf("%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
+                            path ? path : "");
+        free(scheme);
+        free(host);
+        free(port);
+        free(path);
+    }
+    curl_url_cleanup(h);
+    return out ? out : xstrdup("(not a URL)");
+}
+
+/* loopback_http: plain http carries the token in clear, so only to this machine. */
+static bool loopback_http(const char *url)
+{
+    CURLU *h = curl_url();
+    bool ok = false;
+    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        char *scheme = url_part(h, CURLUPART_SCHEME), *host = url_part(h, CURLUPART_HOST);
+        ok = scheme && host &&
+             (strcmp(scheme, "https") == 0 ||
+              (strcmp(scheme, "http") == 0 &&
+               (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
+                strcmp(host, "[::1]") == 0)));
+        free(scheme);
+        free(host);
+    }
+    curl_url_cleanup(h);
+    return ok;
+}
+
+static bool load_source_sql(Loader *ld, const config_setting_t *g, InvSource *src)
+{
+    const config_setting_t *s = config_setting_get_member(g, "url");
+    char *expanded = NULL;
+    if (!expand_setting(ld, s, "url", &expanded))
+        return false;
+    char *shown = url_mask_text(config_setting_get_string(s));
+    bool ok = url_parse_shown(expanded, shown, ld->inv->config_dir, &src->url, ld->err);
+    explicit_bzero(expanded, strlen(expanded));
+    free(expanded);
+    if (!ok) {
+        free(shown);
+        set_location(ld, s);
+        return false;
+    }
+    src->kind = INV_SOURCE_SQL;
+    src->label = xasprintf("%s (%s)", src->label, shown);
+    free(shown);
+    return require_string(ld, g, "query", "query", " in a 'tenants_from' entry", &src->query) &&
+           require_non_empty(ld, g, "query", "query", src->query);
+}
+
+static bool load_source_command(Loader *ld, const config_setting_t *g, InvSource *src)
+{
+    const config_setting_t *s = config_setting_get_member(g, "command");
+    int type = config_setting_type(s);
+    if ((type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) || config_setting_length(s) < 1)
+        return fail_at(ld, s, "'command' must be a non-empty list of strings: the program and "
+                              "its arguments (run without a shell)");
+    for (int i = 0; i < config_setting_length(s); i++) {
+        char *arg = NULL;
+        if (!expand_setting(ld, config_setting_get_elem(s, (unsigned)i), "command", &arg))
+            return false;
+        sl_push_owned(&src->argv, arg);
+    }
+    src->kind = INV_SOURCE_COMMAND;
+    src->label = xasprintf("%s (command %s)", src->label, config_setting_get_string_elem(s, 0));
+    return true;
+}
+
+static bool load_source_http(Loader *ld, const config_setting_t *g, InvSource *src)
+{
+    const config_setting_t *s = config_setting_get_member(g, "http");
+    if (!expand_setting(ld, s, "http", &src->http_url))
+        return false;
+    if (!loopback_http(src->http_url))
+        return fail_at(ld, s, "'http' must be an https:// URL (plain http only to 127.0.0.1 or "
+                              "localhost: the token would travel in clear)");
+    src->kind = INV_SOURCE_HTTP;
+    char *label = http_label(src->http_url);
+    src->label = xasprintf("%s (http %s)", src->label, label);
+    free(label);
+    const config_setting_t *t = config_setting_get_member(g, "token");
+    return !t || expand_setting(ld, t, "token", &src->token);
+}
+
+/* load_source reads one tenants_from entry: exactly one of url (with query), command, http. */
+static bool load_source(Loader *ld, const config_setting_t *list, size_t i)
+{
+    InvSource *src = &ld->inv->sources[i];
+    const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, g, "'tenants_from' must be a list of groups");
+    src->file = display_file(ld, config_setting_source_file(g));
+    src->line = config_setting_source_line(g);
+    src->timeout_ms = 30000;
+    src->label = xasprintf("tenants_from[%zu]", i + 1);
+    if (!check_keys(ld, g, SOURCE_KEYS, " in a 'tenants_from' entry"))
+        return false;
+    const config_setting_t *s;
+    char *why = NULL;
+    if ((s = config_setting_get_member(g, "timeout")) &&
+        !typed(ld, s, "timeout", settings_duration(s, 1000, &src->timeout_ms, &why), &why))
+        return false;
+    int kinds = !!config_setting_get_member(g, "url") + !!config_setting_get_member(g, "command") +
+                !!config_setting_get_member(g, "http");
+    char *label = src->label;
+    bool ok;
+    if (kinds != 1)
+        ok = fail_at(ld, g, "a 'tenants_from' entry needs exactly one of 'url' (with 'query'), "
+                            "'command' or 'http'");
+    else if (config_setting_get_member(g, "url"))
+        ok = load_source_sql(ld, g, src);
+    else if (config_setting_get_member(g, "command"))
+        ok = load_source_command(ld, g, src);
+    else
+        ok = load_source_http(ld, g, src);
+    if (src->label != label)
+        free(label);
+    return ok;
+}
+
+static bool load_sources(Loader *ld, const config_setting_t *root)
+{
+    const config_setting_t *list = config_setting_get_member(root, "tenants_from");
+    if (!list)
+        return true;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST || config_setting_length(list) < 1)
+        return fail_at(ld, list, "'tenants_from' must be a non-empty list of groups");
+    size_t n = (size_t)config_setting_length(list);
+    ld->inv->sources = xcalloc(n, sizeof *ld->inv->sources);
+    ld->inv->nsources = n;
+    for (size_t i = 0; i < n; i++)
+        if (!load_source(ld, list, i))
+            return false;
+    return true;
+}
+
 static bool load_root(Loader *ld)
 {
     const config_setting_t *root = config_root_setting(&ld->cfg);
     return check_keys(ld, root, TOP_KEYS, "") && load_migrations(ld, root) &&
            load_defaults(ld, root) && load_journal(ld, root) && load_environments(ld, root) &&
-           load_agents(ld, root) && load_tenants(ld, root) && load_notify(ld, root);
+           load_agents(ld, root) && load_tenants(ld, root) && load_sources(ld, root) &&
+           load_notify(ld, root);
 }
 
 Inventory *inv_load(const char *path, DroverError *err)
@@ -830,7 +994,7 @@ Inventory *inv_load(const char *path, DroverError *err)
     return inv;
 }
 
-static void tenant_free(InvTenant *t)
+void inv_tenant_free(InvTenant *t)
 {
     free(t->id);
     free(t->env);
@@ -846,7 +1010,7 @@ void inv_free(Inventory *inv)
     if (!inv)
         return;
     for (size_t i = 0; i < inv->ntenants; i++)
-        tenant_free(&inv->tenants[i]);
+        inv_tenant_free(&inv->tenants[i]);
     free(inv->tenants);
     for (size_t i = 0; i < inv->nenvs; i++)
         free(inv->envs[i].name);
@@ -871,6 +1035,19 @@ void inv_free(Inventory *inv)
         free(a->file);
     }
     free(inv->agents);
+    for (size_t i = 0; i < inv->nsources; i++) {
+        InvSource *s = &inv->sources[i];
+        free(s->label);
+        url_free(&s->url);
+        free(s->query);
+        sl_free(&s->argv);
+        if (s->token)
+            explicit_bzero(s->token, strlen(s->token));
+        free(s->token);
+        free(s->http_url);
+        free(s->file);
+    }
+    free(inv->sources);
     free(inv->config_path);
     free(inv->config_dir);
     free(inv->migrations_path);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "drover/error.h"
+#include "drover/inventory.h"
 
 /* The largest inventory file drover reads, and its longest line. */
 #define INV_MAX_FILE_BYTES (64L * 1024 * 1024)
@@ -21,5 +22,9 @@
  * the file and line (of the @include, or of the long line) on failure.
  */
 bool inv_check_files(const char *path, const char *include_dir, DroverError *err);
+
+/* What is wrong with a tenant id (caller frees), or NULL when it is fine. */
+char *inv_id_problem(const char *id);
+void inv_tenant_free(InvTenant *t);
 
 #endif
