@@ -152,28 +152,6 @@ static bool lite_exec(DrvConn *c, const char *sql, DroverError *err)
     return lite_exec_script(c, sql, &done, err);
 }
 
-static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
-{
-    sqlite3 *db = db_of(c);
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        lite_set_error(db, sql, strlen(sql), err);
-        return false;
-    }
-    if (!stmt)
-        return true;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(stmt, 0);
-        int len = sqlite3_column_bytes(stmt, 0);
-        sl_push_owned(out, text ? xstrndup((const char *)text, (size_t)len) : xstrdup(""));
-    }
-    if (rc != SQLITE_DONE)
-        lite_set_error(db, sql, strlen(sql), err);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE;
-}
-
 static bool lite_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverError *err)
 {
     sqlite3 *db = db_of(c);
@@ -201,6 +179,17 @@ static bool lite_query_table(DrvConn *c, const char *sql, DrvTable *out, DroverE
         lite_set_error(db, sql, strlen(sql), err);
     sqlite3_finalize(stmt);
     return rc == SQLITE_DONE;
+}
+
+/* lite_query_strings keeps the first column of lite_query_table's result. */
+static bool lite_query_strings(DrvConn *c, const char *sql, StrList *out, DroverError *err)
+{
+    DrvTable t = DRV_TABLE_INIT;
+    bool ok = lite_query_table(c, sql, &t, err);
+    for (size_t row = 0; ok && t.columns.n && row < t.nrows; row++)
+        sl_push(out, t.cells.items[row * t.columns.n]);
+    drv_table_free(&t);
+    return ok;
 }
 
 /* Column names come from the prepared statement; it is never stepped. */

@@ -675,6 +675,26 @@ bool journal_last_run(Journal *j, const char *tenant_id, char **outcome, long lo
     return true;
 }
 
+/* started_sql runs sql on a started mark: (tenant, migration, run, the mark's text[, now]). */
+static bool started_sql(Journal *j, const char *sql, const char *what, int64_t run_id,
+                        const char *tenant_id, const char *migration, bool stamp,
+                        DroverError *err)
+{
+    sqlite3_stmt *st = journal_prepare(j, sql, what, err);
+    if (!st)
+        return false;
+    Binder b = {st, 1, SQLITE_OK};
+    bind_text(&b, tenant_id);
+    bind_text(&b, migration);
+    bind_int(&b, run_id);
+    bind_text(&b, STARTED_MARK);
+    if (stamp)
+        bind_time(&b, now_seconds());
+    bool ok = step_done(j, &b, what, err);
+    sqlite3_finalize(st);
+    return ok;
+}
+
 /* existing_mark reads any mark the tenant carries, live or not: called with the tenant's lock
  * held, where no other run can be working on it. */
 static bool existing_mark(Journal *j, const char *tenant_id, char **migration, DroverError *err)
@@ -704,41 +724,20 @@ bool journal_mark_started(Journal *j, int64_t run_id, const char *tenant_id,
                   "mark");
         return false;
     }
-    sqlite3_stmt *st = journal_prepare(j,
-                                       "INSERT OR REPLACE INTO dirty (tenant_id, migration,"
-                                       " run_id, error, marked_at) VALUES (?, ?, ?, ?, ?)",
-                                       what, err);
-    if (!st)
-        return false;
-    Binder b = {st, 1, SQLITE_OK};
-    bind_text(&b, tenant_id);
-    bind_text(&b, migration);
-    bind_int(&b, run_id);
-    bind_text(&b, STARTED_MARK);
-    bind_time(&b, now_seconds());
-    bool ok = step_done(j, &b, what, err);
-    sqlite3_finalize(st);
-    return ok;
+    return started_sql(j,
+                       "INSERT OR REPLACE INTO dirty (tenant_id, migration, run_id, error,"
+                       " marked_at) VALUES (?, ?, ?, ?, ?)",
+                       what, run_id, tenant_id, migration, true, err);
 }
 
 bool journal_clear_started(Journal *j, int64_t run_id, const char *tenant_id,
                            const char *migration, DroverError *err)
 {
-    const char *what = "cannot clear the migration's started mark";
-    sqlite3_stmt *st = journal_prepare(j,
-                                       "DELETE FROM dirty WHERE tenant_id = ? AND migration = ?"
-                                       " AND run_id = ? AND error = ?",
-                                       what, err);
-    if (!st)
-        return false;
-    Binder b = {st, 1, SQLITE_OK};
-    bind_text(&b, tenant_id);
-    bind_text(&b, migration);
-    bind_int(&b, run_id);
-    bind_text(&b, STARTED_MARK);
-    bool ok = step_done(j, &b, what, err);
-    sqlite3_finalize(st);
-    return ok;
+    return started_sql(j,
+                       "DELETE FROM dirty WHERE tenant_id = ? AND migration = ? AND run_id = ?"
+                       " AND error = ?",
+                       "cannot clear the migration's started mark", run_id, tenant_id,
+                       migration, false, err);
 }
 
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err)
