@@ -80,6 +80,16 @@ int64_t fleetrun_journal_run_id(const FleetRun *r);
 /* True when a journal write failed: the run must not look successful. */
 bool fleetrun_journal_failed(const FleetRun *r);
 
+/* What changed in the fleet since the journal's newest run (status with status_from_journal):
+ * since_run is that run (0: none recorded); appeared and disappeared hold tenant ids, sorted.
+ * Owned by the run; final once fleetrun_run has returned. */
+typedef struct FleetChanges {
+    int64_t since_run;
+    StrList appeared;
+    StrList disappeared;
+} FleetChanges;
+const FleetChanges *fleetrun_fleet_changes(const FleetRun *r);
+
 /* fleetrun_stop: stop dispatching; running jobs finish their current migration (or roll it
  * back) and release their locks. Any thread, any time, more than once. */
 void fleetrun_stop(FleetRun *r);

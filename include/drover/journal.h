@@ -75,6 +75,16 @@ bool journal_mark_started(Journal *j, int64_t run_id, const char *tenant_id,
 bool journal_clear_started(Journal *j, int64_t run_id, const char *tenant_id,
                            const char *migration, DroverError *err);
 
+/* journal_record_fleet stores the ids of every tenant the run's inventory declared (selected
+ * or not), in one transaction. */
+bool journal_record_fleet(Journal *j, int64_t run_id, const char *const *ids, size_t n,
+                          DroverError *err);
+/* journal_fleet_changes compares ids (the inventory now) with the tenants of the newest run
+ * that recorded them: *since_run is that run (0: none, and the lists stay empty), appeared
+ * gets the ids it lacked and disappeared those it had that ids lacks, each sorted. */
+bool journal_fleet_changes(Journal *j, const char *const *ids, size_t n, int64_t *since_run,
+                           StrList *appeared, StrList *disappeared, DroverError *err);
+
 /* journal_resolve clears tenant_id's dirty mark (an operator fixed the tenant by hand);
  * *was_dirty tells whether there was one. */
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err);

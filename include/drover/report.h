@@ -51,6 +51,11 @@ typedef struct ReportInput {
     double generated_at;   /* Unix time */
     bool color;            /* table only: ANSI colours (a terminal) */
     bool all;              /* table and markdown: every tenant, however many (status --all) */
+    /* status: the tenants that appeared in or disappeared from the inventory since the
+     * journal's newest run (fleet_since_run; 0: none recorded). NULL lists: not known. */
+    int64_t fleet_since_run;
+    const StrList *appeared;
+    const StrList *disappeared;
 } ReportInput;
 
 /* Above this many tenants the table and the markdown list only the tenants that are not

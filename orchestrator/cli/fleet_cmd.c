@@ -205,14 +205,17 @@ static bool use_color(const CliArgs *a)
            !(no_color && *no_color);
 }
 
-static bool write_report(const CliArgs *a, const Fleet *f, const ExecResult *res,
+static bool write_report(const CliArgs *a, const Fleet *f, const FleetChanges *changes,
+                         const ExecResult *res,
                          const char *outcome, DroverError *err)
 {
     FleetView view;
     fleetview_build(f->inv, &f->migs, res, f->nselected, &view);
     ReportInput in = {.inv = f->inv, .set = &f->migs, .res = res, .n = f->nselected,
                       .view = &view, .generated_at = (double)time(NULL),
-                      .color = use_color(a), .all = a->all};
+                      .color = use_color(a), .all = a->all,
+                      .fleet_since_run = changes->since_run, .appeared = &changes->appeared,
+                      .disappeared = &changes->disappeared};
     bool ok = write_report_in(a, &in, outcome, err);
     fleetview_free(&view);
     return ok;
@@ -325,7 +328,8 @@ static int finish(const CliArgs *a, const Fleet *f, FleetRun *run, RolloutOutcom
     ExecResult *res = fleetrun_results(run);
     DroverError err = DROVER_ERROR_INIT;
     int rc = exit_code_of(a, outcome, res, f->nselected);
-    if (!write_report(a, f, res, rollout_outcome_name(outcome), &err)) {
+    if (!write_report(a, f, fleetrun_fleet_changes(run), res, rollout_outcome_name(outcome),
+                      &err)) {
         cli_print_error(&err);
         rc = DROVER_EXIT_FAILED;
     }

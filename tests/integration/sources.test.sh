@@ -58,8 +58,18 @@ pg_sql "$CAT" "INSERT INTO tenants VALUES ('newco', 'prod', '$(schema_url s5)', 
 drover_run 10 "$T/pg.cfg" status --format json --exit-code
 assert_eq "newco:behind" "$(jq_out '[.tenants[] | select(.state != "current") | "\(.id):\(.state)"] | join(" ")')" \
   "a row added since the last run is a tenant, behind"
+last_run=$("$DROVER_BIN" --config "$T/pg.cfg" runs --format json | jq -r '.[0].id')
+assert_eq "$last_run|newco|" \
+  "$(jq_out '.views.fleet_changes | "\(.since_run)|\(.appeared | join(" "))|\(.disappeared | join(" "))"')" \
+  "status names the tenant that appeared since the last run"
 drover_run 0 "$T/pg.cfg" migrate --tenant newco
 drover_run 0 "$T/pg.cfg" status --exit-code
+assert_not_contains "$OUT" "tenants since run" "nothing appeared or disappeared since the last run"
+# A customer suspended since the last run is not silently forgotten.
+pg_sql "$CAT" "UPDATE tenants SET lifecycle = 'suspended' WHERE id = 'acme'" >/dev/null
+drover_run 0 "$T/pg.cfg" status
+assert_contains "$OUT" "  disappeared (1): acme" "status names the tenant that disappeared"
+pg_sql "$CAT" "UPDATE tenants SET lifecycle = 'active' WHERE id = 'acme'" >/dev/null
 
 # --- bad catalogue rows and sources: exit 2 naming the source, nothing touched ------------------
 bad_case() { # NAME SQL_FIX EXPECTED_MESSAGE

@@ -718,7 +718,7 @@ static void test_reopen_existing_file(void **state)
     assert_string_equal(mode, "wal");
     free(mode);
     char *version = query_text(*state, "PRAGMA user_version");
-    assert_string_equal(version, "1");
+    assert_string_equal(version, "2");
     free(version);
 
     j = open_ok(*state);
@@ -734,15 +734,61 @@ static void test_reopen_existing_file(void **state)
     journal_close(j);
 }
 
+/* A version-1 journal (before run_fleet) gains the table when opened, keeping its runs. */
+static void test_version_1_is_upgraded(void **state)
+{
+    Journal *j = open_ok(*state);
+    int64_t first = begin_ok(j, "migrate", "drover migrate");
+    journal_close(j);
+    exec_raw(*state, "DROP TABLE run_fleet; PRAGMA user_version = 1");
+    j = open_ok(*state);
+    char *version = query_text(*state, "PRAGMA user_version");
+    assert_string_equal(version, "2");
+    free(version);
+    DroverError err = DROVER_ERROR_INIT;
+    const char *ids[] = {"acme"};
+    assert_true(journal_record_fleet(j, first, ids, 1, &err));
+    journal_close(j);
+}
+
+/* What appeared and disappeared is measured against the newest run that recorded its fleet. */
+static void test_fleet_changes(void **state)
+{
+    Journal *j = open_ok(*state);
+    DroverError err = DROVER_ERROR_INIT;
+    StrList appeared = STRLIST_INIT, disappeared = STRLIST_INIT;
+    int64_t since = -1;
+    const char *now[] = {"beta", "acme", "gamma"};
+    assert_true(journal_fleet_changes(j, now, 3, &since, &appeared, &disappeared, &err));
+    assert_int_equal(since, 0); /* no run yet: nothing to compare with */
+    assert_int_equal(appeared.n + disappeared.n, 0);
+    int64_t first = begin_ok(j, "migrate", "drover migrate");
+    const char *then[] = {"acme", "delta", "beta"};
+    assert_true(journal_record_fleet(j, first, then, 3, &err));
+    int64_t second = begin_ok(j, "migrate", "drover migrate --tenant acme");
+    const char *later[] = {"acme", "beta", "delta", "omega"};
+    assert_true(journal_record_fleet(j, second, later, 4, &err));
+    assert_true(journal_fleet_changes(j, now, 3, &since, &appeared, &disappeared, &err));
+    assert_int_equal(since, second);
+    assert_int_equal(appeared.n, 1);
+    assert_string_equal(appeared.items[0], "gamma");
+    assert_int_equal(disappeared.n, 2);
+    assert_string_equal(disappeared.items[0], "delta");
+    assert_string_equal(disappeared.items[1], "omega");
+    sl_free(&appeared);
+    sl_free(&disappeared);
+    journal_close(j);
+}
+
 static void test_newer_version_is_refused(void **state)
 {
     journal_close(open_ok(*state));
-    exec_raw(*state, "PRAGMA user_version = 2");
+    exec_raw(*state, "PRAGMA user_version = 3");
     DroverError err = DROVER_ERROR_INIT;
     assert_null(journal_open(*state, &err));
     assert_int_equal(err.kind, ERR_IO);
     char *want = xasprintf(
-        "journal '%s' has schema version 2; this drover knows only up to version 1",
+        "journal '%s' has schema version 3; this drover knows only up to version 2",
         (char *)*state);
     assert_string_equal(err.message, want);
     free(want);
@@ -847,6 +893,8 @@ int main(void)
         JOURNAL_TEST(test_every_rollout_outcome_is_stored),
         JOURNAL_TEST(test_reopen_existing_file),
         JOURNAL_TEST(test_newer_version_is_refused),
+        JOURNAL_TEST(test_version_1_is_upgraded),
+        JOURNAL_TEST(test_fleet_changes),
         JOURNAL_TEST(test_foreign_database_is_refused),
         cmocka_unit_test(test_missing_directory),
         JOURNAL_TEST(test_password_never_reaches_the_file),

@@ -16,8 +16,16 @@
 
 #include "drover/inventory.h"
 
-#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_SCHEMA_VERSION 2
 #define JOURNAL_BUSY_TIMEOUT_MS 5000
+
+/* Version 2: the tenants each run saw (the whole inventory, not only the selected ones), so that
+ * status can say which tenants appeared or disappeared since. A version-1 file gains the table
+ * when it is opened (upgrade_schema). */
+#define FLEET_SQL                                                                              \
+    "CREATE TABLE run_fleet ("                                                                 \
+    " run_id INTEGER NOT NULL REFERENCES runs(id), tenant_id TEXT NOT NULL,"                   \
+    " PRIMARY KEY (run_id, tenant_id));"
 
 /* Times are Unix seconds; a NULL time means "never happened" (a skipped tenant never
  * started). runs.id is AUTOINCREMENT so that a run id an operator noted is never reused. */
@@ -44,7 +52,8 @@ static const char SCHEMA_SQL[] =
     "CREATE TABLE dirty ("
     " tenant_id TEXT PRIMARY KEY, migration TEXT NOT NULL,"
     " run_id INTEGER REFERENCES runs(id), error TEXT, marked_at REAL NOT NULL);"
-    "PRAGMA user_version = 1;";
+    FLEET_SQL
+    "PRAGMA user_version = 2;";
 
 /* ---- helpers shared with journal_json.c -------------------------------------------------- */
 
@@ -248,8 +257,8 @@ static bool use_wal(Journal *j, DroverError *err)
     return ok;
 }
 
-/* create_schema runs inside BEGIN IMMEDIATE so that two drovers creating the same new file
- * do not both create it. A version-0 file that already holds tables is someone else's
+/* create_schema runs inside BEGIN IMMEDIATE so that two drovers creating (or upgrading) the
+ * same file do not both do it. A version-0 file that already holds tables is someone else's
  * database (a mistyped path): it is refused rather than written into. */
 static bool create_schema(Journal *j, DroverError *err)
 {
@@ -271,6 +280,9 @@ static bool create_schema(Journal *j, DroverError *err)
     }
     if (ok && version == 0)
         ok = journal_exec(j, SCHEMA_SQL, "cannot create the schema", err);
+    if (ok && version == 1)
+        ok = journal_exec(j, FLEET_SQL "PRAGMA user_version = 2;",
+                          "cannot upgrade the schema to version 2", err);
     ok = ok && journal_exec(j, "COMMIT", "cannot create the schema", err);
     if (!ok)
         rollback(j);
@@ -738,6 +750,83 @@ bool journal_clear_started(Journal *j, int64_t run_id, const char *tenant_id,
                        " AND error = ?",
                        "cannot clear the migration's started mark", run_id, tenant_id,
                        migration, false, err);
+}
+
+/* ---- the fleet each run saw ----------------------------------------------------------------- */
+
+bool journal_record_fleet(Journal *j, int64_t run_id, const char *const *ids, size_t n,
+                          DroverError *err)
+{
+    const char *what = "cannot record the run's tenants";
+    if (!journal_exec(j, "BEGIN IMMEDIATE", what, err))
+        return false;
+    sqlite3_stmt *st = journal_prepare(j, "INSERT OR IGNORE INTO run_fleet (run_id, tenant_id)"
+                                          " VALUES (?, ?)", what, err);
+    bool ok = st != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        sqlite3_reset(st);
+        Binder b = {st, 1, SQLITE_OK};
+        bind_int(&b, run_id);
+        bind_text(&b, ids[i]);
+        ok = step_done(j, &b, what, err);
+    }
+    sqlite3_finalize(st);
+    ok = ok && journal_exec(j, "COMMIT", what, err);
+    if (!ok)
+        rollback(j);
+    return ok;
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* previous_fleet: the newest run that recorded its tenants, and those tenants, sorted. */
+static bool previous_fleet(Journal *j, int64_t *run_id, StrList *ids, DroverError *err)
+{
+    const char *what = "cannot read the tenants of the last run";
+    sqlite3_stmt *st = journal_prepare(j,
+                                       "SELECT run_id, tenant_id FROM run_fleet WHERE run_id ="
+                                       " (SELECT max(run_id) FROM run_fleet)",
+                                       what, err);
+    if (!st)
+        return false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(st, 0);
+        sl_push(ids, (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return journal_sql_fail(j, err, what);
+    qsort(ids->items, ids->n, sizeof *ids->items, cmp_ids);
+    return true;
+}
+
+bool journal_fleet_changes(Journal *j, const char *const *ids, size_t n, int64_t *since_run,
+                           StrList *appeared, StrList *disappeared, DroverError *err)
+{
+    StrList before = STRLIST_INIT, now = STRLIST_INIT;
+    *since_run = 0;
+    if (!previous_fleet(j, since_run, &before, err))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        sl_push(&now, ids[i]);
+    qsort(now.items, now.n, sizeof *now.items, cmp_ids);
+    size_t a = 0, b = 0;
+    while (*since_run && (a < now.n || b < before.n)) {
+        int c = a == now.n ? 1 : b == before.n ? -1 : strcmp(now.items[a], before.items[b]);
+        if (c < 0)
+            sl_push(appeared, now.items[a++]);
+        else if (c > 0)
+            sl_push(disappeared, before.items[b++]);
+        else
+            a++, b++;
+    }
+    sl_free(&before);
+    sl_free(&now);
+    return true;
 }
 
 bool journal_resolve(Journal *j, const char *tenant_id, bool *was_dirty, DroverError *err)

@@ -174,11 +174,29 @@ static json_t *gaps_json(const ReportInput *in)
     return a;
 }
 
+static json_t *id_list_json(const StrList *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    return a;
+}
+
+/* fleet_changes_json: {"since_run", "appeared", "disappeared"}, or null when the journal has
+ * no run that recorded its tenants. */
+static json_t *fleet_changes_json(const ReportInput *in)
+{
+    if (!in->appeared || !in->fleet_since_run)
+        return json_null();
+    return json_pack("{s:I,s:o,s:o}", "since_run", (json_int_t)in->fleet_since_run, "appeared",
+                     id_list_json(in->appeared), "disappeared", id_list_json(in->disappeared));
+}
+
 json_t *report_views_json(const ReportInput *in)
 {
-    return json_pack("{s:o,s:o,s:o,s:o}", "environments", environments_json(in->view),
+    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "environments", environments_json(in->view),
                      "migrations", migrations_json(in->view), "heads", heads_json(in->view),
-                     "gaps", gaps_json(in));
+                     "gaps", gaps_json(in), "fleet_changes", fleet_changes_json(in));
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -243,10 +261,34 @@ static void print_gaps(FILE *out, const ReportInput *in)
     }
 }
 
+/* print_ids prints up to 20 ids, then how many more. */
+static void print_ids(FILE *out, const char *label, const StrList *l)
+{
+    if (!l->n)
+        return;
+    fprintf(out, "  %s (%zu):", label, l->n);
+    for (size_t i = 0; i < l->n && i < 20; i++)
+        fprintf(out, " %s", l->items[i]);
+    if (l->n > 20)
+        fprintf(out, " ... and %zu more", l->n - 20);
+    fputc('\n', out);
+}
+
+/* print_fleet_changes: a tenant new to the inventory, or gone from it, since the last run. */
+static void print_fleet_changes(FILE *out, const ReportInput *in)
+{
+    if (!in->appeared || !in->fleet_since_run || (!in->appeared->n && !in->disappeared->n))
+        return;
+    fprintf(out, "\ntenants since run #%lld:\n", (long long)in->fleet_since_run);
+    print_ids(out, "appeared", in->appeared);
+    print_ids(out, "disappeared", in->disappeared);
+}
+
 void report_table_views(FILE *out, const ReportInput *in)
 {
     fputc('\n', out);
     print_env_counts(out, in->view);
     print_heads(out, in->view);
     print_gaps(out, in);
+    print_fleet_changes(out, in);
 }

@@ -41,6 +41,7 @@ struct FleetRun {
     int64_t run_id;
     atomic_bool journal_failed; /* also set by workers (mark_ended) */
     ExecResult *results;
+    FleetChanges changes;
 };
 
 static bool writes(const ExecOptions *o)
@@ -180,12 +181,28 @@ static void mark_ended(void *ctx, const char *tenant_id, const char *migration)
     error_clear(&err);
 }
 
+/* inventory_ids: every tenant the inventory declares (caller frees the array). */
+static const char **inventory_ids(const Inventory *inv)
+{
+    const char **ids = xcalloc(inv->ntenants ? inv->ntenants : 1, sizeof *ids);
+    for (size_t i = 0; i < inv->ntenants; i++)
+        ids[i] = inv->tenants[i].id;
+    return ids;
+}
+
+/* open_journal records the run and the whole fleet it saw (selected or not), so that a later
+ * status can tell which tenants appeared or disappeared since. */
 static bool open_journal(FleetRun *r, DroverError *err)
 {
     if (!r->o.journal || !writes(&r->o.exec))
         return true;
     r->journal = journal_open(r->inv->journal_path, err);
     if (!r->journal || !journal_begin_run(r->journal, &r->o.journal_info, &r->run_id, err))
+        return false;
+    const char **ids = inventory_ids(r->inv);
+    bool recorded = journal_record_fleet(r->journal, r->run_id, ids, r->inv->ntenants, err);
+    free(ids);
+    if (!recorded)
         return false;
     r->marks = journal_open(r->inv->journal_path, err);
     if (!r->marks)
@@ -231,6 +248,8 @@ void fleetrun_free(FleetRun *r)
         nr_shutdown();
     journal_close(r->journal);
     journal_close(r->marks);
+    sl_free(&r->changes.appeared);
+    sl_free(&r->changes.disappeared);
     pthread_mutex_destroy(&r->marks_mu);
     exec_sessions_free(r->sessions);
     exec_cancels_free(r->cancels);
@@ -258,6 +277,11 @@ int64_t fleetrun_journal_run_id(const FleetRun *r)
 bool fleetrun_journal_failed(const FleetRun *r)
 {
     return r->journal_failed;
+}
+
+const FleetChanges *fleetrun_fleet_changes(const FleetRun *r)
+{
+    return &r->changes;
 }
 
 void fleetrun_stop(FleetRun *r)
@@ -393,6 +417,10 @@ static void add_journal_states(FleetRun *r)
         ok = ok && journal_last_run(j, res->tenant->id, &res->last_run_outcome,
                                     &res->last_run_id, &res->last_run_at, &err);
     }
+    const char **ids = inventory_ids(r->inv);
+    ok = ok && journal_fleet_changes(j, ids, r->inv->ntenants, &r->changes.since_run,
+                                     &r->changes.appeared, &r->changes.disappeared, &err);
+    free(ids);
     if (!ok && r->o.error)
         r->o.error(&err, r->o.hooks.ctx);
     journal_close(j);
