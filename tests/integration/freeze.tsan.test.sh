@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# freeze.test.sh — a network path that freezes in the middle of a statement. A TCP proxy
+# freeze.tsan.test.sh — a network path that freezes in the middle of a statement. A TCP proxy
 # (socat) stands between drover and one tenant of each server; the test stops the proxy with
 # SIGSTOP while the tenant's migration waits on the server, so the sockets stay open and
 # nothing is forwarded, exactly as a hung load balancer or a stalled NAT does. With the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kill.test.sh — SIGKILL of the coordinator in the middle of a migration, on each dialect, then
+# kill.tsan.test.sh — SIGKILL of the coordinator in the middle of a migration, on each dialect, then
 # a rerun. Every migration writes its name into a side table, so "applied exactly once" is
 # something the tenant itself shows. PostgreSQL and SQLite run each migration in a transaction:
 # the kill rolls the one in flight back and the rerun applies the rest once. MariaDB runs a
