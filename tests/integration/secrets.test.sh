@@ -91,3 +91,34 @@ run_scan "undo" 0 undo --to 20240801000001-a.sql --tenant pg --tenant lite
 # The journal file itself, every byte of it (WAL included), and what sqlite3 reads from it.
 sqlite_sql "$T/drover-journal.db" ".dump" >"$T/journal.dump"
 scan "the journal" "$T/journal.dump" "$T/drover-journal.db"
+
+# --- behind an agent: its log, its answers and the coordinator's outputs hold neither the
+# tenants' passwords (in the agent's own inventory) nor the agent's token.
+AGENT_TOKEN=agent-Pl4nted-token-77
+SECRETS+=("$AGENT_TOKEN")
+mkdir -p "$T/agent"
+cp -r "$T/m" "$T/agent/m"
+write_config "$T/agent/drover.cfg" m "retries = 0;" '{ name = "prod"; }' \
+  "apg prod $(pg_url "$PGA")" \
+  "abad prod postgres://drover:$INLINE_PG@127.0.0.1:$PG_PORT/$PGA"
+echo "$AGENT_TOKEN" >"$T/agent/tokens"
+start_agent_in "$T/agent"
+_FL_PIDS+=("$AGENT_STARTED_PID")
+export AGENT_TOKEN
+{
+  echo "migrations = { path = \"$T/m\"; };"
+  echo 'environments = ( { name = "prod"; } );'
+  echo "agents = ( { name = \"dc1\"; url = \"http://127.0.0.1:$AGENT_STARTED_PORT\"; token = \"\${AGENT_TOKEN}\"; } );"
+  echo 'tenants = ( { id = "apg"; env = "prod"; agent = "dc1"; }, { id = "abad"; env = "prod"; agent = "dc1"; } );'
+} | write_inventory "$T/coord.cfg"
+CFG=$T/coord.cfg
+run_scan "agent: migrate" 1 migrate --format json
+assert_contains "$(cat "$T/out.$n")" '"abad"' "agent: the failing tenant is reported"
+run_scan "agent: status" 1 status --format json
+run_scan "agent: status html" 1 status --format html
+for b in b1 b2 b3; do
+  curl -s -H "Authorization: Bearer $AGENT_TOKEN" "http://127.0.0.1:$AGENT_STARTED_PORT/v1/batches/$b"
+done >"$T/agent-batches.json"
+assert_contains "$(cat "$T/agent-batches.json")" '"abad"' "the agent's batches were read back"
+scan "the agent's batches" "$T/agent-batches.json"
+scan "the agent's log" "$T/agent/agent.log"
