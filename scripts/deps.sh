@@ -14,7 +14,8 @@
 
 # Libraries and other packages with no command to look for: checked with dpkg.
 DEPS_PACKAGES_build=(libpq-dev default-libmysqlclient-dev libsqlite3-dev libconfig-dev
-                     libcurl4-openssl-dev libjansson-dev libcmocka-dev libmicrohttpd-dev)
+                     libcurl4-openssl-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
+                     libpg-query-dev)
 DEPS_PACKAGES_test=()
 DEPS_PACKAGES_bench=()
 
@@ -40,7 +41,7 @@ DEPS_COMMANDS_test=(
   "grep grep" "sed sed" "awk mawk" "find findutils" "xargs findutils"
   "flock util-linux" "setsid util-linux" "runuser util-linux" "findmnt util-linux"
   "nm binutils" "script bsdutils" "hostname hostname" "locale libc-bin" "kill procps" "ps procps"
-  "pgrep procps"
+  "pgrep procps" "pkill procps"
   # the servers the suite starts, and their clients
   "/usr/lib/postgresql/15/bin/initdb postgresql" "/usr/lib/postgresql/15/bin/pg_ctl postgresql"
   "/usr/lib/postgresql/15/bin/postgres postgresql" "/usr/lib/postgresql/15/bin/pg_dump postgresql"

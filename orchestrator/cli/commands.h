@@ -14,5 +14,6 @@ int cmd_runs(const CliArgs *a);
 int cmd_resolve(const CliArgs *a);
 int cmd_new(const CliArgs *a);
 int cmd_init(const CliArgs *a);
+int cmd_lint(const CliArgs *a);
 
 #endif

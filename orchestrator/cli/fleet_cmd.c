@@ -232,6 +232,7 @@ static bool write_status(const CliArgs *a, FILE *out, const ReportInput *in)
     case FMT_HTML: return report_status_html(out, in);
     case FMT_TEXT:
     case FMT_JSON:
+    case FMT_SARIF: /* lint only: refused by cli_parse */
         break;
     }
     report_status_table(out, in);

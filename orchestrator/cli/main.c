@@ -18,6 +18,7 @@ static int dispatch(const CliArgs *a)
     case CMD_RUNS: return cmd_runs(a);
     case CMD_RESOLVE: return cmd_resolve(a);
     case CMD_INIT: return cmd_init(a);
+    case CMD_LINT: return cmd_lint(a);
     default: return cmd_fleet(a);
     }
 }

@@ -19,7 +19,7 @@
      BIT(CMD_LOCKS))
 #define WRITES (BIT(CMD_MIGRATE) | BIT(CMD_UNDO))
 #define EVERY (FLEET | BIT(CMD_NEW) | BIT(CMD_RUNS) | BIT(CMD_RESOLVE) | BIT(CMD_NONE) |        \
-               BIT(CMD_INIT))
+               BIT(CMD_INIT) | BIT(CMD_LINT))
 
 typedef struct CliCommand {
     CliCommandId id;
@@ -51,6 +51,8 @@ static const CliCommand commands[] = {
      "clear the dirty mark of tenants an operator has repaired by hand"},
     {CMD_INIT, "init", "init [--dir PROJECT] [--out FILE] [--force]",
      "write a drover.cfg from a sequelize-cli project's .sequelizerc and config"},
+    {CMD_LINT, "lint", "lint [--format text|json|sarif] [--out FILE]",
+     "check every migration against the safety rules (docs/safety.md); exit 1 on an error"},
 };
 
 enum {
@@ -79,9 +81,10 @@ static const CliOption options[] = {
      "keep the tenants of shard I of N (stable hash of the id), e.g. $JOB_COMPLETION_INDEX/4"},
     {OPT_PARALLEL, "parallel", "N", FLEET & ~BIT(CMD_LOCKS), NULL,
      "tenants at once (default: defaults.parallel)"},
-    {OPT_FORMAT, "format", "FMT", FLEET | BIT(CMD_RUNS), NULL,
-     "output: text or json; status also table (= text), csv, junit, prom, markdown, html"},
-    {OPT_OUT, "out", "FILE", FLEET | BIT(CMD_RUNS) | BIT(CMD_INIT), NULL,
+    {OPT_FORMAT, "format", "FMT", FLEET | BIT(CMD_RUNS) | BIT(CMD_LINT), NULL,
+     "output: text or json; status also table (= text), csv, junit, prom, markdown, html; "
+     "lint also sarif"},
+    {OPT_OUT, "out", "FILE", FLEET | BIT(CMD_RUNS) | BIT(CMD_INIT) | BIT(CMD_LINT), NULL,
      "write the report to FILE instead of stdout; init: the inventory to write (default "
      "PROJECT/drover.cfg)"},
     {OPT_DIR, "dir", "PROJECT", BIT(CMD_INIT), NULL,
@@ -203,6 +206,7 @@ static const struct {
 } formats[] = {
     {"text", FMT_TEXT}, {"table", FMT_TEXT},   {"json", FMT_JSON},         {"csv", FMT_CSV},
     {"junit", FMT_JUNIT}, {"prom", FMT_PROM}, {"markdown", FMT_MARKDOWN}, {"html", FMT_HTML},
+    {"sarif", FMT_SARIF},
 };
 
 static const char *format_name(CliFormat f)
@@ -221,8 +225,8 @@ static bool parse_format(const char *text, CliFormat *out, DroverError *err)
             return true;
         }
     error_set(err, ERR_USAGE,
-                  "unknown format '%s' (expected text, table, json, csv, junit, prom, markdown "
-                  "or html)",
+                  "unknown format '%s' (expected text, table, json, csv, junit, prom, markdown, "
+                  "html or sarif)",
                   text);
     return false;
 }
@@ -319,7 +323,11 @@ static bool check_command_rules(CliArgs *a, DroverError *err)
         error_set(err, ERR_USAGE, "undo needs exactly one of --steps N, --to NAME or --all");
         return false;
     }
-    if (a->format > FMT_JSON && a->command != CMD_STATUS) {
+    if (a->format == FMT_SARIF && a->command != CMD_LINT) {
+        error_set(err, ERR_USAGE, "format 'sarif' is for lint");
+        return false;
+    }
+    if (a->format > FMT_JSON && a->format != FMT_SARIF && a->command != CMD_STATUS) {
         error_set(err, ERR_USAGE, "format '%s' is for status", format_name(a->format));
         return false;
     }

@@ -24,6 +24,7 @@ typedef enum CliCommandId {
     CMD_RUNS,
     CMD_RESOLVE,
     CMD_INIT,
+    CMD_LINT,
 } CliCommandId;
 
 typedef enum CliFormat {
@@ -35,6 +36,8 @@ typedef enum CliFormat {
     FMT_PROM,
     FMT_MARKDOWN,
     FMT_HTML,
+    /* lint only: */
+    FMT_SARIF,
 } CliFormat;
 
 typedef struct CliArgs {

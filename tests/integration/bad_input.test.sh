@@ -66,7 +66,7 @@ printf 'migrations = { path = "%s"; };\nenvironments = ( { name = "dev"; } );\nt
 expect_bad "drover: $C/syntax.cfg:3: syntax error" --config "$C/syntax.cfg" migrate
 
 inventory "$C/top.cfg" "" 'colour = "blue";'
-expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify, agents)" \
+expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify, agents, tenants_from)" \
   --config "$C/top.cfg" migrate
 
 inventory "$C/tkey.cfg" ',
@@ -169,7 +169,7 @@ expect_bad "drover: --steps needs a positive number, not '0'
 $USAGE_TAIL" --config "$GOOD" undo --steps 0
 expect_bad "drover: --steps needs a positive number, not '2x'
 $USAGE_TAIL" --config "$GOOD" undo --steps 2x
-expect_bad "drover: unknown format 'xml' (expected text, table, json, csv, junit, prom, markdown or html)
+expect_bad "drover: unknown format 'xml' (expected text, table, json, csv, junit, prom, markdown, html or sarif)
 $USAGE_TAIL" --config "$GOOD" migrate --format xml
 expect_bad "drover: format 'csv' is for status
 $USAGE_TAIL" --config "$GOOD" migrate --format csv
@@ -206,7 +206,7 @@ for line in "usage: drover [--config FILE] COMMAND [options]" "  --config FILE "
   "  --help " "  --env NAME " "  --tenant ID " "  --tag TAG " "exit codes: 0 "; do
   assert_contains "$OUT" "$line"
 done
-for c in plan migrate undo status check new locks runs resolve; do
+for c in plan migrate undo status check new locks runs resolve init lint; do
   assert_contains "$OUT" "  $c " "drover --help lists '$c'"
 done
 
