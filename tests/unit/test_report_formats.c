@@ -356,7 +356,8 @@ static void test_json_views(void **state)
         " \"heads\": [{\"head\": \"" M3 "\", \"tenants\": 4}, {\"head\": null, \"tenants\": 1},"
         "  {\"head\": \"" M1 "\", \"tenants\": 1}],"
         " \"gaps\": [{\"tenant\": \"beta\", \"env\": \"dev\", \"head\": \"" M3 "\","
-        "  \"missing\": [\"" M2 "\"]}]}");
+        "  \"missing\": [\"" M2 "\"]}],"
+        " \"fleet_changes\": null}");
     json_t *tenants = json_object_get(doc, "tenants");
     json_t *alpha = json_array_get(tenants, 0), *beta = json_array_get(tenants, 1);
     json_t *eta = json_array_get(tenants, 2);

@@ -20,7 +20,7 @@ void report_count(const ExecResult *res, size_t n, ReportCounts *out)
     }
 }
 
-static json_t *string_array(const StrList *l)
+json_t *report_strings_json(const StrList *l)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < l->n; i++)
@@ -81,12 +81,12 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
 {
     json_t *o = tenant_base_json(r);
     json_object_set_new(o, "outcome", json_string(exec_outcome_name(r->outcome)));
-    json_object_set_new(o, "applied", string_array(&r->applied));
-    json_object_set_new(o, "reverted", string_array(&r->reverted));
+    json_object_set_new(o, "applied", report_strings_json(&r->applied));
+    json_object_set_new(o, "reverted", report_strings_json(&r->reverted));
     if (strcmp(command, "plan") == 0 || r->planned.n) {
-        json_object_set_new(o, "planned", string_array(&r->planned));
-        json_object_set_new(o, "pending", string_array(&r->pending));
-        json_object_set_new(o, "unknown", string_array(&r->unknown));
+        json_object_set_new(o, "planned", report_strings_json(&r->planned));
+        json_object_set_new(o, "pending", report_strings_json(&r->pending));
+        json_object_set_new(o, "unknown", report_strings_json(&r->unknown));
         json_object_set_new(o, "renamed", renamed_json(r));
         json_object_set_new(o, "applied_before", json_integer((json_int_t)r->have.n));
     }
@@ -130,8 +130,8 @@ static json_t *schema_drift_json(const ExecResult *r)
 {
     if (!r->schema_drift)
         return json_null();
-    return json_pack("{s:o,s:o}", "added", string_array(&r->drift_added), "missing",
-                     string_array(&r->drift_missing));
+    return json_pack("{s:o,s:o}", "added", report_strings_json(&r->drift_added), "missing",
+                     report_strings_json(&r->drift_missing));
 }
 
 static json_t *last_run_json(const ExecResult *r)
@@ -146,9 +146,9 @@ static json_t *status_tenant_json(const ExecResult *r)
 {
     json_t *o = tenant_base_json(r);
     json_object_set_new(o, "state", json_string(exec_state_name(r->state)));
-    json_object_set_new(o, "applied", string_array(&r->have));
-    json_object_set_new(o, "pending", string_array(&r->pending));
-    json_object_set_new(o, "unknown", string_array(&r->unknown));
+    json_object_set_new(o, "applied", report_strings_json(&r->have));
+    json_object_set_new(o, "pending", report_strings_json(&r->pending));
+    json_object_set_new(o, "unknown", report_strings_json(&r->unknown));
     json_object_set_new(o, "renamed", renamed_json(r));
     /* An unreachable tenant's SequelizeMeta was never read: unknown, not "exists". */
     json_object_set_new(o, "dirty_migration",
@@ -173,7 +173,7 @@ json_t *report_tenant_json(const char *command, const ExecResult *r)
         return run_tenant_json(command, r);
     json_t *o = status_tenant_json(r);
     json_object_set_new(o, "outcome", json_string(exec_outcome_name(r->outcome)));
-    json_object_set_new(o, "schema", string_array(&r->schema_lines));
+    json_object_set_new(o, "schema", report_strings_json(&r->schema_lines));
     json_object_set_new(o, "attempts", json_integer(r->attempts));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     return o;

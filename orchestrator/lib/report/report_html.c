@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "drover/fleetview.h"
+#include "report_impl.h"
 
 /* Page URL parameters (documented in docs/html.md): filter-env, filter-state, filter-tag
  * preselect the filters; sort=KEY or sort=-KEY (descending) with KEY one of id, env, state,
@@ -36,14 +37,6 @@ enum {
     CELL_ABSENT = '-',
     CELL_UNREAD = '.',
 };
-
-static json_t *string_list(const StrList *l)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(a, json_string(l->items[i]));
-    return a;
-}
 
 static json_t *nullable_string(const char *s)
 {
@@ -105,8 +98,8 @@ static void add_tenant_fields(json_t *t, const ExecResult *r)
     json_object_set_new(t, "lock_holder", nullable_string(r->lock_holder));
     json_object_set_new(t, "schema_drift", json_boolean(r->schema_drift));
     json_object_set_new(t, "fingerprint", nullable_string(r->fingerprint));
-    json_object_set_new(t, "drift_added", string_list(&r->drift_added));
-    json_object_set_new(t, "drift_missing", string_list(&r->drift_missing));
+    json_object_set_new(t, "drift_added", report_strings_json(&r->drift_added));
+    json_object_set_new(t, "drift_missing", report_strings_json(&r->drift_missing));
     json_object_set_new(t, "last_run", last_run_json(r));
 }
 

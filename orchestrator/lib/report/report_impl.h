@@ -45,6 +45,8 @@ json_t *report_error_json(const DroverError *e);
 
 /* The status JSON's "views" object (docs/json.md). Caller owns the reference. */
 json_t *report_views_json(const ReportInput *in);
+/* A list of strings as a JSON array. */
+json_t *report_strings_json(const StrList *l);
 /* The status table's sections after the tenant rows: per environment, heads, gaps. */
 void report_table_views(FILE *out, const ReportInput *in);
 

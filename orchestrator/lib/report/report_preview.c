@@ -6,14 +6,6 @@
 
 #include "report_impl.h"
 
-static json_t *strings_json(const StrList *l)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(a, json_string(l->items[i]));
-    return a;
-}
-
 static json_t *nullable(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -23,7 +15,7 @@ static json_t *migration_json(const ExecPreview *p)
 {
     return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "name", p->migration, "kind",
                      p->js ? "js" : "sql", "executed", p->executed, "statements",
-                     p->statements_known ? strings_json(&p->statements) : json_null(), "note",
+                     p->statements_known ? report_strings_json(&p->statements) : json_null(), "note",
                      nullable(p->note), "error", nullable(p->error));
 }
 
@@ -33,7 +25,7 @@ json_t *report_preview_json(const ExecResult *r)
     for (size_t i = 0; i < r->npreviews; i++)
         json_array_append_new(migrations, migration_json(&r->previews[i]));
     return json_pack("{s:b, s:o, s:o, s:o}", "rolled_back", r->preview_executed, "note",
-                     nullable(r->preview_note), "setup", strings_json(&r->preview_setup),
+                     nullable(r->preview_note), "setup", report_strings_json(&r->preview_setup),
                      "migrations", migrations);
 }
 

@@ -174,14 +174,6 @@ static json_t *gaps_json(const ReportInput *in)
     return a;
 }
 
-static json_t *id_list_json(const StrList *l)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(a, json_string(l->items[i]));
-    return a;
-}
-
 /* fleet_changes_json: {"since_run", "appeared", "disappeared"}, or null when the journal has
  * no run that recorded its tenants. */
 static json_t *fleet_changes_json(const ReportInput *in)
@@ -189,7 +181,7 @@ static json_t *fleet_changes_json(const ReportInput *in)
     if (!in->appeared || !in->fleet_since_run)
         return json_null();
     return json_pack("{s:I,s:o,s:o}", "since_run", (json_int_t)in->fleet_since_run, "appeared",
-                     id_list_json(in->appeared), "disappeared", id_list_json(in->disappeared));
+                     report_strings_json(in->appeared), "disappeared", report_strings_json(in->disappeared));
 }
 
 json_t *report_views_json(const ReportInput *in)
