@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "drover/fleetrun.h"
+#include "drover/sources.h"
 
 #define DEFAULT_MAX_BODY (1024L * 1024L)
 
@@ -242,8 +243,11 @@ bool agent_fleet_load(const AgentConfig *c, AgentFleet *out, DroverError *err)
 {
     memset(out, 0, sizeof *out);
     out->inv = inv_load(c->inventory, err);
-    if (!out->inv)
+    /* tenants_from is read once, when the agent starts: restart it to see new rows. */
+    if (!out->inv || !sources_resolve(out->inv, NULL, err)) {
+        agent_fleet_free(out);
         return false;
+    }
     if (!mig_discover(out->inv->migrations_path, &out->set, err) || !load_digests(out, err)) {
         agent_fleet_free(out);
         return false;
