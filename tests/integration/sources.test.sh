@@ -207,3 +207,27 @@ for f in "$T"/*.out "$T"/*.err; do [ -e "$f" ] || continue; cat "$f"; done >"$T/
 sqlite_sql "$T/drover-journal.db" ".dump" >>"$T/all-output" 2>/dev/null || true
 assert_not_contains "$(cat "$T/all-output")" "$PGPW" "no PostgreSQL password in any output or journal"
 assert_not_contains "$(cat "$T/all-output")" "$CATALOG_TOKEN" "no token in any output or journal"
+
+# --- a drover-agent's own inventory reads tenants_from too --------------------------------------
+mkdir -p "$T/agent"
+cp -r "$T/m" "$T/agent/m"
+printf '#!/bin/sh\necho '"'"'{"id": "ag1", "env": "prod", "url": "sqlite:%s/lite/ag1.db"}'"'"'\n' "$T" >"$T/agent/list"
+chmod +x "$T/agent/list"
+{
+  echo 'migrations = { path = "m"; };'
+  echo "environments = $ENVS;"
+  echo "tenants_from = ( { command = [\"$T/agent/list\"]; } );"
+} | write_inventory "$T/agent/drover.cfg"
+start_agent_in "$T/agent"
+_FL_PIDS+=("$AGENT_STARTED_PID")
+export AGENT_TOKEN
+AGENT_TOKEN=$(cat "$T/agent/tokens")
+{
+  echo "migrations = { path = \"$T/m\"; };"
+  echo "environments = $ENVS;"
+  echo "agents = ( { name = \"dc\"; url = \"http://127.0.0.1:$AGENT_STARTED_PORT\"; token = \"\${AGENT_TOKEN}\"; } );"
+  echo 'tenants = ( { id = "ag1"; env = "prod"; agent = "dc"; } );'
+} | write_inventory "$T/coord.cfg"
+drover_run 0 "$T/coord.cfg" migrate --format json
+assert_eq "ag1:migrated" "$(jq_out '[.tenants[] | "\(.id):\(.outcome)"] | join(" ")')" \
+  "an agent migrates a tenant its own tenants_from returned"
