@@ -1,12 +1,15 @@
 /*
  * lint_cmd.c — `drover lint`: the migration set against the safety rules (drover/lint.h),
  * as text (FILE:LINE: RULE message, then the hint), JSON or SARIF. Exit 0 without an
- * error-level finding, 1 with one, 2 when the config or a migration file is bad input.
+ * error-level finding, 1 with one (or, with --pending, a selected tenant that could not be
+ * read), 2 when the config or a migration file is bad input.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "drover/fleetrun.h"
+#include "fleet.h"
 #include "drover/exitcodes.h"
 #include "drover/inventory.h"
 #include "drover/lint.h"
@@ -47,27 +50,78 @@ static bool write_findings(const CliArgs *a, const LintReport *r, DroverError *e
     return report_out_close(&out, true, err);
 }
 
+/* pending_set reads every selected tenant with plan and keeps, in *out (items shared with
+ * f->migs: free only out->items), the migrations at least one of them lacks. A tenant that
+ * cannot be read is said on stderr and makes *unread true. */
+static bool pending_set(const CliArgs *a, Fleet *f, MigSet *out, bool *unread, DroverError *err)
+{
+    FleetRunOptions o = {.exec = fleet_exec_options(a, f, "drover lint")};
+    FleetRun *run = fleetrun_new(f->inv, &f->migs, f->selected, f->nselected, &o, err);
+    if (!run)
+        return false;
+    fleetrun_run(run, NULL);
+    const ExecResult *res = fleetrun_results(run);
+    StrList names = STRLIST_INIT;
+    for (size_t i = 0; i < f->nselected; i++) {
+        if (exec_outcome_is_failure(res[i].outcome)) {
+            fprintf(stderr, "drover: lint --pending: tenant '%s' could not be read (%s); what it "
+                            "lacks is not linted\n", res[i].tenant->id,
+                    res[i].error.message ? res[i].error.message : "unknown error");
+            *unread = true;
+        }
+        for (size_t k = 0; k < res[i].pending.n; k++)
+            if (!sl_contains(&names, res[i].pending.items[k]))
+                sl_push(&names, res[i].pending.items[k]);
+    }
+    fleetrun_free(run);
+    *out = (MigSet){.dir = f->migs.dir, .items = xcalloc(f->migs.n ? f->migs.n : 1,
+                                                         sizeof *out->items)};
+    for (size_t i = 0; i < f->migs.n; i++)
+        if (sl_contains(&names, f->migs.items[i].name))
+            out->items[out->n++] = f->migs.items[i];
+    sl_free(&names);
+    return true;
+}
+
+static int lint_and_write(const CliArgs *a, const MigSet *set, DroverError *err)
+{
+    LintReport r;
+    lint_set(set, &r);
+    int rc = DROVER_EXIT_OK;
+    if (!write_findings(a, &r, err)) {
+        cli_print_error(err);
+        rc = DROVER_EXIT_FAILED;
+    } else if (lint_count(&r, LINT_ERROR)) {
+        rc = DROVER_EXIT_FAILED;
+    }
+    lint_report_free(&r);
+    return rc;
+}
+
 int cmd_lint(const CliArgs *a)
 {
     DroverError err = DROVER_ERROR_INIT;
-    Inventory *inv = inv_load(a->config, &err);
-    MigSet set = {0};
-    int rc = DROVER_EXIT_OK;
-    if (!inv || !mig_discover(inv->migrations_path, &set, &err)) {
-        rc = cli_fail_usage(&err);
-    } else {
-        LintReport r;
-        lint_set(&set, &r);
-        if (!write_findings(a, &r, &err)) {
-            cli_print_error(&err);
-            rc = DROVER_EXIT_FAILED;
-        } else if (lint_count(&r, LINT_ERROR)) {
-            rc = DROVER_EXIT_FAILED;
+    Fleet f = {0};
+    int rc;
+    if (a->pending) {
+        MigSet pending = {0};
+        bool unread = false;
+        if (!fleet_load(a, &f, &err) || !pending_set(a, &f, &pending, &unread, &err)) {
+            rc = cli_fail_usage(&err);
+        } else {
+            rc = lint_and_write(a, &pending, &err);
+            if (unread)
+                rc = DROVER_EXIT_FAILED;
         }
-        lint_report_free(&r);
+        free(pending.items);
+    } else {
+        f.inv = inv_load(a->config, &err);
+        if (!f.inv || !mig_discover(f.inv->migrations_path, &f.migs, &err))
+            rc = cli_fail_usage(&err);
+        else
+            rc = lint_and_write(a, &f.migs, &err);
     }
-    mig_set_free(&set);
-    inv_free(inv);
+    fleet_free(&f);
     error_clear(&err);
     return rc;
 }

@@ -51,7 +51,7 @@ static const CliCommand commands[] = {
      "clear the dirty mark of tenants an operator has repaired by hand"},
     {CMD_INIT, "init", "init [--dir PROJECT] [--out FILE] [--force]",
      "write a drover.cfg from a sequelize-cli project's .sequelizerc and config"},
-    {CMD_LINT, "lint", "lint [--format text|json|sarif] [--out FILE]",
+    {CMD_LINT, "lint", "lint [--pending [selectors]] [--format text|json|sarif] [--out FILE]",
      "check every migration against the safety rules (docs/safety.md); exit 1 on an error"},
 };
 
@@ -60,6 +60,7 @@ enum {
     OPT_ALL, OPT_DRY_RUN, OPT_JS, OPT_HELP, OPT_VERSION, OPT_PARALLEL, OPT_SHARD,
     OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE, OPT_SQL, OPT_DIR,
     OPT_FORCE,
+    OPT_PENDING,
 };
 
 typedef struct CliOption {
@@ -74,10 +75,10 @@ typedef struct CliOption {
 static const CliOption options[] = {
     {OPT_CONFIG, "config", "FILE", EVERY, "DROVER_CONFIG",
      "inventory file (default ./drover.cfg)"},
-    {OPT_ENV, "env", "NAME", FLEET, NULL, "select tenants of an environment (repeatable)"},
-    {OPT_TENANT, "tenant", "ID", FLEET | BIT(CMD_RESOLVE), NULL, "select a tenant (repeatable)"},
-    {OPT_TAG, "tag", "TAG", FLEET, NULL, "select tenants carrying a tag (repeatable)"},
-    {OPT_SHARD, "shard", "I/N", FLEET, NULL,
+    {OPT_ENV, "env", "NAME", FLEET | BIT(CMD_LINT), NULL, "select tenants of an environment (repeatable)"},
+    {OPT_TENANT, "tenant", "ID", FLEET | BIT(CMD_RESOLVE) | BIT(CMD_LINT), NULL, "select a tenant (repeatable)"},
+    {OPT_TAG, "tag", "TAG", FLEET | BIT(CMD_LINT), NULL, "select tenants carrying a tag (repeatable)"},
+    {OPT_SHARD, "shard", "I/N", FLEET | BIT(CMD_LINT), NULL,
      "keep the tenants of shard I of N (stable hash of the id), e.g. $JOB_COMPLETION_INDEX/4"},
     {OPT_PARALLEL, "parallel", "N", FLEET & ~BIT(CMD_LOCKS), NULL,
      "tenants at once (default: defaults.parallel)"},
@@ -90,6 +91,8 @@ static const CliOption options[] = {
     {OPT_DIR, "dir", "PROJECT", BIT(CMD_INIT), NULL,
      "init: the sequelize-cli project folder (default .)"},
     {OPT_FORCE, "force", NULL, BIT(CMD_INIT), NULL, "init: replace an existing --out file"},
+    {OPT_PENDING, "pending", NULL, BIT(CMD_LINT), NULL,
+     "lint: only the migrations some selected tenant lacks (reads every selected tenant)"},
     {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
      "migrate: up to and including NAME; undo: back to and including NAME"},
     {OPT_STEPS, "steps", "N", BIT(CMD_UNDO), NULL, "undo: revert the N newest migrations"},
@@ -265,6 +268,7 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DroverError *err)
     case OPT_EXIT_CODE: a->exit_code = true; break;
     case OPT_DIR: a->dir = arg; break;
     case OPT_FORCE: a->force = true; break;
+    case OPT_PENDING: a->pending = true; break;
     }
     return true;
 }
@@ -342,6 +346,12 @@ static bool check_command_rules(CliArgs *a, DroverError *err)
     }
     if (a->command == CMD_RUNS && a->runs_show && !a->show_id) {
         error_set(err, ERR_USAGE, "runs show needs a run id, e.g. 'drover runs show 12'");
+        return false;
+    }
+    bool selects = a->selector.envs.n || a->selector.tenants.n || a->selector.tags.n ||
+                   a->selector.shard_count;
+    if (a->command == CMD_LINT && selects && !a->pending) {
+        error_set(err, ERR_USAGE, "lint selects tenants only with --pending");
         return false;
     }
     if (a->command == CMD_RESOLVE && a->selector.tenants.n == 0) {

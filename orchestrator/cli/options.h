@@ -66,6 +66,7 @@ typedef struct CliArgs {
     const char *show_id;    /* runs show ID */
     const char *dir;        /* init --dir: the sequelize-cli project, default "." */
     bool force;             /* init --force: replace an existing --out */
+    bool pending;           /* lint --pending: only what some selected tenant lacks */
     bool help;
     bool version;
 } CliArgs;

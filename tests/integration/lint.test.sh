@@ -40,6 +40,14 @@ assert_eq "2.1.0 error update-without-where 20240101000003-cleanup.sql 2" \
   "$(jq -r '.version as $v | .runs[0].results[] | select(.level == "error") | "\($v) \(.level) \(.ruleId) \(.locations[0].physicalLocation.artifactLocation.uri) \(.locations[0].physicalLocation.region.startLine)"' <<<"$OUT")"
 assert_eq 16 "$(jq '.runs[0].tool.driver.rules | length' <<<"$OUT")" "SARIF lists every rule"
 
+# --pending: only what the selected tenants lack (here migration 3; 1 and 2 are applied).
+assert_exit 0 "$DROVER_BIN" --config "$T/drover.cfg" migrate --to 20240101000002-index.sql
+assert_exit 1 lint --pending --tenant a
+assert_not_contains "$OUT" "20240101000002-index.sql" "--pending: an applied migration is not linted"
+assert_contains "$OUT" "20240101000003-cleanup.sql:2: error update-without-where"
+assert_exit 2 lint --tenant a
+assert_eq "drover: lint selects tenants only with --pending" "$(head -n 1 <<<"$ERR")"
+
 assert_exit 2 "$DROVER_BIN" --config "$T/drover.cfg" status --format sarif
 assert_eq "drover: format 'sarif' is for lint" "$(head -n 1 <<<"$ERR")"
 printf -- '-- migrate:down\nSELECT 1;\n' >"$T/migrations/20240101000004-broken.sql"
