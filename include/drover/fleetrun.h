@@ -33,6 +33,7 @@ typedef struct FleetRunOptions {
     ExecOptions exec;
     size_t parallel;           /* worker threads; 0: the inventory's defaults.parallel */
     bool continue_on_error;    /* ignore failure budgets and canary failures (reads always do) */
+    bool ignore_window;        /* start tenants outside their environment's maintenance window */
     /* Writes (migrate/undo, not dry): record the run in the inventory's journal and keep
      * tenants it marks dirty out. False for a face that keeps no journal (drover-agent: the
      * coordinator journals the results it gets back). */

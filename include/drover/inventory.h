@@ -7,6 +7,7 @@
 #define DROVER_INVENTORY_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 
 #include "drover/error.h"
@@ -51,6 +52,22 @@ typedef struct InvCount {
  * 5 tenants is 1), so a non-zero share never means zero tenants. */
 size_t inv_count_resolve(const InvCount *c, size_t total);
 
+/* A maintenance window (an environment's `window`, see window.c): on days (bit 0 Sunday ...
+ * bit 6 Saturday), from start to end seconds after local midnight in zone tz; end <= start
+ * crosses midnight. */
+typedef struct InvWindow {
+    unsigned days;
+    int start, end;
+    char *tz;
+    char *text; /* as written */
+} InvWindow;
+
+bool inv_window_parse(const char *text, InvWindow *out, char **why);
+void inv_window_free(InvWindow *w);
+/* inv_windows_open: whether any of the n windows is open at t (true when n is 0); when none
+ * is, *next_open is the soonest next opening (0 when none within 8 days). */
+bool inv_windows_open(const InvWindow *w, size_t n, time_t t, time_t *next_open);
+
 typedef struct InvEnvironment {
     char *name;
     InvCount canary;       /* tenants that go first; unset: none */
@@ -58,6 +75,8 @@ typedef struct InvEnvironment {
     bool revert_on_failure; /* on_failure = "revert": a halt reverts what this run did here */
     long lock_timeout_ms;  /* -1: defaults.lock_timeout */
     long statement_timeout_ms; /* -1: defaults.statement_timeout */
+    InvWindow *windows;    /* migrate/undo start this environment's tenants only inside one */
+    size_t nwindows;
 } InvEnvironment;
 
 /* The fleet engine's settings (the 'defaults' group), each overridable on the command line. */

@@ -59,6 +59,10 @@ typedef struct RolloutOptions {
     size_t parallel;
     size_t max_per_server;
     bool continue_on_error; /* ignore failure budgets and canary failures */
+    /* Start an environment's tenants only inside one of its maintenance windows (writes):
+     * outside, the run halts before the environment; when a window closes, no further tenant of
+     * it starts. False: windows are ignored (reads, --ignore-window). */
+    bool windows;
     const atomic_int *stop; /* as ExecOptions.stop */
     RolloutHooks hooks;
     /* Runs a tenant served by an agent (InvTenant.agent) in place of exec_run_tenant, on a

@@ -312,6 +312,7 @@ static FleetRunOptions run_options(const CliArgs *a, const Fleet *f, const char 
         .exec = fleet_exec_options(a, f, app),
         .parallel = (size_t)a->parallel,
         .continue_on_error = a->continue_on_error,
+        .ignore_window = a->ignore_window,
         .journal = true,
         .journal_info = {.command = a->command_name, .argv = argv, .config = a->config},
         .status_from_journal = true,

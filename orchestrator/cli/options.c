@@ -61,6 +61,7 @@ enum {
     OPT_LOG_FORMAT, OPT_CONTINUE, OPT_LIMIT, OPT_SCHEMA, OPT_EXIT_CODE, OPT_SQL, OPT_DIR,
     OPT_FORCE,
     OPT_PENDING,
+    OPT_IGNORE_WINDOW,
 };
 
 typedef struct CliOption {
@@ -108,6 +109,9 @@ static const CliOption options[] = {
     {OPT_JS, "js", NULL, BIT(CMD_NEW), NULL, "new: write a sequelize-cli style .js skeleton"},
     {OPT_LOG_FORMAT, "log-format", "FMT", WRITES, NULL,
      "progress: text (a live line on a terminal, else a line per tenant) or json lines on stderr"},
+    {OPT_IGNORE_WINDOW, "ignore-window", NULL, WRITES, NULL,
+     "start tenants outside their environment's maintenance window (the journal's command "
+     "line keeps it)"},
     {OPT_CONTINUE, "continue-on-error", NULL, WRITES, NULL,
      "ignore canary failures and failure budgets"},
     {OPT_SCHEMA, "schema", NULL, BIT(CMD_STATUS), NULL,
@@ -269,6 +273,7 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DroverError *err)
     case OPT_DIR: a->dir = arg; break;
     case OPT_FORCE: a->force = true; break;
     case OPT_PENDING: a->pending = true; break;
+    case OPT_IGNORE_WINDOW: a->ignore_window = true; break;
     }
     return true;
 }

@@ -67,6 +67,7 @@ typedef struct CliArgs {
     const char *dir;        /* init --dir: the sequelize-cli project, default "." */
     bool force;             /* init --force: replace an existing --out */
     bool pending;           /* lint --pending: only what some selected tenant lacks */
+    bool ignore_window;     /* migrate/undo --ignore-window */
     bool help;
     bool version;
 } CliArgs;

@@ -214,8 +214,8 @@ done
 help_options() { drover "$1" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p' | tr '\n' ' '; }
 SEL="--config --env --tenant --tag --shard --parallel --format --out"
 assert_eq "$SEL --to --sql --help " "$(help_options plan)"
-assert_eq "$SEL --to --dry-run --sql --log-format --continue-on-error --help " "$(help_options migrate)"
-assert_eq "$SEL --to --steps --all --dry-run --log-format --continue-on-error --help " \
+assert_eq "$SEL --to --dry-run --sql --log-format --ignore-window --continue-on-error --help " "$(help_options migrate)"
+assert_eq "$SEL --to --steps --all --dry-run --log-format --ignore-window --continue-on-error --help " \
   "$(help_options undo)"
 assert_eq "$SEL --all --schema --exit-code --help " "$(help_options status)"
 assert_eq "$SEL --help " "$(help_options check)"

@@ -30,7 +30,8 @@ static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_
                                             "lock_timeout", "statement_timeout", "retries", "backoff_ms",
                                             "backoff_max_ms", "rollback", "js_timeout", NULL};
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
-                                               "lock_timeout", "statement_timeout", NULL};
+                                               "lock_timeout", "statement_timeout", "window",
+                                               NULL};
 static const char *const TENANT_KEYS[] = {"id", "env", "url", "agent", "tags", NULL};
 static const char *const AGENT_KEYS[] = {"name", "url", "token", "ca", "timeout", NULL};
 static const char *const NOTIFY_KEYS[] = {"url", "format", "events", "timeout", NULL};
@@ -333,6 +334,27 @@ static bool load_migrations(Loader *ld, const config_setting_t *root)
 
 /* ---- environments ----------------------------------------------------------------------- */
 
+/* load_windows reads `window`: one string or a list of them. */
+static bool load_windows(Loader *ld, const config_setting_t *s, InvEnvironment *env)
+{
+    bool list = config_setting_is_aggregate(s);
+    size_t n = list ? (size_t)config_setting_length(s) : 1;
+    env->windows = xcalloc(n ? n : 1, sizeof *env->windows);
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *w = list ? config_setting_get_elem(s, (unsigned)i) : s;
+        if (config_setting_type(w) != CONFIG_TYPE_STRING)
+            return fail_at(ld, w, "'window' must be a string or a list of strings");
+        char *why = NULL;
+        if (!inv_window_parse(config_setting_get_string(w), &env->windows[i], &why)) {
+            fail_at(ld, w, "window '%s': %s", config_setting_get_string(w), why);
+            free(why);
+            return false;
+        }
+        env->nwindows++;
+    }
+    return true;
+}
+
 /* load_environment_policy reads the staged-rollout keys of one environment. */
 static bool load_environment_policy(Loader *ld, const config_setting_t *e, InvEnvironment *env)
 {
@@ -348,6 +370,8 @@ static bool load_environment_policy(Loader *ld, const config_setting_t *e, InvEn
         return false;
     if ((s = config_setting_get_member(e, "lock_timeout")) &&
         !typed(ld, s, "lock_timeout", settings_duration(s, 1, &env->lock_timeout_ms, &why), &why))
+        return false;
+    if ((s = config_setting_get_member(e, "window")) && !load_windows(ld, s, env))
         return false;
     if ((s = config_setting_get_member(e, "statement_timeout")) &&
         !typed(ld, s, "statement_timeout",
@@ -1012,8 +1036,12 @@ void inv_free(Inventory *inv)
     for (size_t i = 0; i < inv->ntenants; i++)
         inv_tenant_free(&inv->tenants[i]);
     free(inv->tenants);
-    for (size_t i = 0; i < inv->nenvs; i++)
+    for (size_t i = 0; i < inv->nenvs; i++) {
         free(inv->envs[i].name);
+        for (size_t k = 0; k < inv->envs[i].nwindows; k++)
+            inv_window_free(&inv->envs[i].windows[k]);
+        free(inv->envs[i].windows);
+    }
     free(inv->envs);
     for (size_t i = 0; i < inv->nnotify; i++) {
         InvNotify *n = &inv->notify[i];

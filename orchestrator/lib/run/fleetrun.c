@@ -444,6 +444,7 @@ RolloutOutcome fleetrun_run(FleetRun *r, char **reason)
         .max_per_server = (size_t)r->inv->engine.max_per_server,
         /* Reads have no budget to exceed and nothing to halt. */
         .continue_on_error = r->o.continue_on_error || !w,
+        .windows = w && !r->o.ignore_window,
         .stop = &r->stop,
         .hooks = {.admit = r->journal || r->o.hooks.admit ? admit : NULL, .finished = finished,
                   .revised = revised, .halted = halted, .env_started = env_started,

@@ -6,6 +6,7 @@
  */
 #include "drover/rollout.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ typedef struct Run {
     size_t done;
     size_t failed;
     bool halted;
+    bool window_halt; /* halted by a closed maintenance window: no failure, nothing to revert */
     bool interrupted;
     char *reason;
 } Run;
@@ -115,6 +117,7 @@ static void submit(Run *run, Slot *s)
 /* EnvState counts one environment's failures against its budget. */
 typedef struct EnvState {
     const InvEnvironment *env;
+    bool windowed; /* its maintenance windows apply (RolloutOptions.windows) */
     size_t total;
     size_t budget;
     size_t failures;
@@ -136,6 +139,15 @@ static bool collect(Run *run, EnvState *es)
         es->failures++;
     if (stop_requested(run))
         interrupt(run);
+    time_t next = 0;
+    if (es->windowed && !run->halted &&
+        !inv_windows_open(es->env->windows, es->env->nwindows, time(NULL), &next))
+    {
+        run->window_halt = true;
+        halt(run, xasprintf("environment '%s': its maintenance window closed; tenants not "
+                            "started yet were skipped (running ones finished)",
+                            es->env->name));
+    }
     if (es->limited && es->failures > es->budget && !run->o->continue_on_error)
         halt(run, xasprintf("environment '%s': %zu of %zu tenants failed, more than "
                             "max_failures allows (%zu)",
@@ -260,6 +272,28 @@ static void report_env_finished(Run *run, const InvEnvironment *env, Slot **env_
     free(results);
 }
 
+/* window_reason says when an environment whose windows are all closed opens next. */
+static char *window_reason(const InvEnvironment *env, time_t now, time_t next)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < env->nwindows; i++)
+        sb_appendf(&sb, "%s%s", i ? "; " : "", env->windows[i].text);
+    char when[128] = "not within 8 days";
+    struct tm tm;
+    if (next && gmtime_r(&next, &tm)) {
+        long mins = (long)(next - now + 59) / 60;
+        snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02dZ, in %ld h %02ld min",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, mins / 60,
+                 mins % 60);
+    }
+    char *why = xasprintf("environment '%s' is outside its maintenance window (%s); it next "
+                          "opens %s; nothing of it was started (--ignore-window overrides)",
+                          env->name, sb.data ? sb.data : "", when);
+    sb_free(&sb);
+    return why;
+}
+
 static void run_environment(Run *run, const InvEnvironment *env)
 {
     Slot **env_slots = xcalloc(run->n, sizeof *env_slots);
@@ -267,12 +301,19 @@ static void run_environment(Run *run, const InvEnvironment *env)
     for (size_t i = 0; i < run->n; i++)
         if (strcmp(run->slots[i].job.tenant->env, env->name) == 0)
             env_slots[n++] = &run->slots[i];
+    bool windowed = run->o->windows && env->nwindows > 0;
+    time_t now = time(NULL), next = 0;
+    if (n > 0 && windowed && !run->halted && !run->interrupted &&
+        !inv_windows_open(env->windows, env->nwindows, now, &next)) {
+        run->window_halt = true;
+        halt(run, window_reason(env, now, next));
+    }
     /* An environment the run never reaches (halted or stopped before it) is not "started":
      * its tenants only come back as skipped. */
     bool announced = n > 0 && !run->halted && !run->interrupted && !stop_requested(run);
     if (announced && run->o->hooks.env_started)
         run->o->hooks.env_started(env, n, run->o->hooks.ctx);
-    EnvState es = {.env = env, .total = n, .limited = env->max_failures.set,
+    EnvState es = {.env = env, .windowed = windowed, .total = n, .limited = env->max_failures.set,
                    .budget = inv_count_resolve(&env->max_failures, n)};
     bool *is_canary = xcalloc(n ? n : 1, sizeof *is_canary);
     size_t canaries = pick_canaries(env_slots, n, inv_count_resolve(&env->canary, n), is_canary);
@@ -293,7 +334,8 @@ static void run_environment(Run *run, const InvEnvironment *env)
             wave[nwave++] = env_slots[i];
     dispatch(run, &es, wave, nwave);
     free(wave);
-    if (run->halted && env->revert_on_failure && run->o->exec->command == EXEC_MIGRATE)
+    if (run->halted && !run->window_halt && env->revert_on_failure &&
+        run->o->exec->command == EXEC_MIGRATE)
         compensate(run, env_slots, n);
     if (announced)
         report_env_finished(run, env, env_slots, n);

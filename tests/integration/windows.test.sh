@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# windows.test.sh — maintenance windows (an environment's `window`). Outside its window an
+# environment's tenants are not started (and later environments wait), with the next opening
+# named; --ignore-window overrides and the journal keeps the command line that said so; a
+# window closing in the middle of a run lets running tenants finish and starts no other; a bad
+# window is exit 2 with file:line. SQLite tenants: no server needed.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/faults_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
+# shellcheck disable=SC2016 # jq programs
+
+jq_out() { json_get "$OUT_FILE" "$1"; }
+# About a second of SQLite work per tenant.
+SPIN="SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2500000) SELECT x FROM c);"
+write_migration "$T/m" 20241101000001-a.sql "CREATE TABLE a (id int);
+$SPIN" "DROP TABLE a;"
+# clock OFFSET_SECONDS: UTC wall-clock time of now + OFFSET as HH:MM:SS.
+clock() { date -u -d "@$(($(date +%s) + $1))" +%H:%M:%S; }
+cfg() { # FILE STAGING_WINDOW PROD_WINDOW [DEFAULTS]
+  local sw=${2:+ window = \"$2\";} pw=${3:+ window = \"$3\";}
+  write_config "$1" "$T/m" "${4:-}" "{ name = \"staging\";$sw }, { name = \"prod\";$pw }" \
+    "s1 staging sqlite:$T/s1.db" "p1 prod sqlite:$T/p1.db" "p2 prod sqlite:$T/p2.db"
+}
+
+# --- a closed window: nothing of prod starts; staging (always open) runs -----------------------
+CLOSED="daily $(clock 43200)-$(clock 43260) UTC"
+cfg "$T/closed.cfg" "" "$CLOSED"
+drover_run 1 "$T/closed.cfg" migrate --format json
+assert_eq "halted|s1:migrated p1:skipped p2:skipped" \
+  "$(jq_out '"\(.outcome)|\([.tenants[] | "\(.id):\(.outcome)"] | join(" "))"')" \
+  "outside prod's window: prod's tenants skipped"
+assert_contains "$ERR" "environment 'prod' is outside its maintenance window ($CLOSED); it next opens " \
+  "the reason, with the window"
+assert_contains "$ERR" ", in 12 h 00 min; nothing of it was started" "when it opens next"
+[ ! -e "$T/p1.db" ] && [ ! -e "$T/p2.db" ] || fail "a tenant outside its window was touched"
+_lib_pass
+
+# The window gates writes only; --ignore-window overrides and the journal shows it.
+drover_run 10 "$T/closed.cfg" status --exit-code
+drover_run 0 "$T/closed.cfg" migrate --ignore-window --format json
+assert_eq "succeeded|p1:migrated p2:migrated" \
+  "$(jq_out '"\(.outcome)|\([.tenants[] | select(.env == "prod") | "\(.id):\(.outcome)"] | join(" "))"')"
+drover_run 0 "$T/closed.cfg" runs --format json
+assert_contains "$(jq_out '.[0].argv')" "--ignore-window" "the journal keeps --ignore-window"
+
+# --- staging outside its window: prod, later in the rollout, does not start either -------------
+rm -f "$T"/s1.db "$T"/p1.db "$T"/p2.db "$T"/drover-journal.db
+cfg "$T/staged.cfg" "$CLOSED" "daily 00:00-23:59:59 UTC"
+drover_run 1 "$T/staged.cfg" migrate --format json
+assert_eq "s1:skipped p1:skipped p2:skipped" "$(jq_out '[.tenants[] | "\(.id):\(.outcome)"] | join(" ")')" \
+  "a closed earlier environment holds the later ones"
+
+# --- a window that closes while the run goes on -----------------------------------------------
+rm -f "$T"/*.db
+write_config "$T/closing.cfg" "$T/m" "parallel = 1;" \
+  "{ name = \"prod\"; window = \"daily $(clock -60)-$(clock 3) UTC\"; }" \
+  "t1 prod sqlite:$T/t1.db" "t2 prod sqlite:$T/t2.db" "t3 prod sqlite:$T/t3.db" \
+  "t4 prod sqlite:$T/t4.db" "t5 prod sqlite:$T/t5.db" "t6 prod sqlite:$T/t6.db" \
+  "t7 prod sqlite:$T/t7.db" "t8 prod sqlite:$T/t8.db"
+drover_run 1 "$T/closing.cfg" migrate --format json
+migrated=$(jq_out '[.tenants[] | select(.outcome == "migrated")] | length')
+skipped=$(jq_out '[.tenants[] | select(.outcome == "skipped")] | length')
+[ "$migrated" -ge 1 ] && [ "$skipped" -ge 1 ] && [ $((migrated + skipped)) = 8 ] ||
+  fail "the window closing mid-run: $migrated migrated, $skipped skipped"
+_lib_pass
+assert_contains "$ERR" "environment 'prod': its maintenance window closed; tenants not started yet were skipped"
+for id in $(jq_out '.tenants[] | select(.outcome == "skipped") | .id'); do
+  [ ! -e "$T/$id.db" ] || fail "$id was skipped but touched"
+done
+_lib_pass
+
+# --- bad windows: exit 2 with the file and line ------------------------------------------------
+for bad in "Someday 02:00-05:00 UTC" "Sat 02:00-02:00 UTC" "Sat 25:00-26:00 UTC" "Sat 02:00-05:00 Mars/Olympus"; do
+  write_config "$T/bad.cfg" "$T/m" "" "{ name = \"prod\";
+    window = \"$bad\"; }" "x prod sqlite:$T/x.db"
+  drover_run 2 "$T/bad.cfg" migrate
+  assert_contains "$ERR" "bad.cfg:4: window '$bad': " "a bad window: $bad"
+done
+[ ! -e "$T/x.db" ] || fail "a bad window touched a tenant"
+_lib_pass
