@@ -76,12 +76,14 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# pick_free_port [AVOID]: a random port in 20000-49999 nobody listens on. The two servers
-# pick one each before either starts, hence AVOID.
+# pick_free_port [AVOID]: a random port in 20000-32767 nobody listens on: below Linux's
+# ephemeral range (32768-60999), where the suite's own client connections (and their
+# TIME_WAIT leftovers) hold local ports that a server's bind would collide with. The two
+# servers pick one each before either starts, hence AVOID.
 pick_free_port() {
   local avoid=${1:-} port i
   for ((i = 0; i < 200; i++)); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12768))
     [ "$port" = "$avoid" ] && continue
     if ! port_in_use "$port"; then
       echo "$port"

@@ -800,7 +800,8 @@ static bool previous_fleet(Journal *j, int64_t *run_id, StrList *ids, DroverErro
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return journal_sql_fail(j, err, what);
-    qsort(ids->items, ids->n, sizeof *ids->items, cmp_ids);
+    if (ids->n) /* qsort's array must not be NULL, even empty */
+        qsort(ids->items, ids->n, sizeof *ids->items, cmp_ids);
     return true;
 }
 
@@ -813,7 +814,8 @@ bool journal_fleet_changes(Journal *j, const char *const *ids, size_t n, int64_t
         return false;
     for (size_t i = 0; i < n; i++)
         sl_push(&now, ids[i]);
-    qsort(now.items, now.n, sizeof *now.items, cmp_ids);
+    if (now.n)
+        qsort(now.items, now.n, sizeof *now.items, cmp_ids);
     size_t a = 0, b = 0;
     while (*since_run && (a < now.n || b < before.n)) {
         int c = a == now.n ? 1 : b == before.n ? -1 : strcmp(now.items[a], before.items[b]);

@@ -40,7 +40,7 @@ static int cmp_name_to_migration(const void *key, const void *item)
 void fleetview_name_flags(const MigSet *set, const StrList *names, bool *flags)
 {
     memset(flags, 0, set->n * sizeof *flags);
-    for (size_t k = 0; k < names->n; k++) {
+    for (size_t k = 0; set->n && k < names->n; k++) {
         const Migration *m = bsearch(names->items[k], set->items, set->n, sizeof *set->items,
                                      cmp_name_to_migration);
         if (m)

@@ -177,7 +177,8 @@ static void matrix_init(Matrix *x, const MigSet *set, const ExecResult *res, siz
     }
     if (!any_readable)
         x->prefix = 0;
-    qsort(x->extra.items, x->extra.n, sizeof *x->extra.items, cmp_strings);
+    if (x->extra.n)
+        qsort(x->extra.items, x->extra.n, sizeof *x->extra.items, cmp_strings);
 }
 
 static void matrix_free(Matrix *x)
