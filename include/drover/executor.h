@@ -193,6 +193,10 @@ typedef struct ExecJob {
                                    first (compensation of a halted environment); else NULL */
     const StrList *no_transaction; /* .js migrations to run outside a transaction (the
                                       inventory's migrations.no_transaction); may be NULL */
+    /* Set when the environment's maintenance windows apply (migrate/undo without
+     * --ignore-window): once they are closed the job starts no further migration, so a
+     * running tenant stops at the boundary of the one it is in. NULL: no windows. */
+    const InvWindowSchedule *window;
     const ExecOptions *options;
 } ExecJob;
 

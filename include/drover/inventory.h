@@ -64,9 +64,20 @@ typedef struct InvWindow {
 
 bool inv_window_parse(const char *text, InvWindow *out, char **why);
 void inv_window_free(InvWindow *w);
-/* inv_windows_open: whether any of the n windows is open at t (true when n is 0); when none
- * is, *next_open is the soonest next opening (0 when none within 8 days). */
-bool inv_windows_open(const InvWindow *w, size_t n, time_t t, time_t *next_open);
+/* An environment's windows as absolute open intervals [from, until), sorted and disjoint,
+ * from the inventory's load to INV_WINDOW_HORIZON_S after it (a run longer than that finds
+ * its windows closed). */
+#define INV_WINDOW_HORIZON_S (8 * 86400)
+typedef struct InvWindowSchedule {
+    time_t *from, *until;
+    size_t n;
+} InvWindowSchedule;
+/* inv_window_schedule: once, before any other thread runs (it sets TZ for a moment). */
+void inv_window_schedule(const InvWindow *w, size_t n, time_t now, InvWindowSchedule *out);
+void inv_window_schedule_free(InvWindowSchedule *sc);
+/* inv_window_schedule_open: whether t falls in an open interval; if not, *next_open is the
+ * next opening (0: none within the horizon). Any thread. */
+bool inv_window_schedule_open(const InvWindowSchedule *sc, time_t t, time_t *next_open);
 
 typedef struct InvEnvironment {
     char *name;
@@ -77,6 +88,7 @@ typedef struct InvEnvironment {
     long statement_timeout_ms; /* -1: defaults.statement_timeout */
     InvWindow *windows;    /* migrate/undo start this environment's tenants only inside one */
     size_t nwindows;
+    InvWindowSchedule schedule; /* the windows as absolute times, computed by inv_load */
 } InvEnvironment;
 
 /* The fleet engine's settings (the 'defaults' group), each overridable on the command line. */

@@ -422,7 +422,7 @@ void exec_run_tenant(const ExecJob *job, ExecResult *res)
         .db_lock_key = exec_database_lock_key(job),
         .table = {.table = job->meta_table, .schema = job->meta_schema},
     };
-    if (exec_stop_requested(&r)) {
+    if (exec_stop_requested(&r) || exec_window_closed(&r)) {
         res->outcome = EXEC_OUT_SKIPPED; /* dispatched just before the stop request */
     } else if (job->tenant->agent) {
         res->outcome = EXEC_OUT_FAILED;

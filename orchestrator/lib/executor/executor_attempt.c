@@ -21,6 +21,12 @@ bool exec_stop_requested(const TenantRun *r)
     return r->job->options->stop && atomic_load(r->job->options->stop);
 }
 
+bool exec_window_closed(const TenantRun *r)
+{
+    time_t next = 0;
+    return r->job->window && !inv_window_schedule_open(r->job->window, time(NULL), &next);
+}
+
 StepEnd exec_retry_or_fail(const TenantRun *r, DbDialect d)
 {
     return r->may_retry && drv_error_is_transient(d, &r->res->error) ? STEP_RETRY : STEP_FAILED;

@@ -66,6 +66,8 @@ bool exec_schema_unchanged(TenantRun *r, DroverError *err);
 /* A transient fault may be retried when this attempt is not the last. */
 StepEnd exec_retry_or_fail(const TenantRun *r, DbDialect d);
 bool exec_stop_requested(const TenantRun *r);
+/* True once the job's maintenance windows (ExecJob.window) are closed. */
+bool exec_window_closed(const TenantRun *r);
 /* Registration of a connection's canceller (executor_cancel.c); id 0 means "not registered".
  * exec_cancels_add takes ownership of k (freed at once when c is NULL). */
 int exec_cancels_add(ExecCancels *c, DrvCanceller *k);

@@ -268,6 +268,13 @@ static StepEnd run_section(TenantRun *r, const Migration *m, const MigSection *s
     return exec_retry_or_fail(r, d);
 }
 
+/* stop_between: no further migration starts after a stop request, or once the environment's
+ * maintenance window closed; the one running finishes. */
+static bool stop_between(const TenantRun *r)
+{
+    return exec_stop_requested(r) || exec_window_closed(r);
+}
+
 static void names_of(const TenantRun *r, const size_t *idx, size_t n, StrList *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -378,7 +385,7 @@ static StepEnd run_migrate(TenantRun *r)
         if (r->job->options->sql_preview)
             end = exec_preview(r, idx, n);
     } else {
-        for (size_t i = 0; i < n && end == STEP_OK && !exec_stop_requested(r); i++) {
+        for (size_t i = 0; i < n && end == STEP_OK && !stop_between(r); i++) {
             const Migration *m = mig_at(r, idx[i]);
             end = run_section(r, m, &m->up, true, NULL);
             if (end == STEP_OK)
@@ -412,7 +419,7 @@ static StepEnd run_undo(TenantRun *r)
             sl_push(&res->planned, mig_at(r, r->plan.applied[idx[i]].mig)->name);
         res->outcome = n ? EXEC_OUT_PENDING : EXEC_OUT_UP_TO_DATE;
     } else {
-        for (size_t i = 0; i < n && end == STEP_OK && !exec_stop_requested(r); i++) {
+        for (size_t i = 0; i < n && end == STEP_OK && !stop_between(r); i++) {
             const PlanApplied *a = &r->plan.applied[idx[i]];
             const Migration *m = mig_at(r, a->mig);
             end = run_section(r, m, &m->down, false, a->row);

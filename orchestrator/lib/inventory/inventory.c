@@ -352,6 +352,7 @@ static bool load_windows(Loader *ld, const config_setting_t *s, InvEnvironment *
         }
         env->nwindows++;
     }
+    inv_window_schedule(env->windows, env->nwindows, time(NULL), &env->schedule);
     return true;
 }
 
@@ -1040,6 +1041,7 @@ void inv_free(Inventory *inv)
         free(inv->envs[i].name);
         for (size_t k = 0; k < inv->envs[i].nwindows; k++)
             inv_window_free(&inv->envs[i].windows[k]);
+        inv_window_schedule_free(&inv->envs[i].schedule);
         free(inv->envs[i].windows);
     }
     free(inv->envs);

@@ -4,9 +4,11 @@
  * 01:00:00-01:30:00 America/New_York". Times are wall-clock in the named zone, read from the
  * system's tz database, so a window follows daylight saving time as people do.
  *
- * DESIGN: the C library converts to a zone only through the process-wide TZ variable, so each
- * conversion sets TZ under a mutex and puts it back. Only the rollout's coordinator thread asks,
- * a few times per environment.
+ * DESIGN: the C library converts to a zone only through the process-wide TZ variable, and
+ * setenv is not safe while other threads read the environment (libpq's getenv at connect, for
+ * one). So the windows are turned into absolute open intervals once, when the inventory is
+ * loaded and no other thread runs yet (inv_window_schedule); during a run, "is it open" is a
+ * comparison of numbers, from any thread.
  */
 #include "drover/inventory.h"
 
@@ -131,15 +133,75 @@ static bool open_at(const InvWindow *w, time_t t)
     return ((w->days & today) && secs >= w->start) || ((w->days & yesterday) && secs < w->end);
 }
 
-/* with_zone runs fn with TZ set to tz, restoring the previous TZ after. */
-static void with_zone(const char *tz, void (*fn)(void *), void *arg)
+/* edge: the first second in (a, b] whose state differs from a's; a and b differ. */
+static time_t edge(const InvWindow *w, time_t a, time_t b)
 {
+    bool was = open_at(w, a);
+    for (time_t s = a + 1; s < b; s++)
+        if (open_at(w, s) != was)
+            return s;
+    return b;
+}
+
+/* add_interval merges [from, until) into the schedule, kept sorted and disjoint. */
+static void add_interval(InvWindowSchedule *sc, time_t from, time_t until)
+{
+    sc->from = xrealloc(sc->from, (sc->n + 1) * sizeof *sc->from);
+    sc->until = xrealloc(sc->until, (sc->n + 1) * sizeof *sc->until);
+    size_t i = sc->n++;
+    while (i > 0 && sc->from[i - 1] > from) {
+        sc->from[i] = sc->from[i - 1];
+        sc->until[i] = sc->until[i - 1];
+        i--;
+    }
+    sc->from[i] = from;
+    sc->until[i] = until;
+    size_t k = 0;
+    for (size_t j = 1; j < sc->n; j++) {
+        if (sc->from[j] <= sc->until[k]) {
+            if (sc->until[j] > sc->until[k])
+                sc->until[k] = sc->until[j];
+        } else {
+            k++;
+            sc->from[k] = sc->from[j];
+            sc->until[k] = sc->until[j];
+        }
+    }
+    sc->n = k + 1;
+}
+
+/* schedule_window adds w's open intervals between now and now + INV_WINDOW_HORIZON_S: minute
+ * steps in w's zone, each change of state pinned to its second. */
+static void schedule_window(const InvWindow *w, time_t now, InvWindowSchedule *sc)
+{
+    time_t end = now + INV_WINDOW_HORIZON_S;
+    bool open = open_at(w, now);
+    time_t since = now;
+    for (time_t m = now - now % 60 + 60; m <= end; m += 60) {
+        time_t prev = m - 60 < now ? now : m - 60;
+        if (open_at(w, m) == open)
+            continue;
+        time_t at = edge(w, prev, m);
+        if (open)
+            add_interval(sc, since, at);
+        open = !open;
+        since = at;
+    }
+    if (open)
+        add_interval(sc, since, end);
+}
+
+void inv_window_schedule(const InvWindow *w, size_t n, time_t now, InvWindowSchedule *out)
+{
+    *out = (InvWindowSchedule){0};
     pthread_mutex_lock(&tz_mu);
     const char *old = getenv("TZ");
     char *saved = old ? xstrdup(old) : NULL;
-    setenv("TZ", tz, 1);
-    tzset();
-    fn(arg);
+    for (size_t i = 0; i < n; i++) {
+        setenv("TZ", w[i].tz, 1);
+        tzset();
+        schedule_window(&w[i], now, out);
+    }
     if (saved)
         setenv("TZ", saved, 1);
     else
@@ -149,39 +211,23 @@ static void with_zone(const char *tz, void (*fn)(void *), void *arg)
     pthread_mutex_unlock(&tz_mu);
 }
 
-typedef struct Probe {
-    const InvWindow *w;
-    time_t t;
-    bool open;
-    time_t next; /* the next opening after t, or 0 within 8 days none (cannot happen) */
-} Probe;
-
-static void probe(void *arg)
+void inv_window_schedule_free(InvWindowSchedule *sc)
 {
-    Probe *p = arg;
-    p->open = open_at(p->w, p->t);
-    p->next = 0;
-    /* minute by minute, then back to the exact second it opens */
-    time_t from = p->t - p->t % 60 + 60;
-    for (time_t s = from; !p->open && s < p->t + 8 * 86400; s += 60)
-        if (open_at(p->w, s)) {
-            while (s - 1 > p->t && open_at(p->w, s - 1))
-                s--;
-            p->next = s;
-            break;
-        }
+    free(sc->from);
+    free(sc->until);
+    *sc = (InvWindowSchedule){0};
 }
 
-bool inv_windows_open(const InvWindow *w, size_t n, time_t t, time_t *next_open)
+bool inv_window_schedule_open(const InvWindowSchedule *sc, time_t t, time_t *next_open)
 {
     *next_open = 0;
-    for (size_t i = 0; i < n; i++) {
-        Probe p = {.w = &w[i], .t = t};
-        with_zone(w[i].tz, probe, &p);
-        if (p.open)
+    for (size_t i = 0; i < sc->n; i++) {
+        if (t >= sc->from[i] && t < sc->until[i])
             return true;
-        if (p.next && (!*next_open || p.next < *next_open))
-            *next_open = p.next;
+        if (sc->from[i] > t) {
+            *next_open = sc->from[i];
+            return false;
+        }
     }
-    return n == 0;
+    return false;
 }

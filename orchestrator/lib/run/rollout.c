@@ -141,11 +141,12 @@ static bool collect(Run *run, EnvState *es)
         interrupt(run);
     time_t next = 0;
     if (es->windowed && !run->halted &&
-        !inv_windows_open(es->env->windows, es->env->nwindows, time(NULL), &next))
+        !inv_window_schedule_open(&es->env->schedule, time(NULL), &next))
     {
         run->window_halt = true;
         halt(run, xasprintf("environment '%s': its maintenance window closed; tenants not "
-                            "started yet were skipped (running ones finished)",
+                            "started yet were skipped (running ones stopped after their "
+                            "current migration)",
                             es->env->name));
     }
     if (es->limited && es->failures > es->budget && !run->o->continue_on_error)
@@ -304,7 +305,7 @@ static void run_environment(Run *run, const InvEnvironment *env)
     bool windowed = run->o->windows && env->nwindows > 0;
     time_t now = time(NULL), next = 0;
     if (n > 0 && windowed && !run->halted && !run->interrupted &&
-        !inv_windows_open(env->windows, env->nwindows, now, &next)) {
+        !inv_window_schedule_open(&env->schedule, now, &next)) {
         run->window_halt = true;
         halt(run, window_reason(env, now, next));
     }
@@ -359,6 +360,7 @@ static void job_for(const Inventory *inv, const MigSet *set, const RolloutOption
                        .meta_schema = inv->meta_schema, .lock_timeout_ms = lock_timeout,
                        .statement_timeout_ms = statement_timeout,
                        .no_transaction = &inv->no_transaction,
+                       .window = o->windows && env && env->nwindows ? &env->schedule : NULL,
                        .options = o->exec};
     s->lock_key = exec_lock_key(&s->job);
     s->server_key = exec_server_key(&s->job);
