@@ -609,38 +609,53 @@ static char *url_part(CURLU *h, CURLUPart part)
     return copy;
 }
 
-char *inv_notify_mask_url(const char *url)
+/* UrlParts: what the http URLs in drover.cfg (webhooks, agents, tenants_from) are judged and
+ * shown by, parsed once by libcurl's URL API; a part the URL lacks is NULL. */
+typedef struct UrlParts {
+    char *scheme, *host, *port, *path;
+} UrlParts;
+
+/* url_parts: false (all NULL) when libcurl cannot parse url. */
+static bool url_parts(const char *url, UrlParts *p)
 {
+    *p = (UrlParts){0};
     CURLU *h = curl_url();
-    char *out = NULL;
-    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        char *scheme = url_part(h, CURLUPART_SCHEME);
-        char *host = url_part(h, CURLUPART_HOST);
-        char *port = url_part(h, CURLUPART_PORT);
-        if (scheme && host)
-            out = xasprintf("%s://%s%s%s/***", scheme, host, port ? ":" : "", port ? port : "");
-        free(scheme);
-        free(host);
-        free(port);
+    bool ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK;
+    if (ok) {
+        p->scheme = url_part(h, CURLUPART_SCHEME);
+        p->host = url_part(h, CURLUPART_HOST);
+        p->port = url_part(h, CURLUPART_PORT);
+        p->path = url_part(h, CURLUPART_PATH);
     }
     curl_url_cleanup(h);
-    return out ? out : xstrdup("***");
+    return ok && p->scheme && p->host;
+}
+
+static void url_parts_free(UrlParts *p)
+{
+    free(p->scheme);
+    free(p->host);
+    free(p->port);
+    free(p->path);
+}
+
+char *inv_notify_mask_url(const char *url)
+{
+    UrlParts p;
+    char *out = url_parts(url, &p) ? xasprintf("%s://%s%s%s/***", p.scheme, p.host,
+                                               p.port ? ":" : "", p.port ? p.port : "")
+                                   : xstrdup("***");
+    url_parts_free(&p);
+    return out;
 }
 
 /* is_http_url: the URL parses and its scheme is http or https (no file://, smtp://, ...). */
 static bool is_http_url(const char *url)
 {
-    CURLU *h = curl_url();
-    bool ok = false;
-    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        char *scheme = url_part(h, CURLUPART_SCHEME);
-        char *host = url_part(h, CURLUPART_HOST);
-        ok = scheme && host && *host &&
-             (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
-        free(scheme);
-        free(host);
-    }
-    curl_url_cleanup(h);
+    UrlParts p;
+    bool ok = url_parts(url, &p) && *p.host &&
+              (strcmp(p.scheme, "http") == 0 || strcmp(p.scheme, "https") == 0);
+    url_parts_free(&p);
     return ok;
 }
 
@@ -846,39 +861,25 @@ static bool read_config(Loader *ld)
  * may hold a secret). */
 static char *http_label(const char *url)
 {
-    CURLU *h = curl_url();
-    char *out = NULL;
-    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        char *scheme = url_part(h, CURLUPART_SCHEME), *host = url_part(h, CURLUPART_HOST);
-        char *port = url_part(h, CURLUPART_PORT), *path = url_part(h, CURLUPART_PATH);
-        if (scheme && host)
-            out = xasprintf("%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
-                            path ? path : "");
-        free(scheme);
-        free(host);
-        free(port);
-        free(path);
-    }
-    curl_url_cleanup(h);
-    return out ? out : xstrdup("(not a URL)");
+    UrlParts p;
+    char *out = url_parts(url, &p) ? xasprintf("%s://%s%s%s%s", p.scheme, p.host,
+                                               p.port ? ":" : "", p.port ? p.port : "",
+                                               p.path ? p.path : "")
+                                   : xstrdup("(not a URL)");
+    url_parts_free(&p);
+    return out;
 }
 
 /* loopback_http: plain http carries the token in clear, so only to this machine. */
 static bool loopback_http(const char *url)
 {
-    CURLU *h = curl_url();
-    bool ok = false;
-    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        char *scheme = url_part(h, CURLUPART_SCHEME), *host = url_part(h, CURLUPART_HOST);
-        ok = scheme && host &&
-             (strcmp(scheme, "https") == 0 ||
-              (strcmp(scheme, "http") == 0 &&
-               (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
-                strcmp(host, "[::1]") == 0)));
-        free(scheme);
-        free(host);
-    }
-    curl_url_cleanup(h);
+    UrlParts p;
+    bool ok = url_parts(url, &p) &&
+              (strcmp(p.scheme, "https") == 0 ||
+               (strcmp(p.scheme, "http") == 0 &&
+                (strcmp(p.host, "127.0.0.1") == 0 || strcmp(p.host, "localhost") == 0 ||
+                 strcmp(p.host, "[::1]") == 0)));
+    url_parts_free(&p);
     return ok;
 }
 
