@@ -104,6 +104,7 @@ typedef struct InvEngine {
     long backoff_max_ms;  /* backoff cap, default 10 s */
     bool rollback_batch;  /* rollback = "batch" (default) or "none" */
     long js_timeout_ms;   /* one .js migration section in the node runner, default 10 min */
+    long js_runners;      /* node runner processes at most, 0 (default): one per CPU */
 } InvEngine;
 
 /* inv_engine_defaults: the one home of the engine's built-in settings, what an inventory without

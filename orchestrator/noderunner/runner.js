@@ -1,10 +1,13 @@
 /*
  * runner.js — drover's Node.js runner: runs a team's Sequelize .js migrations with the team's
- * own sequelize, one tenant at a time, for as long as drover keeps it, and previews them on
- * PostgreSQL in a transaction that is always rolled back (drover plan --sql). Protocol: one JSON
- * request per line on fd 3, a socket of drover's, answered there by output events and one JSON
- * reply (see docs/noderunner.md). stdout and stderr are the migrations': what they print
- * reaches drover as output events naming the tenant and the migration, never as a reply.
+ * own sequelize, for as long as drover keeps it, and previews them on PostgreSQL in a
+ * transaction that is always rolled back (drover plan --sql). It serves several tenants at once,
+ * one per channel: drover hands it `--channels N` sockets as fds 3..3+N-1, and each is a
+ * session of its own (one tenant at a time, one JSON request per line, answered there by output
+ * events and one JSON reply; see docs/noderunner.md). A tenant's work is mostly waiting on its
+ * database, so one Node process keeps several busy. stdout and stderr are the migrations': what
+ * they print reaches drover as output events naming the tenant and the migration, on the
+ * channel of the session that printed it, never as a reply.
  */
 'use strict';
 
@@ -15,14 +18,30 @@ const readline = require('readline');
 const { AsyncLocalStorage } = require('async_hooks');
 const { createRequire } = require('module');
 
-const channel = new net.Socket({ fd: 3, readable: true, writable: true });
-function send(obj) {
-  channel.write(JSON.stringify(obj) + '\n');
+// where: the session, tenant and migration that code runs for, carried through every promise
+// and timer it starts, so output printed late is still put down to the migration that printed
+// it, on its session's channel.
+const where = new AsyncLocalStorage();
+
+// Session: one channel of drover's and the tenant open on it.
+class Session {
+  constructor(fd) {
+    this.channel = new net.Socket({ fd, readable: true, writable: true });
+    // drover closing a channel with output still unread resets it: that ends the session too.
+    this.channel.on('error', () => this.channel.destroy());
+    this.sequelize = null; // the open tenant's instance
+    this.tenant = null;    // its id, for output events
+    this.dialect = null;
+    this.statements = [];  // SQL logged by the current request
+  }
+
+  send(obj) {
+    this.channel.write(JSON.stringify(obj) + '\n');
+  }
 }
 
-// where: the tenant and migration that code runs for, carried through every promise and timer
-// it starts, so output printed late is still put down to the migration that printed it.
-const where = new AsyncLocalStorage();
+const channelCount = Math.max(1, parseInt(process.argv[process.argv.indexOf('--channels') + 1], 10) || 1);
+const sessions = Array.from({ length: channelCount }, (_, i) => new Session(3 + i));
 
 function outputText(chunk, encoding) {
   if (typeof chunk === 'string') return chunk;
@@ -31,7 +50,8 @@ function outputText(chunk, encoding) {
 
 function emitOutput(stream, text) {
   const w = where.getStore() || {};
-  send({ event: 'output', stream, text, tenant: w.tenant || null, migration: w.migration || null });
+  (w.session || sessions[0]).send({ event: 'output', stream, text, tenant: w.tenant || null,
+                                    migration: w.migration || null });
 }
 
 // captureOutput turns every write to stdout and stderr (console.*, loggers such as winston,
@@ -108,11 +128,8 @@ function alsNamespace() {
   return ns;
 }
 
+// Shared by every session: the team's sequelize and the migration modules (require's cache).
 let project = null;   // { Sequelize, modules, require: resolves as Sequelize does }
-let sequelize = null; // the open tenant's instance
-let tenant = null;    // its id, for output events
-let dialect = null;
-let statements = [];  // SQL logged by the current request
 // Server versions by dialect://host:port, learnt from the first tenant there. Without one,
 // every new Sequelize instance opens and closes an extra connection just to ask.
 const serverVersions = new Map();
@@ -152,13 +169,13 @@ function loadMigration(file) {
   return m;
 }
 
-async function opOpen(req) {
+async function opOpen(s, req) {
   const why = loadProject(req.modules);
   if (why) return fail(why, { phase: 'load' });
-  await closeTenant();
-  tenant = req.tenant || null;
+  await closeTenant(s);
+  s.tenant = req.tenant || null;
   const c = req.config || {};
-  dialect = req.dialect;
+  s.dialect = req.dialect;
   const server = `${req.dialect}://${c.host || ''}:${c.port || ''}`;
   const opts = {
     dialect: req.dialect === 'mysql' ? 'mysql' : req.dialect,
@@ -166,11 +183,12 @@ async function opOpen(req) {
     host: c.host || undefined,
     port: c.port || undefined,
     storage: req.dialect === 'sqlite' ? c.database : undefined,
-    logging: (sql) => statements.push(sql.replace(/^Executing \([^)]*\): /, '')),
+    logging: (sql) => s.statements.push(sql.replace(/^Executing \([^)]*\): /, '')),
     pool: { max: 5, min: 0 },
   };
-  sequelize = new project.Sequelize(req.dialect === 'sqlite' ? '' : c.database,
-                                    c.user || null, c.password || null, opts);
+  const sequelize = new project.Sequelize(req.dialect === 'sqlite' ? '' : c.database,
+                                          c.user || null, c.password || null, opts);
+  s.sequelize = sequelize;
   const onConnect = [];
   if (c.search_path) onConnect.push(`SET search_path TO ${c.search_path}`);
   // The environment's lock_timeout, as drover sets it on its own sessions for .sql files.
@@ -191,7 +209,7 @@ async function opOpen(req) {
     onConnect.push('SET default_transaction_read_only = on');
   if (onConnect.length) {
     sequelize.addHook('afterConnect', async (conn) => {
-      for (const sql of onConnect) await connQuery(conn, sql);
+      for (const sql of onConnect) await connQuery(s.dialect, conn, sql);
     });
   }
   await sequelize.authenticate();
@@ -201,25 +219,36 @@ async function opOpen(req) {
 
 // connQuery runs a statement on a driver connection: pg answers with a promise, mysql2's
 // callback API with a callback.
-function connQuery(conn, sql) {
+function connQuery(dialect, conn, sql) {
   if (dialect !== 'mysql') return conn.query(sql);
   return new Promise((resolve, reject) => conn.query(sql, (e) => (e ? reject(e) : resolve())));
 }
 
 // closeTenant closes the instance's pool, bounded: a pool a migration left busy must not keep
 // the runner (and drover) waiting.
-async function closeTenant() {
-  if (!sequelize) return;
-  const s = sequelize;
-  sequelize = null;
-  await Promise.race([s.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+async function closeTenant(s) {
+  if (!s.sequelize) return;
+  const sequelize = s.sequelize;
+  s.sequelize = null;
+  await Promise.race([sequelize.close().catch(() => {}),
+                      new Promise((r) => setTimeout(r, 2000).unref())]);
 }
 
 class MigrationError extends Error {}
 
+// A migration's process.exit() would end every tenant this runner serves at once. Under
+// sequelize-cli it ends the CLI with that migration unrecorded; here it fails that migration
+// only (rolled back where it ran in a transaction), and the runner goes on serving the others.
+const exitProcess = process.exit.bind(process);
+process.exit = function (code) {
+  const w = where.getStore();
+  if (!w || !w.migration) return exitProcess(code);
+  throw new MigrationError(`the migration called process.exit(${code === undefined ? '' : code})`);
+};
+
 // callMigration calls up or down as umzug (sequelize-cli's runner) does: a function that returns
 // no promise is refused, and nothing is recorded for it.
-async function callMigration(m, fn, file) {
+async function callMigration(sequelize, m, fn, file) {
   const ret = fn.call(m, sequelize.getQueryInterface(), project.Sequelize);
   if (!ret || typeof ret.then !== 'function')
     throw new MigrationError(`Migration ${path.basename(file)} (or wrapper) didn't return a promise`);
@@ -230,7 +259,7 @@ async function callMigration(m, fn, file) {
 // of the innermost transaction open around it, drover's included: a second connection would
 // wait for the locks drover's transaction holds. Its commit then releases the savepoint, its
 // rollback rolls back to it; the migration and its SequelizeMeta row still commit together.
-function joinTransactions(outer) {
+function joinTransactions(sequelize, outer) {
   const own = Object.prototype.hasOwnProperty.call(sequelize, 'transaction');
   const saved = sequelize.transaction;
   const ns = project.Sequelize._cls;
@@ -251,7 +280,7 @@ function joinTransactions(outer) {
 
 // pgTxid: the PostgreSQL transaction id, to tell whether the transaction drover opened is still
 // the one running after a migration (a migration that runs COMMIT itself ends it).
-async function pgTxid() {
+async function pgTxid(sequelize) {
   const [rows] = await sequelize.query('SELECT txid_current()::text AS id');
   return rows[0].id;
 }
@@ -260,13 +289,14 @@ async function pgTxid() {
 // and sqlite both share one managed transaction that every queryInterface call joins through
 // CLS, unless drover asks for none (transaction: false, e.g. CREATE INDEX CONCURRENTLY);
 // preview always rolls it back. MariaDB commits DDL implicitly, so there is none.
-async function runSection(req) {
+async function runSection(s, req) {
+  const { sequelize, dialect } = s;
   const m = loadMigration(req.file);
   const fn = req.direction === 'down' ? m.down : m.up;
   if (typeof fn !== 'function')
     return fail(`'${path.basename(req.file)}' does not export a ${req.direction} function`);
   const body = async () => {
-    await callMigration(m, fn, req.file);
+    await callMigration(sequelize, m, fn, req.file);
     if (req.meta_sql) await sequelize.query(req.meta_sql);
   };
   if (dialect === 'mysql' || req.transaction === false) {
@@ -276,14 +306,14 @@ async function runSection(req) {
   const rollback = new Error('drover preview rollback');
   try {
     await sequelize.transaction(async (t) => {
-      const before = dialect === 'postgres' ? await pgTxid() : null;
-      const restore = joinTransactions(t);
+      const before = dialect === 'postgres' ? await pgTxid(sequelize) : null;
+      const restore = joinTransactions(sequelize, t);
       try {
-        await callMigration(m, fn, req.file);
+        await callMigration(sequelize, m, fn, req.file);
       } finally {
         restore();
       }
-      if (before !== null && (await pgTxid()) !== before)
+      if (before !== null && (await pgTxid(sequelize)) !== before)
         throw Object.assign(new MigrationError('the migration ended the transaction drover ' +
           'opened for it (a COMMIT or ROLLBACK of its own): what it ran before that is ' +
           'committed'), { transactionEnded: true });
@@ -311,7 +341,7 @@ END $$`,
   'INSERT INTO pg_temp.drover_preview_guard VALUES (1)',
 ];
 
-async function previewItem(item) {
+async function previewItem(sequelize, item) {
   if (item.file) {
     const m = loadMigration(item.file);
     await m.up.call(m, sequelize.getQueryInterface(), project.Sequelize);
@@ -324,8 +354,9 @@ async function previewItem(item) {
 // opPreview runs setup and every item in one transaction that is always rolled back, each
 // item seeing what the earlier ones did; it stops at the first failure. Each result carries
 // the statements Sequelize logged for that item.
-async function opPreview(req) {
-  if (dialect !== 'postgres') return fail('previews run on PostgreSQL only');
+async function opPreview(s, req) {
+  const { sequelize, statements } = s;
+  if (s.dialect !== 'postgres') return fail('previews run on PostgreSQL only');
   const results = [];
   const rollback = new Error('drover preview rollback');
   try {
@@ -334,10 +365,10 @@ async function opPreview(req) {
       for (const item of req.items || []) {
         const started = statements.length;
         try {
-          await previewItem(item);
+          await previewItem(sequelize, item);
           results.push({ ok: true, statements: statements.slice(started) });
         } catch (e) {
-          const res = dbError(e, 'run');
+          const res = dbError(s.dialect, e, 'run');
           res.statements = statements.slice(started);
           results.push(res);
           break;
@@ -346,7 +377,7 @@ async function opPreview(req) {
       throw rollback;
     });
   } catch (e) {
-    if (e !== rollback) return dbError(e, 'preview');
+    if (e !== rollback) return dbError(s.dialect, e, 'preview');
   }
   return { ok: true, results };
 }
@@ -448,7 +479,7 @@ function opProject(req) {
   return { ok: true, config: configFile, migrations, environments: envs };
 }
 
-function dbError(e, phase) {
+function dbError(dialect, e, phase) {
   const p = e.parent || e.original || e;
   const error = { message: String(p.message || e.message || e) };
   if (dialect === 'postgres' && typeof p.code === 'string') error.sqlstate = p.code;
@@ -467,50 +498,56 @@ function completedOf(res, logged) {
     ? logged.length - 1 : logged.length;
 }
 
-async function handle(req) {
-  statements = [];
+async function handle(s, req) {
+  s.statements = [];
   switch (req.op) {
     case 'check': return opCheck(req);
     case 'project': return opProject(req);
-    case 'open': return opOpen(req);
+    case 'open': return opOpen(s, req);
     case 'run': {
-      if (!sequelize) return fail('no tenant is open');
-      const started = statements.length;
+      if (!s.sequelize) return fail('no tenant is open');
       let res;
       try {
-        res = await where.run({ tenant, migration: path.basename(req.file) }, () => runSection(req));
+        res = await where.run({ session: s, tenant: s.tenant, migration: path.basename(req.file) },
+                              () => runSection(s, req));
       } catch (e) {
-        res = dbError(e, 'run');
+        res = dbError(s.dialect, e, 'run');
       }
-      res.statements = statements.slice(started);
+      res.statements = s.statements.slice();
       res.completed = completedOf(res, res.statements);
       return res;
     }
     case 'preview':
-      if (!sequelize) return fail('no tenant is open');
-      return opPreview(req);
+      if (!s.sequelize) return fail('no tenant is open');
+      return opPreview(s, req);
     // Closing the pool takes a few ms of round trips that nobody needs to wait for: the
     // tenant's work is committed, and the next open builds a new instance.
-    case 'close': closeTenant(); return { ok: true };
+    case 'close': closeTenant(s); return { ok: true };
     default: return fail(`unknown op '${req.op}'`);
   }
 }
 
-// main serves requests until drover closes the socket, then exits: a pool, a timer or a
-// socket that a migration left behind must not keep the runner alive.
-async function main() {
-  const rl = readline.createInterface({ input: channel, terminal: false });
+// serve answers one session's requests, in order, until drover closes its channel; the
+// sessions run side by side, each waiting on its own tenant's database.
+async function serve(s) {
+  const rl = readline.createInterface({ input: s.channel, terminal: false });
   for await (const line of rl) {
     if (!line.trim()) continue;
     let res;
     try {
-      res = await handle(JSON.parse(line));
+      res = await where.run({ session: s }, () => handle(s, JSON.parse(line)));
     } catch (e) {
-      res = dbError(e, 'internal');
+      res = dbError(s.dialect, e, 'internal');
     }
-    send(res);
+    s.send(res);
   }
-  await closeTenant();
+  await closeTenant(s);
+}
+
+// main serves every channel until drover has closed them all, then exits: a pool, a timer or a
+// socket that a migration left behind must not keep the runner alive.
+async function main() {
+  await Promise.all(sessions.map(serve));
   process.exit(0);
 }
 

@@ -151,7 +151,11 @@ assert_eq "$(my_sql "$my_c" 'SELECT id, email, handle FROM Users ORDER BY email'
 assert_exit 0 drover "$T/pg/my.cfg" undo --all
 assert_eq "SequelizeMeta" "$(my_sql "$my_d" 'SHOW TABLES')" "mariadb: undo --all drops every table"
 
-# --- 5. A runner that crashes or hangs fails its tenant only; the others go on.
+# --- 5. One runner serves several tenants at once (js_runners = 1 here, so all of them share
+# it). A migration that calls process.exit fails its tenant only; one that hangs past js_timeout
+# gets its runner killed, and a tenant whose request that kill cut short ("slow", in its second
+# migration then) is retried on a fresh runner and migrates; a runner that really crashes fails
+# its tenant, and the next tenant gets a fresh one.
 mkdir -p "$T/crash/migrations"
 ln -sfn "$NPM_CACHE/node_modules" "$T/crash/node_modules"
 cat >"$T/crash/migrations/20240101000001-crash-or-hang.js" <<'EOF2'
@@ -159,33 +163,71 @@ cat >"$T/crash/migrations/20240101000001-crash-or-hang.js" <<'EOF2'
 module.exports = {
   up: async (queryInterface, Sequelize) => {
     const db = queryInterface.sequelize.config.database;
-    if (db.startsWith('jscrash')) process.exit(3);
+    if (db.startsWith('jsexit')) process.exit(3);
+    if (db.startsWith('jscrash')) process.kill(process.pid, 'SIGKILL');
     if (db.startsWith('jshang')) await new Promise(() => {});
+    if (db.startsWith('jsslow')) await new Promise((r) => setTimeout(r, 500));
     await queryInterface.createTable('Fine', { id: { type: Sequelize.INTEGER, primaryKey: true } });
   },
   down: async (queryInterface) => { await queryInterface.dropTable('Fine'); }
 };
 EOF2
-c_crash=$(unique_name jscrash) c_hang=$(unique_name jshang) c_ok=$(unique_name jsok)
-pg_new_db "$c_crash"
-pg_new_db "$c_hang"
-pg_new_db "$c_ok"
-pg_inventory "$T/crash/drover.cfg" "path = \"migrations\";" \
-  crash "$(pg_url "$c_crash")" hang "$(pg_url "$c_hang")" ok "$(pg_url "$c_ok")"
-sed -i 's/rollback = "none";/rollback = "none"; js_timeout = "2s";/' "$T/crash/drover.cfg"
+# slow's second migration starts 0.5 s after hang's first, so the kill at hang's 2 s deadline
+# finds it half-way through its (first) 3 s wait: a retry then finds the marker and goes on.
+cat >"$T/crash/migrations/20240101000002-slow-once.js" <<EOF2
+'use strict';
+const fs = require('fs');
+module.exports = {
+  up: async (queryInterface) => {
+    const db = queryInterface.sequelize.config.database;
+    const marker = '$T/crash/first-try-' + db;
+    if (db.startsWith('jsslow') && !fs.existsSync(marker)) {
+      fs.writeFileSync(marker, String(process.pid));
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    await queryInterface.sequelize.query('CREATE TABLE "Second" (id int)');
+  },
+  down: async (queryInterface) => { await queryInterface.dropTable('Second'); }
+};
+EOF2
+c_exit=$(unique_name jsexit) c_hang=$(unique_name jshang) c_slow=$(unique_name jsslow)
+c_ok=$(unique_name jsok) c_crash=$(unique_name jscrash) c_after=$(unique_name jsafter)
+for db in "$c_exit" "$c_hang" "$c_slow" "$c_ok" "$c_crash" "$c_after"; do pg_new_db "$db"; done
+pg_inventory "$T/crash/drover.cfg" "path = \"migrations\";" exit "$(pg_url "$c_exit")" \
+  hang "$(pg_url "$c_hang")" slow "$(pg_url "$c_slow")" ok "$(pg_url "$c_ok")"
+sed -i 's/rollback = "none";/rollback = "none"; js_timeout = "2s"; js_runners = 1; parallel = 4; backoff_ms = 1;/' \
+  "$T/crash/drover.cfg"
 # A runner.js of this test's own, so that runners of tests running beside it are not counted.
 cp "$(dirname "$DROVER_BIN")/noderunner/runner.js" "$T/crash/runner.js"
 assert_exit 1 env DROVER_NODERUNNER="$T/crash/runner.js" "$DROVER_BIN" --config "$T/crash/drover.cfg" \
   migrate --continue-on-error --format json
-assert_eq "crash=failed hang=failed ok=migrated" \
+assert_eq "exit=failed hang=failed ok=migrated slow=migrated" \
+  "$(json_get "$OUT_FILE" '[.tenants[] | "\(.id)=\(.outcome)"] | sort | join(" ")')" "shared runner: outcomes"
+assert_contains "$(json_get "$OUT_FILE" '.tenants[] | select(.id == "exit") | .error.message')" \
+  "tenant 'exit': migration '20240101000001-crash-or-hang.js': the migration called process.exit(3)"
+assert_contains "$(json_get "$OUT_FILE" '.tenants[] | select(.id == "hang") | .error.message')" \
+  ") did not answer in time"
+assert_eq "the request took longer than 2 s; the runner was stopped" \
+  "$(json_get "$OUT_FILE" '.tenants[] | select(.id == "hang") | .error.hint')" "hang: the hint"
+[ -f "$T/crash/first-try-$c_slow" ] || fail "slow: its first try never reached the second migration"
+assert_contains "$(drover "$T/crash/drover.cfg" runs show 1)" \
+  "up 20240101000002-slow-once.js: ok, 2 attempt(s)"
+assert_eq "" "$(pg_rows "$c_exit")" "exit: nothing recorded"
+assert_eq "SequelizeMeta" "$(pg_relations "$c_exit")" "exit: nothing created"
+assert_eq "SequelizeMeta" "$(pg_relations "$c_hang")" "hang: nothing created"
+for db in "$c_ok" "$c_slow"; do
+  assert_eq "20240101000001-crash-or-hang.js
+20240101000002-slow-once.js" "$(pg_rows "$db")" "$db: migrated once"
+done
+pg_inventory "$T/crash/crash.cfg" "path = \"migrations\";" crash "$(pg_url "$c_crash")" \
+  after "$(pg_url "$c_after")"
+sed -i 's/rollback = "none";/rollback = "none"; js_runners = 1; parallel = 1; retries = 0;/' "$T/crash/crash.cfg"
+assert_exit 1 env DROVER_NODERUNNER="$T/crash/runner.js" "$DROVER_BIN" --config "$T/crash/crash.cfg" \
+  migrate --continue-on-error --format json
+assert_eq "crash=failed after=migrated" \
   "$(json_get "$OUT_FILE" '[.tenants[] | "\(.id)=\(.outcome)"] | join(" ")')" "crash: outcomes"
 assert_contains "$(json_get "$OUT_FILE" '.tenants[0].error.message')" \
   "tenant 'crash': migration '20240101000001-crash-or-hang.js': the node runner (pid "
 assert_contains "$(json_get "$OUT_FILE" '.tenants[0].error.message')" ") exited unexpectedly"
-assert_contains "$(json_get "$OUT_FILE" '.tenants[1].error.message')" ") did not answer in time"
-assert_eq "the request took longer than 2 s; the runner was stopped" \
-  "$(json_get "$OUT_FILE" '.tenants[1].error.hint')" "hang: the hint"
 assert_eq "" "$(pg_rows "$c_crash")" "crash: nothing recorded"
-assert_eq "SequelizeMeta" "$(pg_relations "$c_hang")" "hang: nothing created"
-assert_eq "20240101000001-crash-or-hang.js" "$(pg_rows "$c_ok")" "ok: migrated"
 assert_eq "" "$(pgrep -f "$T/crash/runner.js" || true)" "no runner left behind"

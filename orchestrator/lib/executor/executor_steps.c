@@ -193,6 +193,10 @@ static StepEnd run_js_section(TenantRun *r, const Migration *m, bool up, const c
     }
     if (!tx)
         mark_ended(r, m);
+    /* Its transaction died with the runner, which another tenant's hung request had stopped:
+     * nothing of it stayed, and a fresh runner is worth a retry whatever the error says. */
+    if (end.runner_stopped_for_other)
+        return r->may_retry ? STEP_RETRY : STEP_FAILED;
     return exec_retry_or_fail(r, d);
 }
 

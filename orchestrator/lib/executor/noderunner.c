@@ -1,7 +1,13 @@
 /*
- * noderunner.c — the pool of Node.js runners (see noderunner.h): spawning them, the
- * line-delimited JSON protocol with a per-request deadline, and turning their replies into
- * DroverErrors that the executor's retry and rollback rules understand.
+ * noderunner.c — the pool of Node.js runners (see noderunner_impl.h): spawning them, handing
+ * out their channels, the line-delimited JSON protocol with a per-request deadline, and turning
+ * their replies into DroverErrors that the executor's retry and rollback rules understand.
+ *
+ * A runner process has NR_CHANNELS channels (socketpairs, its fds 3..), each an independent
+ * session serving one tenant at a time; an NrRunner is one such session. A tenant's .js work is
+ * mostly waiting on its database, so one Node process keeps several tenants busy, and the pool
+ * starts no more processes than there are CPUs: --parallel above the core count then costs no
+ * Node start-ups (0.3 s of CPU each) and no CPU contention between runners.
  */
 #define _GNU_SOURCE
 #include "noderunner_impl.h"
@@ -29,14 +35,38 @@ extern char **environ;
  * js_timeout, which may be short. */
 #define SETUP_TIMEOUT_MS (2 * 60 * 1000)
 
-struct NrRunner {
-    pid_t pid;
+/* Channels per runner process. Idle ones cost two descriptors; more sessions than
+ * NR_CHANNELS times the CPU count start further processes. */
+#define NR_CHANNELS 16
+
+typedef struct NrSlot {
     int fd;       /* our end of the socketpair: requests out, replies in */
     StrBuf inbuf; /* bytes read past the last reply */
-    bool broken;  /* crashed, hung or out of step: never reuse */
-    bool reaped;  /* waitpid has collected it: its pid may belong to another process now */
-    bool reused;  /* handed out from the idle list, not freshly started */
+    bool busy;    /* handed out to a session (pool.mu) */
+} NrSlot;
+
+/* One Node.js process. Its slots' I/O belongs to the session holding them; the rest of it is
+ * the pool's, under pool.mu. */
+typedef struct NrProc {
+    pid_t pid;
+    size_t nslots;
+    NrSlot *slots;
+    size_t nbusy;
+    bool broken; /* crashed, hung or out of step: no new session, killed */
+    bool reaped; /* waitpid has collected it: its pid may belong to another process now */
+    bool served; /* some session has used it: a channel handed out now is a reused one */
+    char *why;   /* why it was killed, for the errors of the sessions it still had */
+} NrProc;
+
+struct NrRunner {
+    NrProc *proc;
+    NrSlot *slot;
+    bool broken;  /* this session saw the process fail: it is killed on release */
+    bool reused;  /* its process had served sessions before this one */
     bool hung_up; /* its end of the socket closed: the process is gone */
+    const char *failure; /* what this session saw when it broke */
+    bool stopped_for_other; /* its process was killed because another session's request hung */
+    char *tenant;        /* the tenant open on it, to tell the other sessions why */
 };
 
 static struct {
@@ -46,10 +76,15 @@ static struct {
     char *script;
     char *modules;
     int timeout_ms;
-    NrRunner **idle;
-    size_t nidle;
+    size_t max_procs; /* the CPU count */
+    NrProc **procs;
+    size_t nprocs;
     json_t *downs;       /* {path: "missing"|"empty"|"code"} from the check, for nr_down_kind */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Guards NrProc.why, which a session reads when its process fails, whatever the pool's lock is
+ * doing (nr_setup holds it across its check request). */
+static pthread_mutex_t why_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Where what migrations print goes (NULL: dropped). A lock of its own: output arrives while
  * pool.mu is held (the check of nr_setup runs under it). */
@@ -168,13 +203,13 @@ static char *find_modules(const char *start)
     }
 }
 
-/* reap_within waits up to ms for the runner to exit; false when it is still running. */
-static bool reap_within(NrRunner *r, int ms)
+/* reap_within waits up to ms for the process to exit; false when it is still running. */
+static bool reap_within(NrProc *p, int ms)
 {
-    for (int waited = 0; !r->reaped; waited += 20) {
-        pid_t got = waitpid(r->pid, NULL, WNOHANG);
-        if (got == r->pid || (got < 0 && errno == ECHILD))
-            r->reaped = true;
+    for (int waited = 0; !p->reaped; waited += 20) {
+        pid_t got = waitpid(p->pid, NULL, WNOHANG);
+        if (got == p->pid || (got < 0 && errno == ECHILD))
+            p->reaped = true;
         else if (waited >= ms)
             return false;
         else
@@ -183,61 +218,109 @@ static bool reap_within(NrRunner *r, int ms)
     return true;
 }
 
-/* runner_kill ends a runner: closing its socket asks it to exit; one that is broken, or still
- * there after EXIT_WAIT_MS, is killed with its whole process group (what it spawned too). */
-static void runner_kill(NrRunner *r)
+/* proc_kill_now kills the process with its whole process group (what it spawned too); the
+ * sessions still on it read end of input at once. */
+static void proc_kill_now(NrProc *p)
 {
-    if (!r)
+    if (p->reaped)
         return;
-    if (r->fd >= 0)
-        close(r->fd);
-    if (!reap_within(r, r->broken ? 0 : EXIT_WAIT_MS)) {
-        kill(-r->pid, SIGKILL);
-        kill(r->pid, SIGKILL);
-        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        r->reaped = true;
-    }
-    sb_free(&r->inbuf);
-    free(r);
+    kill(-p->pid, SIGKILL);
+    kill(p->pid, SIGKILL);
+    while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    p->reaped = true;
 }
 
-/* spawn_runner starts node in its own process group, so that a Ctrl-C meant for drover does not
- * kill a migration half-way: drover decides when to stop. The protocol has a socket of its own,
- * the runner's fd 3; the runner turns what migrations print into output events there, and its
- * fd 1 and 2 are drover's stderr, for what bypasses Node's streams (a native module). */
-static NrRunner *spawn_runner(DroverError *err)
+/* proc_end ends a process no session holds: closing its channels asks it to exit; one that is
+ * broken, or still there after EXIT_WAIT_MS, is killed. */
+static void proc_end(NrProc *p)
 {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        error_set(err, ERR_INTERNAL, "cannot create a socket for the node runner: %s",
-                      strerror(errno));
-        return NULL;
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nslots; i++) {
+        if (p->slots[i].fd >= 0)
+            close(p->slots[i].fd);
+        sb_free(&p->slots[i].inbuf);
     }
+    if (!reap_within(p, p->broken ? 0 : EXIT_WAIT_MS))
+        proc_kill_now(p);
+    free(p->slots);
+    free(p->why);
+    free(p);
+}
+
+/* spawn_proc starts node in its own process group, so that a Ctrl-C meant for drover does not
+ * kill a migration half-way: drover decides when to stop. Each channel is a socketpair whose
+ * other end is the runner's fd 3 + i; the runner turns what migrations print into output
+ * events there, and its fd 1 and 2 are drover's stderr, for what bypasses Node's streams (a
+ * native module). */
+static NrProc *spawn_proc(size_t nchannels, DroverError *err)
+{
+    NrProc *p = xcalloc(1, sizeof *p);
+    p->slots = xcalloc(nchannels, sizeof *p->slots);
+    int *theirs = xcalloc(nchannels, sizeof *theirs);
+    bool ok = true;
+    for (size_t i = 0; i < nchannels; i++) {
+        int sv[2];
+        p->slots[i].fd = theirs[i] = -1;
+        sb_init(&p->slots[i].inbuf);
+        p->nslots++;
+        if (ok && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+            error_set(err, ERR_INTERNAL, "cannot create a socket for the node runner: %s",
+                      strerror(errno));
+            ok = false;
+        } else if (ok) {
+            p->slots[i].fd = sv[0];
+            /* Above every target fd, so that no dup2 in the child overwrites a source. */
+            theirs[i] = fcntl(sv[1], F_DUPFD_CLOEXEC, 3 + (int)nchannels);
+            close(sv[1]);
+            ok = theirs[i] >= 0;
+            if (!ok)
+                error_set(err, ERR_INTERNAL, "cannot create a socket for the node runner: %s",
+                          strerror(errno));
+        }
+    }
+    char channels[24];
+    snprintf(channels, sizeof channels, "%zu", nchannels);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+    for (size_t i = 0; ok && i < nchannels; i++)
+        posix_spawn_file_actions_adddup2(&fa, theirs[i], 3 + (int)i);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
     posix_spawnattr_init(&attr);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    char *argv[] = {pool.node, pool.script, NULL};
-    pid_t pid;
-    int rc = posix_spawn(&pid, pool.node, &fa, &attr, argv, environ);
+    char opt[] = "--channels";
+    char *argv[] = {pool.node, pool.script, opt, channels, NULL};
+    int rc = ok ? posix_spawn(&p->pid, pool.node, &fa, &attr, argv, environ) : 0;
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    close(sv[1]);
-    if (rc != 0) {
-        close(sv[0]);
+    for (size_t i = 0; i < nchannels; i++)
+        if (theirs[i] >= 0)
+            close(theirs[i]);
+    free(theirs);
+    if (ok && rc != 0)
         error_set(err, ERR_INTERNAL, "cannot start '%s': %s", pool.node, strerror(rc));
+    if (!ok || rc != 0) {
+        p->reaped = true; /* nothing was started */
+        proc_end(p);
         return NULL;
     }
+    return p;
+}
+
+/* session_on binds a new session to a free channel of p (pool.mu held). */
+static NrRunner *session_on(NrProc *p, size_t slot)
+{
     NrRunner *r = xcalloc(1, sizeof *r);
-    r->pid = pid;
-    r->fd = sv[0];
-    sb_init(&r->inbuf);
+    r->proc = p;
+    r->slot = &p->slots[slot];
+    r->slot->busy = true;
+    r->reused = p->served;
+    p->served = true;
+    p->nbusy++;
     return r;
 }
 
@@ -248,17 +331,28 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* fail_runner: the session saw its process fail. When the pool had killed that process for
+ * another tenant's sake, that is what the error says. */
 static bool fail_runner(NrRunner *r, DroverError *err, const char *what)
 {
     r->broken = true;
-    error_set(err, ERR_INTERNAL, "the node runner (pid %ld) %s", (long)r->pid, what);
+    r->failure = what;
+    pthread_mutex_lock(&why_mu);
+    const char *why = r->proc->why;
+    r->stopped_for_other = why != NULL;
+    if (why)
+        error_set(err, ERR_INTERNAL, "the node runner (pid %ld) %s: it was stopped because %s",
+                  (long)r->proc->pid, what, why);
+    else
+        error_set(err, ERR_INTERNAL, "the node runner (pid %ld) %s", (long)r->proc->pid, what);
+    pthread_mutex_unlock(&why_mu);
     return false;
 }
 
 static bool send_all(NrRunner *r, const char *data, size_t len, DroverError *err)
 {
     while (len) {
-        ssize_t n = send(r->fd, data, len, MSG_NOSIGNAL);
+        ssize_t n = send(r->slot->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -271,18 +365,18 @@ static bool send_all(NrRunner *r, const char *data, size_t len, DroverError *err
     return true;
 }
 
-/* take_line removes the first complete line from the runner's buffer, or returns NULL. */
-static char *take_line(NrRunner *r)
+/* take_line removes the first complete line from a channel's buffer, or returns NULL. */
+static char *take_line(NrSlot *s)
 {
-    char *nl = r->inbuf.len ? memchr(r->inbuf.data, '\n', r->inbuf.len) : NULL;
+    char *nl = s->inbuf.len ? memchr(s->inbuf.data, '\n', s->inbuf.len) : NULL;
     if (!nl)
         return NULL;
-    size_t n = (size_t)(nl - r->inbuf.data);
-    char *line = xstrndup(r->inbuf.data, n);
-    size_t rest = r->inbuf.len - n - 1;
-    memmove(r->inbuf.data, nl + 1, rest);
-    r->inbuf.len = rest;
-    r->inbuf.data[rest] = '\0';
+    size_t n = (size_t)(nl - s->inbuf.data);
+    char *line = xstrndup(s->inbuf.data, n);
+    size_t rest = s->inbuf.len - n - 1;
+    memmove(s->inbuf.data, nl + 1, rest);
+    s->inbuf.len = rest;
+    s->inbuf.data[rest] = '\0';
     return line;
 }
 
@@ -332,7 +426,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DroverError *err)
 {
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
-        char *line = take_line(r);
+        char *line = take_line(r->slot);
         if (line && output_event(line)) {
             free(line);
             continue;
@@ -346,7 +440,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DroverError *err)
                                timeout_ms / 1000);
             return NULL;
         }
-        struct pollfd p = {.fd = r->fd, .events = POLLIN};
+        struct pollfd p = {.fd = r->slot->fd, .events = POLLIN};
         int pr = poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (pr < 0 && errno != EINTR) {
             fail_runner(r, err, "could not be read");
@@ -355,7 +449,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DroverError *err)
         if (pr <= 0)
             continue;
         char buf[4096];
-        ssize_t n = recv(r->fd, buf, sizeof buf, 0);
+        ssize_t n = recv(r->slot->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -363,7 +457,7 @@ static char *read_line(NrRunner *r, int timeout_ms, DroverError *err)
             fail_runner(r, err, "exited unexpectedly");
             return NULL;
         }
-        sb_appendn(&r->inbuf, buf, (size_t)n);
+        sb_appendn(&r->slot->inbuf, buf, (size_t)n);
     }
 }
 
@@ -443,11 +537,13 @@ static void driver_hint(const char *driver, DroverError *err)
                            driver);
 }
 
+/* check_load runs the check in the pool's first process, which then serves tenants. */
 static bool check_load(const MigSet *set, unsigned dialects, DroverError *err)
 {
-    NrRunner *r = spawn_runner(err);
-    if (!r)
+    NrProc *p = spawn_proc(NR_CHANNELS, err);
+    if (!p)
         return false;
+    NrRunner *r = session_on(p, 0);
     json_t *reply = request(r, check_request(set, dialects), SETUP_TIMEOUT_MS, err);
     bool ok = reply && reply_ok(reply);
     if (reply && !ok) {
@@ -467,12 +563,15 @@ static bool check_load(const MigSet *set, unsigned dialects, DroverError *err)
         pool.downs = json_incref(json_object_get(reply, "downs"));
     }
     json_decref(reply);
+    p->slots[0].busy = false;
+    p->nbusy = 0;
+    free(r);
     if (ok) {
-        pool.idle = xrealloc(pool.idle, (pool.nidle + 1) * sizeof *pool.idle);
-        pool.idle[pool.nidle++] = r;
+        pool.procs = xrealloc(pool.procs, (pool.nprocs + 1) * sizeof *pool.procs);
+        pool.procs[pool.nprocs++] = p;
     } else {
-        r->broken = true;
-        runner_kill(r);
+        p->broken = true;
+        proc_end(p);
     }
     return ok;
 }
@@ -521,14 +620,17 @@ json_t *nr_read_project(const char *dir, DroverError *err)
 {
     pthread_mutex_lock(&pool.mu);
     char *why = xasprintf("reading the sequelize-cli project '%s' needs it", dir);
-    NrRunner *r = locate_runner(why, err) ? spawn_runner(err) : NULL;
+    NrProc *p = locate_runner(why, err) ? spawn_proc(1, err) : NULL;
     free(why);
+    NrRunner *r = p ? session_on(p, 0) : NULL;
     pthread_mutex_unlock(&pool.mu);
     if (!r)
         return NULL;
     json_t *reply = request(r, json_pack("{s:s,s:s}", "op", "project", "dir", dir),
                             SETUP_TIMEOUT_MS, err);
-    runner_kill(r);
+    p->broken = r->broken;
+    free(r);
+    proc_end(p);
     if (reply && !reply_ok(reply)) {
         reply_error(reply, ERR_INPUT, err);
         json_decref(reply);
@@ -537,11 +639,13 @@ json_t *nr_read_project(const char *dir, DroverError *err)
     return reply;
 }
 
-bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
-              DroverError *err)
+bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects,
+              const NrLimits *limits, DroverError *err)
 {
     pthread_mutex_lock(&pool.mu);
-    pool.timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+    pool.timeout_ms = limits->timeout_ms > 0 ? limits->timeout_ms : DEFAULT_TIMEOUT_MS;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pool.max_procs = limits->max_procs ? limits->max_procs : cpus > 0 ? (size_t)cpus : 1;
     bool ok = pool.ready || (locate(set, modules_dir, err) && check_load(set, dialects, err));
     pool.ready = ok;
     pthread_mutex_unlock(&pool.mu);
@@ -577,48 +681,115 @@ bool nr_is_ready(void)
 }
 
 /*
- * idle_runner_gone tells whether a runner that sat idle has exited meanwhile (killed by an
- * operator or the OOM killer): its socket then reports end of input. An idle runner only
- * writes output events (a timer a migration left printing); they are emitted, and anything
- * else readable means it is out of step: either way such a runner is not reused.
+ * drain_channel reads what a channel nobody holds has received: a runner writes there only
+ * output events (a timer a migration left printing), which are emitted. False when the process
+ * is gone (end of input) or out of step (anything else).
  */
-static bool idle_runner_gone(NrRunner *r)
+static bool drain_channel(NrSlot *s)
 {
-    if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
-        r->reaped = true;
-    while (!r->reaped) {
+    for (;;) {
         char buf[4096];
-        ssize_t n = recv(r->fd, buf, sizeof buf, MSG_DONTWAIT);
+        ssize_t n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n <= 0)
-            return true;
-        sb_appendn(&r->inbuf, buf, (size_t)n);
+            return false;
+        sb_appendn(&s->inbuf, buf, (size_t)n);
     }
     char *line;
-    bool out_of_step = false;
-    while (!r->reaped && !out_of_step && (line = take_line(r))) {
-        out_of_step = !output_event(line);
+    bool in_step = true;
+    while (in_step && (line = take_line(s))) {
+        in_step = output_event(line);
         free(line);
     }
-    return r->reaped || out_of_step;
+    return in_step;
 }
 
-/* take_idle hands out the newest idle runner that is still alive; the dead are reaped. */
-static NrRunner *take_idle(void)
+/* proc_alive tells whether a process that sat idle (no session) is still fit to serve: it may
+ * have been killed by an operator or the OOM killer meanwhile. */
+static bool proc_alive(NrProc *p)
 {
-    while (pool.nidle) {
-        NrRunner *r = pool.idle[--pool.nidle];
-        if (!idle_runner_gone(r)) {
-            r->reused = true;
-            return r;
-        }
-        r->broken = true;
-        runner_kill(r);
+    if (p->broken || p->reaped)
+        return false;
+    if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+        p->reaped = true;
+        return false;
     }
-    return NULL;
+    for (size_t i = 0; i < p->nslots; i++)
+        if (!drain_channel(&p->slots[i]))
+            return false;
+    return true;
+}
+
+static void pool_remove(size_t i)
+{
+    pool.procs[i] = pool.procs[--pool.nprocs];
+}
+
+/* pool_prune ends the processes no session holds that died or broke meanwhile. */
+static void pool_prune(void)
+{
+    for (size_t i = pool.nprocs; i-- > 0;) {
+        NrProc *p = pool.procs[i];
+        if (p->nbusy == 0 && !proc_alive(p)) {
+            p->broken = true;
+            pool_remove(i);
+            proc_end(p);
+        }
+    }
+}
+
+/* pool_least_busy: the sound process with a free channel that serves fewest sessions. */
+static NrProc *pool_least_busy(size_t *sound)
+{
+    NrProc *best = NULL;
+    *sound = 0;
+    for (size_t i = 0; i < pool.nprocs; i++) {
+        NrProc *p = pool.procs[i];
+        if (p->broken)
+            continue;
+        (*sound)++;
+        if (p->nbusy < p->nslots && (!best || p->nbusy < best->nbusy))
+            best = p;
+    }
+    return best;
+}
+
+static NrProc *pool_spawn(DroverError *err)
+{
+    NrProc *p = spawn_proc(NR_CHANNELS, err);
+    if (p) {
+        pool.procs = xrealloc(pool.procs, (pool.nprocs + 1) * sizeof *pool.procs);
+        pool.procs[pool.nprocs++] = p;
+    }
+    return p;
+}
+
+/*
+ * pool_session (pool.mu held): an idle process first; else a new one while there are fewer
+ * than CPUs; else the least busy. A free channel of a busy process is drained before it is
+ * handed out; one that shows its process gone breaks that process (its sessions find out
+ * themselves) and the choice is made again.
+ */
+static NrRunner *pool_session(DroverError *err)
+{
+    pool_prune();
+    for (;;) {
+        size_t sound;
+        NrProc *p = pool_least_busy(&sound);
+        if (!p || (p->nbusy > 0 && sound < pool.max_procs))
+            p = pool_spawn(err);
+        if (!p)
+            return NULL;
+        size_t slot = 0;
+        while (p->slots[slot].busy)
+            slot++;
+        if (p->nbusy == 0 || drain_channel(&p->slots[slot]))
+            return session_on(p, slot);
+        p->broken = true;
+    }
 }
 
 NrRunner *nr_acquire(DroverError *err)
@@ -627,17 +798,58 @@ NrRunner *nr_acquire(DroverError *err)
     NrRunner *r = NULL;
     if (!pool.ready)
         error_set(err, ERR_INTERNAL, "the node runner pool was not set up");
-    else if (!(r = take_idle()))
-        r = spawn_runner(err);
+    else
+        r = pool_session(err);
     pthread_mutex_unlock(&pool.mu);
     return r;
+}
+
+/* proc_break (pool.mu held) stops a process a session saw fail (hung, crashed, out of step) at
+ * once, so that the other sessions on it fail now, with the reason, not at their deadline. */
+static void proc_break(NrProc *p, const char *tenant_why)
+{
+    if (p->broken && p->reaped)
+        return;
+    pthread_mutex_lock(&why_mu);
+    if (!p->why && tenant_why)
+        p->why = xstrdup(tenant_why);
+    pthread_mutex_unlock(&why_mu);
+    p->broken = true;
+    proc_kill_now(p);
+}
+
+/* session_detach (pool.mu held) gives the channel back; a broken process goes when its last
+ * session has. */
+static void session_detach(NrRunner *r)
+{
+    NrProc *p = r->proc;
+    if (!p)
+        return;
+    if (r->broken) {
+        char *why = xasprintf("it %s for tenant '%s'", r->failure ? r->failure : "failed",
+                              r->tenant ? r->tenant : "?");
+        proc_break(p, why);
+        free(why);
+    }
+    r->proc = NULL;
+    r->slot->busy = false;
+    r->slot = NULL;
+    p->nbusy--;
+    if (p->broken && p->nbusy == 0) {
+        for (size_t i = 0; i < pool.nprocs; i++)
+            if (pool.procs[i] == p) {
+                pool_remove(i);
+                break;
+            }
+        proc_end(p);
+    }
 }
 
 void nr_release(NrRunner *r)
 {
     if (!r)
         return;
-    if (!r->broken) {
+    if (!r->broken && r->proc) {
         DroverError ignored = DROVER_ERROR_INIT;
         json_t *reply = request(r, json_pack("{s:s}", "op", "close"), SETUP_TIMEOUT_MS, &ignored);
         if (!reply || !reply_ok(reply))
@@ -645,14 +857,11 @@ void nr_release(NrRunner *r)
         json_decref(reply);
         error_clear(&ignored);
     }
-    if (r->broken) {
-        runner_kill(r);
-        return;
-    }
     pthread_mutex_lock(&pool.mu);
-    pool.idle = xrealloc(pool.idle, (pool.nidle + 1) * sizeof *pool.idle);
-    pool.idle[pool.nidle++] = r;
+    session_detach(r);
     pthread_mutex_unlock(&pool.mu);
+    free(r->tenant);
+    free(r);
 }
 
 static const char *dialect_name(DbDialect d)
@@ -692,39 +901,36 @@ static json_t *open_request(const NrOpenRequest *o)
                      o->preview, "tenant", o->tenant);
 }
 
-/*
- * replace_runner swaps a runner that died in place for a fresh process, so that the caller's
- * handle stays valid.
- */
-static bool replace_runner(NrRunner *r, DroverError *err)
+/* session_move moves a session whose process died to a fresh process of its own. */
+static bool session_move(NrRunner *r, DroverError *err)
 {
-    NrRunner *fresh = spawn_runner(err);
-    if (!fresh)
-        return false;
-    if (r->fd >= 0)
-        close(r->fd);
-    if (!r->reaped)
-        kill(r->pid, SIGKILL);
-    while (!r->reaped && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    sb_free(&r->inbuf);
-    *r = *fresh;
-    free(fresh);
-    return true;
+    pthread_mutex_lock(&pool.mu);
+    session_detach(r);
+    NrProc *p = pool_spawn(err);
+    if (p) {
+        NrRunner *fresh = session_on(p, 0);
+        fresh->tenant = r->tenant;
+        *r = *fresh;
+        free(fresh);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return p != NULL;
 }
 
 /*
- * nr_open: a reused runner may die after take_idle found it alive and before it read the
- * request (killed while idle); that is not the tenant's fault, so the tenant gets one fresh
- * runner. A fresh runner that fails is the tenant's error.
+ * nr_open: a process that served before may die after the pool found it alive and before it
+ * read the request (killed while idle, or for another tenant's sake); that is not this tenant's
+ * fault, so the tenant gets one fresh process. A fresh process that fails is the tenant's error.
+ * On failure the session stays the caller's, for nr_release.
  */
 bool nr_open(NrRunner *r, const NrOpenRequest *o, DroverError *err)
 {
+    free(r->tenant);
+    r->tenant = o->tenant ? xstrdup(o->tenant) : NULL;
     json_t *reply = request(r, open_request(o), SETUP_TIMEOUT_MS, err);
     if (!reply && r->reused && r->hung_up) {
-        r->reused = false;
         error_clear(err);
-        if (!replace_runner(r, err))
+        if (!session_move(r, err))
             return false;
         reply = request(r, open_request(o), SETUP_TIMEOUT_MS, err);
     }
@@ -766,6 +972,7 @@ bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, NrRunEnd 
     json_t *reply = request(r, j, pool.timeout_ms, err);
     if (!reply) {
         end->ran_any = true; /* unknown: the runner died mid-way */
+        end->runner_stopped_for_other = r->stopped_for_other;
         return false;
     }
     bool ok = reply_ok(reply);
@@ -841,11 +1048,11 @@ bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, s
 void nr_shutdown(void)
 {
     pthread_mutex_lock(&pool.mu);
-    for (size_t i = 0; i < pool.nidle; i++)
-        runner_kill(pool.idle[i]);
-    free(pool.idle);
-    pool.idle = NULL;
-    pool.nidle = 0;
+    for (size_t i = 0; i < pool.nprocs; i++)
+        proc_end(pool.procs[i]);
+    free(pool.procs);
+    pool.procs = NULL;
+    pool.nprocs = 0;
     free(pool.node);
     free(pool.script);
     free(pool.modules);

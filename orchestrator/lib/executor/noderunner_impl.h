@@ -1,8 +1,10 @@
 /*
  * noderunner_impl.h — a process-wide pool of long-lived Node.js runners (orchestrator/noderunner/
- * runner.js) that run Sequelize .js migrations with the team's own sequelize. drover talks to
- * each over a socket, one JSON request per line, with a timeout per request; a runner that
- * crashes or hangs fails the request and is discarded, never reused.
+ * runner.js) that run Sequelize .js migrations with the team's own sequelize. Each runner
+ * process serves several tenants at once, one per channel (a socket each, one JSON request per
+ * line, with a timeout per request); the pool starts at most one process per CPU, and only when
+ * a tenant needs one. A runner that crashes or hangs fails its requests and is killed, never
+ * reused.
  */
 #ifndef DROVER_NODERUNNER_IMPL_H
 #define DROVER_NODERUNNER_IMPL_H
@@ -25,19 +27,25 @@ typedef struct NrRunner NrRunner;
  * ../share/drover/noderunner), the team's node_modules (modules_dir when given, else the first
  * "node_modules" holding sequelize found from set->dir upwards), then starts one runner that
  * loads sequelize, the drivers of the given dialects and every .js file. Fails (ERR_INPUT,
- * naming what to install or which file) before any tenant is touched. timeout_ms bounds each request (0: 10 minutes).
+ * naming what to install or which file) before any tenant is touched.
  */
-bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects, int timeout_ms,
-              DroverError *err);
+typedef struct NrLimits {
+    int timeout_ms;   /* each request of a migration (0: 10 minutes) */
+    size_t max_procs; /* runner processes at most, each serving many tenants (0: one per CPU) */
+} NrLimits;
+bool nr_setup(const MigSet *set, const char *modules_dir, unsigned dialects,
+              const NrLimits *limits, DroverError *err);
 /* A bit of nr_setup's dialects: the runner also loads the Sequelize driver of each (pg, mysql2,
  * sqlite3), so that a missing or broken one fails the run before any tenant. */
 #define NR_DIALECT(d) (1u << (unsigned)(d))
 bool nr_is_ready(void);
 
-/* nr_acquire hands out an idle runner, or starts one. NULL with err when none can start. */
+/* nr_acquire hands out a session: a channel of an idle runner, of a new one while there are
+ * fewer than CPUs, else of the least busy. NULL with err when none can start. */
 NrRunner *nr_acquire(DroverError *err);
-/* nr_release closes the runner's tenant and keeps it for the next job; a runner that failed
- * to answer is killed instead. nr_release(NULL) is a no-op. */
+/* nr_release closes the session's tenant and gives its channel back; a runner that failed to
+ * answer is killed instead, and its other sessions fail at once, told why. nr_release(NULL) is
+ * a no-op. */
 void nr_release(NrRunner *r);
 
 typedef struct NrOpenRequest {
@@ -83,6 +91,8 @@ typedef struct NrRunRequest {
 typedef struct NrRunEnd {
     bool ran_any;           /* a statement finished (outside a transaction: it stays) */
     bool transaction_ended; /* the migration ended drover's transaction (COMMIT of its own) */
+    bool runner_stopped_for_other; /* the runner was killed mid-way because another tenant's
+                                      request on it hung: not this migration's doing */
 } NrRunEnd;
 bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, NrRunEnd *end,
             DroverError *err);

@@ -28,7 +28,8 @@ static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_m
                                                "no_transaction", NULL};
 static const char *const DEFAULTS_KEYS[] = {"parallel", "max_per_server", "lock_wait",
                                             "lock_timeout", "statement_timeout", "retries", "backoff_ms",
-                                            "backoff_max_ms", "rollback", "js_timeout", NULL};
+                                            "backoff_max_ms", "rollback", "js_timeout", "js_runners",
+                                            NULL};
 static const char *const ENVIRONMENT_KEYS[] = {"name", "canary", "max_failures", "on_failure",
                                                "lock_timeout", "statement_timeout", "window",
                                                NULL};
@@ -229,6 +230,8 @@ static bool load_engine_value(Loader *ld, const config_setting_t *d, const char 
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_ms, &why), &why);
     else if (strcmp(key, "js_timeout") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1000, &e->js_timeout_ms, &why), &why);
+    else if (strcmp(key, "js_runners") == 0)
+        ok = typed(ld, s, label, settings_int(s, 0, 256, &e->js_runners, &why), &why);
     else if (strcmp(key, "backoff_max_ms") == 0)
         ok = typed(ld, s, label, settings_duration(s, 1, &e->backoff_max_ms, &why), &why);
     else if (strcmp(key, "rollback") == 0) {

@@ -66,7 +66,9 @@ static bool js_setup(const Inventory *inv, const MigSet *set, unsigned dialects,
                      DroverError *err)
 {
     long ms = inv->engine.js_timeout_ms;
-    return nr_setup(set, inv->node_modules, dialects, ms > INT_MAX ? INT_MAX : (int)ms, err);
+    NrLimits limits = {.timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms,
+                       .max_procs = (size_t)inv->engine.js_runners};
+    return nr_setup(set, inv->node_modules, dialects, &limits, err);
 }
 
 bool fleetrun_js_prepare(const Inventory *inv, const MigSet *set, DroverError *err)
