@@ -150,6 +150,8 @@ typedef struct ExecResult {
     StrList renamed_rows;     /* rows matched to a file of another extension ... */
     StrList renamed_files;    /* ... and that file, pairwise */
     bool partial;             /* a non-transactional migration stopped half-way */
+    bool skipped_by_check;    /* outcome skipped: a migration's pre-check did not pass (what
+                                 it found in error); the migrations before it stay applied */
     bool meta_missing;        /* SequelizeMeta does not exist yet (read-only commands) */
     /* status only: */
     bool gap;                 /* a pending migration sorts before an applied one */

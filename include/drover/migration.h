@@ -29,6 +29,8 @@ typedef struct Migration {
     MigKind kind;
     MigSection up;   /* MIG_SQL only */
     MigSection down; /* MIG_SQL only; sql NULL or only whitespace/comments: irreversible */
+    MigSection check; /* MIG_SQL only: the pre-check (-- migrate:check); its sql is the one query,
+                         without comments or ';', or NULL when there is none */
 } Migration;
 
 typedef struct MigSet {
@@ -47,14 +49,16 @@ bool mig_discover(const char *dir, MigSet *out, DroverError *err);
 void mig_set_free(MigSet *set);
 
 /*
- * mig_parse_sql parses a dbmate-format text into m->up and m->down:
+ * mig_parse_sql parses a dbmate-format text into m->up, m->down and m->check:
+ *   -- migrate:check            (optional, drover's: one query; before or after up)
+ *   ...query...
  *   -- migrate:up [transaction:false]
  *   ...statements...
  *   -- migrate:down [transaction:false]
  *   ...statements...
- * Rules: "-- migrate:up" is required and comes first; at most one of each marker; only blank
- * lines and comments may precede it; an unknown option on a marker line is an error. Errors
- * are ERR_INPUT with err->file = path and err->line set.
+ * Rules: "-- migrate:up" is required and comes before down; at most one of each marker; only
+ * blank lines and comments may precede the first; an unknown option on a marker line is an
+ * error. Errors are ERR_INPUT with err->file = path and err->line set.
  */
 bool mig_parse_sql(const char *path, const char *text, Migration *m, DroverError *err);
 

@@ -19,7 +19,8 @@
 typedef enum RolloutOutcome {
     ROLLOUT_SUCCEEDED = 0, /* every tenant ended fine */
     ROLLOUT_FAILED,        /* some tenant failed, within budgets (or --continue-on-error) */
-    ROLLOUT_INCOMPLETE,    /* nothing failed, but some tenant was locked by another process */
+    ROLLOUT_INCOMPLETE,    /* nothing failed, but some tenant was locked by another process, or
+                              held back by a migration's pre-check */
     ROLLOUT_HALTED,        /* a canary failed or a failure budget was exceeded */
     ROLLOUT_INTERRUPTED,   /* a signal stopped dispatching */
 } RolloutOutcome;

@@ -244,6 +244,8 @@ static void free_sections(Migration *m)
 {
     free(m->up.sql);
     free(m->down.sql);
+    free(m->check.sql);
+    m->up.sql = m->down.sql = m->check.sql = NULL;
 }
 
 static void test_parse_marker_forms(void **state)
@@ -284,6 +286,47 @@ static void test_parse_marker_forms(void **state)
     parse_bad("-- migrate:up\nSELECT '\xc0\xaf';\n", 2, "file is not valid UTF-8");
     parse_bad("-- migrate:up\n\nSELECT '\xed\xa0\x80';\n", 3, "file is not valid UTF-8");
     parse_bad("-- migrate:up\nSELECT '\xe2\x82';\n", 2, "file is not valid UTF-8");
+}
+
+/* The pre-check section: before or after up, one query, its own lines only. */
+static void test_check_section(void **state)
+{
+    (void)state;
+    Migration m = {0};
+    parse_ok("-- a header\n-- migrate:check\nSELECT 1 FROM t WHERE x IS NULL LIMIT 1;\n"
+             "-- migrate:up\nALTER TABLE t ALTER x SET NOT NULL;\n"
+             "-- migrate:down\nALTER TABLE t ALTER x DROP NOT NULL;\n",
+             &m);
+    assert_int_equal(m.check.line, 2);
+    assert_string_equal(m.check.sql, "SELECT 1 FROM t WHERE x IS NULL LIMIT 1");
+    assert_string_equal(m.up.sql, "ALTER TABLE t ALTER x SET NOT NULL;\n");
+    assert_string_equal(m.down.sql, "ALTER TABLE t ALTER x DROP NOT NULL;\n");
+    free_sections(&m);
+
+    parse_ok("-- migrate:up\nSELECT 1;\n-- migrate:check\n-- none left\nSELECT count(*) = 0 FROM t;\n"
+             "-- migrate:down\nSELECT 2;\n",
+             &m);
+    assert_string_equal(m.up.sql, "SELECT 1;\n");
+    assert_string_equal(m.check.sql, "SELECT count(*) = 0 FROM t");
+    assert_int_equal(m.check.line, 3);
+    assert_string_equal(m.down.sql, "SELECT 2;\n");
+    free_sections(&m);
+
+    parse_ok("-- migrate:up\nSELECT 1;\n", &m);
+    assert_null(m.check.sql);
+    assert_int_equal(m.check.line, 0);
+    free_sections(&m);
+
+    parse_bad("SELECT 0;\n-- migrate:check\nSELECT 1;\n-- migrate:up\nSELECT 1;\n", 1,
+              "statement before '-- migrate:check'");
+    parse_bad("-- migrate:check\n-- migrate:up\nSELECT 1;\n", 1,
+              "empty '-- migrate:check' section");
+    parse_bad("-- migrate:check\nSELECT 1; SELECT 2;\n-- migrate:up\nSELECT 1;\n", 1,
+              "'-- migrate:check' holds 2 statements; it must be one query");
+    parse_bad("-- migrate:check transaction:false\nSELECT 1;\n-- migrate:up\nSELECT 1;\n", 1,
+              "'-- migrate:check' takes no option ('transaction:false')");
+    parse_bad("-- migrate:up\nSELECT 1;\n-- migrate:check\nSELECT 1;\n-- migrate:check\nSELECT 2;\n",
+              5, "duplicate '-- migrate:check' marker");
 }
 
 static void test_section_is_empty(void **state)
@@ -560,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_new_refusals),
         cmocka_unit_test(test_discover_dangling_symlink),
         cmocka_unit_test(test_demo_set_parses),
+        cmocka_unit_test(test_check_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

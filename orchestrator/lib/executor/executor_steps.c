@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "schema_impl.h"
 #include "executor_impl.h"
@@ -373,6 +374,49 @@ bool exec_schema_unchanged(TenantRun *r, DroverError *err)
     return !added && !lost;
 }
 
+/* check_passed: no rows, or one row of one true value (t, true, 1). */
+static bool check_passed(const DrvTable *t)
+{
+    if (t->nrows == 0)
+        return true;
+    if (t->nrows != 1 || t->columns.n != 1 || !t->cells.items[0])
+        return false;
+    const char *v = t->cells.items[0];
+    return strcmp(v, "t") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
+}
+
+/*
+ * run_precheck runs a migration's pre-check (-- migrate:check) on the tenant, under its lock,
+ * just before the migration. A check that does not pass sets *skip and the reason (rows found,
+ * the query) in res->error: the tenant is skipped, not failed. A check the server refuses is a
+ * failure like any statement's.
+ */
+static StepEnd run_precheck(TenantRun *r, const Migration *m, bool *skip)
+{
+    DroverError *err = &r->res->error;
+    DrvTable t = DRV_TABLE_INIT;
+    *skip = false;
+    if (!drv_query_table(r->conn, m->check.sql, &t, err)) {
+        error_set_context(err, NULL, m->name, m->check.sql);
+        drv_table_free(&t);
+        return exec_retry_or_fail(r, drv_conn_dialect(r->conn));
+    }
+    if (!check_passed(&t)) {
+        *skip = true;
+        if (t.nrows == 1 && t.columns.n == 1)
+            error_set(err, ERR_REFUSED, "its pre-check did not pass: it returned %s",
+                      t.cells.items[0] ? t.cells.items[0] : "NULL");
+        else
+            error_set(err, ERR_REFUSED, "its pre-check did not pass: it returned %zu row%s",
+                      t.nrows, t.nrows == 1 ? "" : "s");
+        error_set_context(err, r->job->tenant->id, m->name, m->check.sql);
+        error_set_hint(err, "the migration was not run on this tenant (skipped, not failed); "
+                            "fix the data the check names, then run migrate again");
+    }
+    drv_table_free(&t);
+    return STEP_OK;
+}
+
 static StepEnd run_migrate(TenantRun *r)
 {
     ExecResult *res = r->res;
@@ -389,13 +433,18 @@ static StepEnd run_migrate(TenantRun *r)
         if (r->job->options->sql_preview)
             end = exec_preview(r, idx, n);
     } else {
-        for (size_t i = 0; i < n && end == STEP_OK && !stop_between(r); i++) {
+        bool skip = false;
+        for (size_t i = 0; i < n && end == STEP_OK && !skip && !stop_between(r); i++) {
             const Migration *m = mig_at(r, idx[i]);
+            if (m->check.sql && ((end = run_precheck(r, m, &skip)) != STEP_OK || skip))
+                break;
             end = run_section(r, m, &m->up, true, NULL);
             if (end == STEP_OK)
                 sl_push(&res->applied, m->name);
         }
-        res->outcome = res->applied.n           ? EXEC_OUT_MIGRATED
+        res->skipped_by_check = skip;
+        res->outcome = skip                     ? EXEC_OUT_SKIPPED
+                       : res->applied.n         ? EXEC_OUT_MIGRATED
                        : n && end == STEP_OK ? EXEC_OUT_SKIPPED /* stopped before the first */
                                              : EXEC_OUT_UP_TO_DATE;
     }

@@ -223,6 +223,7 @@ void mig_set_free(MigSet *set)
         free(m->path);
         free(m->up.sql);
         free(m->down.sql);
+        free(m->check.sql);
     }
     free(set->items);
     free(set->dir);

@@ -1,5 +1,6 @@
 /*
- * migration_sql.c — parsing dbmate-format .sql migrations into their up and down sections.
+ * migration_sql.c — parsing dbmate-format .sql migrations into their up and down sections, and
+ * drover's optional pre-check section (-- migrate:check, see docs/safety.md).
  * Markers are whole lines starting at column 1, as in dbmate; the checks here are stricter
  * than dbmate wherever a typo would otherwise run down statements as part of up.
  */
@@ -18,6 +19,7 @@ typedef enum MarkerKind {
     MARKER_NONE = 0,
     MARKER_UP,
     MARKER_DOWN,
+    MARKER_CHECK,
 } MarkerKind;
 
 /* A "-- migrate:..." line: which marker, and where its options start. */
@@ -35,7 +37,9 @@ typedef struct SqlParser {
     DroverError *err;
     size_t up_body;   /* offset of the up section's body, valid once m->up.line > 0 */
     size_t down_body; /* same for down */
-    size_t down_start; /* offset of the down marker line */
+    size_t check_body; /* same for check */
+    size_t marks[3];  /* offsets of the marker lines seen, in file order: where bodies end */
+    size_t nmarks;
 } SqlParser;
 
 static bool is_blank(char c)
@@ -155,7 +159,9 @@ static bool fail(SqlParser *ps, int line, const char *fmt, ...)
 
 static const char *marker_text(MarkerKind kind)
 {
-    return kind == MARKER_UP ? "-- migrate:up" : "-- migrate:down";
+    return kind == MARKER_UP     ? "-- migrate:up"
+           : kind == MARKER_DOWN ? "-- migrate:down"
+                                 : "-- migrate:check";
 }
 
 /*
@@ -190,6 +196,8 @@ static bool scan_marker(SqlParser *ps, const char *line, size_t len, int lineno,
         mk->kind = MARKER_UP;
     else if (strcmp(w, "down") == 0)
         mk->kind = MARKER_DOWN;
+    else if (strcmp(w, "check") == 0)
+        mk->kind = MARKER_CHECK;
     else
         ok = fail(ps, lineno, "unknown marker '-- migrate:%s'", w);
     free(w);
@@ -216,7 +224,9 @@ static bool parse_options(SqlParser *ps, const Marker *mk, int lineno, MigSectio
             break;
         char *opt = xstrndup(s + start, i - start);
         bool known = true;
-        if (strcmp(opt, "transaction:false") == 0)
+        if (mk->kind == MARKER_CHECK)
+            known = fail(ps, lineno, "'-- migrate:check' takes no option ('%s')", opt);
+        else if (strcmp(opt, "transaction:false") == 0)
             sec->transaction = false;
         else if (strcmp(opt, "transaction:true") == 0)
             sec->transaction = true;
@@ -229,28 +239,61 @@ static bool parse_options(SqlParser *ps, const Marker *mk, int lineno, MigSectio
     return true;
 }
 
-static bool on_up_marker(SqlParser *ps, size_t line_start, size_t next, int lineno)
+static bool on_up_marker(SqlParser *ps, size_t next, int lineno)
 {
     if (ps->m->up.line > 0)
         return fail(ps, lineno, "duplicate '-- migrate:up' marker");
-    size_t stmt = skip_blank_and_comments(ps->text, line_start);
-    if (stmt < line_start)
-        return fail(ps, line_at(ps->text, stmt), "statement before '-- migrate:up'");
     ps->m->up.line = lineno;
     ps->up_body = next;
     return true;
 }
 
-static bool on_down_marker(SqlParser *ps, size_t line_start, size_t next, int lineno)
+static bool on_down_marker(SqlParser *ps, size_t next, int lineno)
 {
     if (ps->m->down.line > 0)
         return fail(ps, lineno, "duplicate '-- migrate:down' marker");
     if (ps->m->up.line == 0)
         return fail(ps, lineno, "'-- migrate:down' before '-- migrate:up'");
     ps->m->down.line = lineno;
-    ps->down_start = line_start;
     ps->down_body = next;
     return true;
+}
+
+/* on_check_marker: the pre-check may stand before up (read first, run first) or after it. */
+static bool on_check_marker(SqlParser *ps, size_t next, int lineno)
+{
+    if (ps->m->check.line > 0)
+        return fail(ps, lineno, "duplicate '-- migrate:check' marker");
+    ps->m->check.line = lineno;
+    ps->check_body = next;
+    return true;
+}
+
+/* on_marker: nothing but comments may come before the first marker; each marker's line ends
+ * the section before it. */
+static bool on_marker(SqlParser *ps, const Marker *mk, size_t pos, size_t next, int lineno)
+{
+    if (ps->nmarks == 0) {
+        size_t stmt = skip_blank_and_comments(ps->text, pos);
+        if (stmt < pos)
+            return fail(ps, line_at(ps->text, stmt), "statement before '%s'",
+                        marker_text(mk->kind));
+    }
+    bool ok = mk->kind == MARKER_UP     ? on_up_marker(ps, next, lineno)
+              : mk->kind == MARKER_DOWN ? on_down_marker(ps, next, lineno)
+                                        : on_check_marker(ps, next, lineno);
+    if (ok)
+        ps->marks[ps->nmarks++] = pos;
+    return ok;
+}
+
+/* section_end: where the section whose body starts at body ends (the next marker line). */
+static size_t section_end(const SqlParser *ps, size_t body)
+{
+    for (size_t i = 0; i < ps->nmarks; i++)
+        if (ps->marks[i] >= body)
+            return ps->marks[i];
+    return strlen(ps->text);
 }
 
 /* scan_lines walks the text line by line and records where each marker is. */
@@ -266,11 +309,11 @@ static bool scan_lines(SqlParser *ps)
         Marker mk;
         if (!scan_marker(ps, text + pos, len, lineno, &mk))
             return false;
-        if (mk.kind == MARKER_UP && !on_up_marker(ps, pos, next, lineno))
+        if (mk.kind != MARKER_NONE && !on_marker(ps, &mk, pos, next, lineno))
             return false;
-        if (mk.kind == MARKER_DOWN && !on_down_marker(ps, pos, next, lineno))
-            return false;
-        MigSection *sec = mk.kind == MARKER_UP ? &ps->m->up : &ps->m->down;
+        MigSection *sec = mk.kind == MARKER_UP     ? &ps->m->up
+                          : mk.kind == MARKER_DOWN ? &ps->m->down
+                                                   : &ps->m->check;
         if (mk.kind != MARKER_NONE && !parse_options(ps, &mk, lineno, sec))
             return false;
         pos = next;
@@ -352,10 +395,38 @@ static void reset_section(MigSection *s)
     s->transaction = true;
 }
 
+/* check_precheck: a pre-check is one query; the section keeps just its text (no comments, no
+ * ';'), which every server runs as one statement. */
+static bool check_precheck(SqlParser *ps)
+{
+    MigSection *c = &ps->m->check;
+    if (c->line == 0)
+        return true;
+    if (mig_section_is_empty(c))
+        return fail(ps, c->line, "empty '-- migrate:check' section");
+    SqlStatement *st = NULL;
+    size_t n = sql_split(c->sql, DB_POSTGRES, &st);
+    if (n == 1) {
+        char *query = xstrndup(c->sql + st[0].offset, st[0].len);
+        free(c->sql);
+        c->sql = query;
+    }
+    free(st);
+    if (n != 1) {
+        fail(ps, c->line, "'-- migrate:check' holds %zu statements; it must be one query", n);
+        error_set_hint(ps->err, "write one query that returns no rows (or one true value) when "
+                                "the migration may run, e.g. SELECT 1 FROM users WHERE email IS "
+                                "NULL LIMIT 1");
+        return false;
+    }
+    return true;
+}
+
 bool mig_parse_sql(const char *path, const char *text, Migration *m, DroverError *err)
 {
     reset_section(&m->up);
     reset_section(&m->down);
+    reset_section(&m->check);
     SqlParser ps = {.path = path, .text = text, .m = m, .err = err};
     bool ok = false;
     size_t bad = find_invalid_utf8(text);
@@ -369,22 +440,26 @@ bool mig_parse_sql(const char *path, const char *text, Migration *m, DroverError
         fail(&ps, 0, "missing '-- migrate:up' section");
         goto out;
     }
-    size_t up_end = m->down.line > 0 ? ps.down_start : strlen(text);
-    m->up.sql = xstrndup(text + ps.up_body, up_end - ps.up_body);
+    m->up.sql = xstrndup(text + ps.up_body, section_end(&ps, ps.up_body) - ps.up_body);
     if (m->down.line > 0)
-        m->down.sql = xstrdup(text + ps.down_body);
+        m->down.sql = xstrndup(text + ps.down_body, section_end(&ps, ps.down_body) - ps.down_body);
+    if (m->check.line > 0)
+        m->check.sql = xstrndup(text + ps.check_body,
+                                section_end(&ps, ps.check_body) - ps.check_body);
     if (mig_section_is_empty(&m->up)) {
         fail(&ps, m->up.line, "empty '-- migrate:up' section");
         goto out;
     }
     if (!check_no_transaction_control(&ps, &m->up, ps.up_body, "-- migrate:up") ||
-        !check_no_transaction_control(&ps, &m->down, ps.down_body, "-- migrate:down"))
+        !check_no_transaction_control(&ps, &m->down, ps.down_body, "-- migrate:down") ||
+        !check_precheck(&ps))
         goto out;
     ok = true;
 out:
     if (!ok) {
         reset_section(&m->up);
         reset_section(&m->down);
+        reset_section(&m->check);
     }
     return ok;
 }

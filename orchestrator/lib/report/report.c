@@ -93,6 +93,7 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
     if (r->sql_previewed)
         json_object_set_new(o, "sql", report_preview_json(r));
     json_object_set_new(o, "partial", json_boolean(r->partial));
+    json_object_set_new(o, "skipped_by_check", json_boolean(r->skipped_by_check));
     json_object_set_new(o, "dirty_migration",
                         r->dirty_migration ? json_string(r->dirty_migration) : json_null());
     json_object_set_new(o, "attempts", json_integer(r->attempts));
@@ -274,7 +275,16 @@ static void print_run_line(FILE *out, const char *command, const ExecResult *r)
         fprintf(out, "ok (%zu applied, %zu pending)\n", r->have.n, r->pending.n);
         break;
     case EXEC_OUT_SKIPPED:
-        fprintf(out, "skipped (not attempted)\n");
+        if (r->skipped_by_check) {
+            fprintf(out, "skipped by a pre-check");
+            if (r->applied.n)
+                fprintf(out, " after applying %zu", r->applied.n);
+            fprintf(out, "\n");
+            print_list(out, "applied", &r->applied);
+            print_error_block(out, &r->error);
+        } else {
+            fprintf(out, "skipped (not attempted)\n");
+        }
         break;
     case EXEC_OUT_LOCKED:
         fprintf(out, "locked by another process\n");

@@ -147,6 +147,7 @@ static void read_run_fields(const json_t *o, ExecResult *res)
     read_list(o, "reverted", &res->reverted);
     read_list(o, "planned", &res->planned);
     res->partial = json_is_true(json_object_get(o, "partial"));
+    res->skipped_by_check = json_is_true(json_object_get(o, "skipped_by_check"));
     read_error(json_object_get(o, "rollback_error"), res->tenant ? res->tenant->id : NULL,
                res->outcome, &res->rollback_error);
     read_steps(o, res);

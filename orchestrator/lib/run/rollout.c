@@ -376,7 +376,9 @@ static RolloutOutcome outcome_of(const Run *run)
     for (size_t i = 0; i < run->n; i++) {
         if (exec_outcome_is_failure(run->slots[i].res->outcome))
             return ROLLOUT_FAILED;
-        locked = locked || run->slots[i].res->outcome == EXEC_OUT_LOCKED;
+        /* a tenant its own pre-check held back has work left, as a locked one has */
+        locked = locked || run->slots[i].res->outcome == EXEC_OUT_LOCKED ||
+                 run->slots[i].res->skipped_by_check;
     }
     return locked ? ROLLOUT_INCOMPLETE : ROLLOUT_SUCCEEDED;
 }
