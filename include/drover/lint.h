@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "drover/migration.h"
+#include "drover/url.h"
 
 typedef enum LintSeverity { LINT_INFO = 0, LINT_WARNING, LINT_ERROR } LintSeverity;
 
@@ -20,6 +21,7 @@ typedef struct LintRule {
     LintSeverity severity;
     const char *summary; /* what the rule finds */
     const char *hint;    /* the safer way */
+    bool postgres_only;  /* PostgreSQL's locking: said only where the fleet has PostgreSQL */
 } LintRule;
 
 typedef struct LintFinding {
@@ -35,10 +37,13 @@ typedef struct LintReport {
     size_t ignored; /* findings silenced by a `-- drover:lint-ignore RULE reason` comment */
 } LintReport;
 
+/* A bit of lint_set's dialects: the fleet has tenants of dialect d. */
+#define LINT_DIALECT(d) (1u << (unsigned)(d))
+
 /* lint_set checks every migration of set, each on its own (a table is new only to the
  * migration that creates it). A section PostgreSQL cannot parse is a finding, never a
- * failure. */
-void lint_set(const MigSet *set, LintReport *out);
+ * failure. The MariaDB/MySQL rules run when dialects has DB_MYSQL. */
+void lint_set(const MigSet *set, unsigned dialects, LintReport *out);
 void lint_report_free(LintReport *r);
 size_t lint_count(const LintReport *r, LintSeverity s);
 

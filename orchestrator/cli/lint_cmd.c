@@ -83,10 +83,22 @@ static bool pending_set(const CliArgs *a, Fleet *f, MigSet *out, bool *unread, D
     return true;
 }
 
-static int lint_and_write(const CliArgs *a, const MigSet *set, DroverError *err)
+/* fleet_dialects: the dialects of the inventory's tenants (the selected ones when selected is
+ * given), which choose the dialect rules; tenants from a catalogue count only once read
+ * (--pending). */
+static unsigned fleet_dialects(const Inventory *inv, const size_t *selected, size_t n)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < n; i++)
+        bits |= LINT_DIALECT(inv->tenants[selected ? selected[i] : i].url.dialect);
+    return bits;
+}
+
+static int lint_and_write(const CliArgs *a, const MigSet *set, unsigned dialects,
+                          DroverError *err)
 {
     LintReport r;
-    lint_set(set, &r);
+    lint_set(set, dialects, &r);
     int rc = DROVER_EXIT_OK;
     if (!write_findings(a, &r, err)) {
         cli_print_error(err);
@@ -109,7 +121,8 @@ int cmd_lint(const CliArgs *a)
         if (!fleet_load(a, &f, &err) || !pending_set(a, &f, &pending, &unread, &err)) {
             rc = cli_fail_usage(&err);
         } else {
-            rc = lint_and_write(a, &pending, &err);
+            rc = lint_and_write(a, &pending, fleet_dialects(f.inv, f.selected, f.nselected),
+                                &err);
             if (unread)
                 rc = DROVER_EXIT_FAILED;
         }
@@ -119,7 +132,7 @@ int cmd_lint(const CliArgs *a)
         if (!f.inv || !mig_discover(f.inv->migrations_path, &f.migs, &err))
             rc = cli_fail_usage(&err);
         else
-            rc = lint_and_write(a, &f.migs, &err);
+            rc = lint_and_write(a, &f.migs, fleet_dialects(f.inv, NULL, f.inv->ntenants), &err);
     }
     fleet_free(&f);
     error_clear(&err);

@@ -17,7 +17,8 @@
 
 /* lint_one lints a single migration whose up marker is on line 1 and down marker (when down
  * is not NULL) right after the up's lines; returns the findings' rule ids, space-separated. */
-static char *lint_one(const char *up, const char *down, bool transaction, LintReport *r)
+static char *lint_in(unsigned dialects, const char *up, const char *down, bool transaction,
+                     LintReport *r)
 {
     int up_lines = 1;
     for (const char *p = up; *p; p++)
@@ -27,7 +28,7 @@ static char *lint_one(const char *up, const char *down, bool transaction, LintRe
                    .down = {.sql = (char *)down, .line = down ? 1 + up_lines : 0,
                             .transaction = true}};
     MigSet set = {.items = &m, .n = 1};
-    lint_set(&set, r);
+    lint_set(&set, dialects, r);
     StrBuf sb;
     sb_init(&sb);
     for (size_t i = 0; i < r->n; i++)
@@ -35,6 +36,11 @@ static char *lint_one(const char *up, const char *down, bool transaction, LintRe
     char *ids = xstrdup(sb.data ? sb.data : "");
     sb_free(&sb);
     return ids;
+}
+
+static char *lint_one(const char *up, const char *down, bool transaction, LintReport *r)
+{
+    return lint_in(LINT_DIALECT(DB_POSTGRES), up, down, transaction, r);
 }
 
 static void expect(const char *up, const char *down, const char *want)
@@ -134,13 +140,51 @@ static void test_lines_ignores_and_unparsed(void **state)
     lint_report_free(&r);
 }
 
+/* expect_mysql: the rule ids on a fleet of MariaDB tenants only, or with PostgreSQL too. */
+static void expect_mysql(unsigned dialects, const char *up, const char *want)
+{
+    LintReport r;
+    char *got = lint_in(dialects, up, DOWN_OK, true, &r);
+    if (strcmp(got, want) != 0)
+        fail_msg("up: %s\nwant: '%s'\ngot:  '%s'", up, want, got);
+    free(got);
+    lint_report_free(&r);
+}
+
+static void test_mysql_rules(void **state)
+{
+    (void)state;
+    unsigned my = LINT_DIALECT(DB_MYSQL), both = my | LINT_DIALECT(DB_POSTGRES);
+    expect_mysql(my, "ALTER TABLE `users` MODIFY `email` varchar(200) NOT NULL;", "mysql-table-copy");
+    expect_mysql(my, "ALTER TABLE users CHANGE COLUMN nick handle varchar(50);", "mysql-table-copy");
+    expect_mysql(my, "ALTER TABLE users CONVERT TO CHARACTER SET utf8mb4;", "mysql-table-copy");
+    expect_mysql(my, "ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, org);", "mysql-table-copy");
+    expect_mysql(my, "ALTER TABLE posts ADD FULLTEXT INDEX posts_body (body);", "mysql-table-copy");
+    expect_mysql(my, "ALTER TABLE posts ADD CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id);",
+                 "mysql-foreign-key");
+    expect_mysql(my, "ALTER TABLE posts ADD FOREIGN KEY (user_id) REFERENCES users (id), ENGINE=InnoDB;",
+                 "mysql-table-copy mysql-foreign-key");
+    /* the safe counterparts: instant or in-place work, or an algorithm the server enforces */
+    expect_mysql(my, "ALTER TABLE users ADD COLUMN nick varchar(20);", "");
+    expect_mysql(my, "ALTER TABLE users ADD INDEX users_email (email), ALGORITHM=INPLACE, LOCK=NONE;", "");
+    expect_mysql(my, "ALTER TABLE users MODIFY email varchar(200), ALGORITHM=INPLACE, LOCK=NONE;", "");
+    expect_mysql(my, "ALTER TABLE users ALTER COLUMN nick SET DEFAULT 'x';", "");
+    expect_mysql(my, "ALTER TABLE users COMMENT 'MODIFY, CHANGE (ENGINE=x)';", "");
+    expect_mysql(my, "-- drover:lint-ignore mysql-table-copy small table\n"
+                     "ALTER TABLE tiny MODIFY x bigint;", "");
+    /* only where the fleet has such tenants */
+    expect_mysql(LINT_DIALECT(DB_POSTGRES), "ALTER TABLE users ADD CONSTRAINT u FOREIGN KEY (a) REFERENCES b (id) NOT VALID;", "");
+    /* MySQL syntax is not "unparsed" on a MariaDB-only fleet, but is where PostgreSQL runs it */
+    expect_mysql(both, "ALTER TABLE `users` MODIFY `email` varchar(200);", "unparsed mysql-table-copy");
+}
+
 static void test_js_is_said_not_linted(void **state)
 {
     (void)state;
     Migration m = {.name = "20240101000001-x.js", .kind = MIG_JS};
     MigSet set = {.items = &m, .n = 1};
     LintReport r;
-    lint_set(&set, &r);
+    lint_set(&set, LINT_DIALECT(DB_POSTGRES), &r);
     assert_int_equal(r.n, 1);
     assert_string_equal(r.items[0].rule->id, "js-not-linted");
     assert_int_equal(lint_count(&r, LINT_ERROR), 0);
@@ -158,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_no_transaction_sections),
         cmocka_unit_test(test_reversibility),
         cmocka_unit_test(test_lines_ignores_and_unparsed),
+        cmocka_unit_test(test_mysql_rules),
         cmocka_unit_test(test_js_is_said_not_linted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

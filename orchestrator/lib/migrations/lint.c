@@ -9,7 +9,7 @@
  * judged destructive: a down is expected to drop what its up made, and the down is checked
  * for that instead.
  */
-#include "drover/lint.h"
+#include "lint_impl.h"
 #include "drover/util.h"
 
 #include <pg_query.h>
@@ -19,45 +19,55 @@
 
 static const LintRule RULES[] = {
     {"drop-table", LINT_ERROR, "DROP TABLE destroys a table and its data",
-     "rename the table in one release and drop it in a later one, after a backup"},
+     "rename the table in one release and drop it in a later one, after a backup", false},
     {"drop-column", LINT_ERROR, "DROP COLUMN destroys a column and its data",
-     "stop using the column first; drop it in a later release"},
-    {"truncate", LINT_ERROR, "TRUNCATE deletes every row", "delete what must go with a WHERE"},
+     "stop using the column first; drop it in a later release", false},
+    {"truncate", LINT_ERROR, "TRUNCATE deletes every row", "delete what must go with a WHERE", false},
     {"delete-without-where", LINT_ERROR, "DELETE without WHERE deletes every row",
-     "add a WHERE clause"},
+     "add a WHERE clause", false},
     {"update-without-where", LINT_ERROR, "UPDATE without WHERE rewrites every row",
-     "add a WHERE clause, and backfill large tables in batches"},
+     "add a WHERE clause, and backfill large tables in batches", false},
     {"column-type-change", LINT_WARNING,
      "a column type change can lose data and rewrites the table under an exclusive lock",
-     "add a new column, backfill it, switch readers, then drop the old one"},
+     "add a new column, backfill it, switch readers, then drop the old one", false},
     {"index-not-concurrent", LINT_WARNING,
      "CREATE INDEX without CONCURRENTLY blocks writes to an existing table while it builds",
-     "CREATE INDEX CONCURRENTLY in a '-- migrate:up transaction:false' section of its own"},
+     "CREATE INDEX CONCURRENTLY in a '-- migrate:up transaction:false' section of its own", true},
     {"constraint-not-valid", LINT_WARNING,
      "adding a foreign key or CHECK validates every existing row under a lock",
-     "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration"},
+     "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration", true},
     {"set-not-null", LINT_WARNING,
      "SET NOT NULL scans the whole table under an exclusive lock",
-     "add a CHECK (col IS NOT NULL) NOT VALID, validate it, then SET NOT NULL"},
+     "add a CHECK (col IS NOT NULL) NOT VALID, validate it, then SET NOT NULL", true},
     {"volatile-default", LINT_WARNING,
      "ADD COLUMN with a volatile default rewrites the whole table",
-     "add the column without a default, backfill in batches, then set the default"},
+     "add the column without a default, backfill in batches, then set the default", true},
     {"no-transaction-mixed", LINT_WARNING,
      "a transaction:false section holds more than one statement: a failure leaves the first "
      "ones applied and the tenant dirty",
-     "give each statement that needs transaction:false a migration of its own"},
+     "give each statement that needs transaction:false a migration of its own", false},
     {"irreversible", LINT_WARNING, "the migration has no down section, or an empty one",
-     "write a down that undoes the up, so that rollback on failure and undo can work"},
+     "write a down that undoes the up, so that rollback on failure and undo can work", false},
     {"down-leaves-table", LINT_WARNING, "the down does not drop a table the up creates",
-     "DROP TABLE it in the down section"},
+     "DROP TABLE it in the down section", false},
     {"down-leaves-index", LINT_WARNING, "the down does not drop an index the up creates",
-     "DROP INDEX it in the down section"},
+     "DROP INDEX it in the down section", false},
     {"unparsed", LINT_WARNING,
      "PostgreSQL cannot parse the section; the rules that need its parse tree were skipped",
-     "check the statement's syntax (MySQL-only syntax is not linted)"},
+     "check the statement's syntax (MySQL-only syntax is not linted)", false},
+    {"mysql-table-copy", LINT_WARNING,
+     "on MariaDB/MySQL this ALTER rebuilds the table (ALGORITHM=COPY): writes wait until the "
+     "copy is done",
+     "add ALGORITHM=INPLACE, LOCK=NONE (or ALGORITHM=INSTANT) so that the server refuses "
+     "instead of copying; for a type change, add a new column and backfill it", false},
+    {"mysql-foreign-key", LINT_WARNING,
+     "on MariaDB/MySQL adding a foreign key copies the table (unless foreign_key_checks=0) and "
+     "checks every row",
+     "add the index first, then the foreign key with ALGORITHM=INPLACE and "
+     "foreign_key_checks=0 once the data is known to be clean", false},
     {"js-not-linted", LINT_INFO,
      "a .js migration is not linted: drover sees its statements only when it runs them",
-     "run 'drover plan --sql' on a PostgreSQL tenant to see the statements it sends"},
+     "run 'drover plan --sql' on a PostgreSQL tenant to see the statements it sends", false},
 };
 
 const LintRule *lint_rules(size_t *n)
@@ -66,7 +76,7 @@ const LintRule *lint_rules(size_t *n)
     return RULES;
 }
 
-static const LintRule *rule(const char *id)
+const LintRule *lint_rule(const char *id)
 {
     for (size_t i = 0; i < sizeof RULES / sizeof *RULES; i++)
         if (strcmp(RULES[i].id, id) == 0)
@@ -99,17 +109,6 @@ void lint_report_free(LintReport *r)
 
 /* ---- one section ---------------------------------------------------------------------- */
 
-typedef struct Section {
-    LintReport *out;
-    const Migration *m;
-    const char *sql;
-    int first_line;   /* the file line of the section's first SQL line */
-    bool is_down;
-    StrList made_tables, dropped_tables, dropped_indexes;
-    StrList made_indexes, index_tables; /* each index the up creates, and its table */
-    size_t statements;
-} Section;
-
 static int line_of(const Section *s, size_t offset)
 {
     int line = s->first_line;
@@ -135,19 +134,19 @@ static bool ignored(const char *sql, size_t from, size_t to, const char *rule_id
     return false;
 }
 
-typedef struct Stmt {
-    json_t *node; /* {"Kind": {...}} */
-    size_t from;  /* where its text (with leading comments) starts */
-    size_t start; /* its first token */
-} Stmt;
-
 static void add(Section *s, const Stmt *st, const char *rule_id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void add(Section *s, const Stmt *st, const char *rule_id, const char *fmt, ...)
+void lint_add(Section *s, const Stmt *st, const char *rule_id, char *message)
 {
+    const LintRule *r0 = lint_rule(rule_id);
+    if (r0->postgres_only && s->dialects && !(s->dialects & LINT_DIALECT(DB_POSTGRES))) {
+        free(message);
+        return;
+    }
     if (st && ignored(s->sql, st->from, st->start, rule_id)) {
         s->out->ignored++;
+        free(message);
         return;
     }
     LintReport *r = s->out;
@@ -155,13 +154,18 @@ static void add(Section *s, const Stmt *st, const char *rule_id, const char *fmt
         r->cap = r->cap ? r->cap * 2 : 16;
         r->items = xrealloc(r->items, r->cap * sizeof *r->items);
     }
+    r->items[r->n++] = (LintFinding){.rule = r0, .file = xstrdup(s->m->name),
+                                     .line = st ? line_of(s, st->start) : s->first_line - 1,
+                                     .message = message};
+}
+
+static void add(Section *s, const Stmt *st, const char *rule_id, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     char *message = xvasprintf(fmt, ap);
     va_end(ap);
-    r->items[r->n++] = (LintFinding){.rule = rule(rule_id), .file = xstrdup(s->m->name),
-                                     .line = st ? line_of(s, st->start) : s->first_line - 1,
-                                     .message = message};
+    lint_add(s, st, rule_id, message);
 }
 
 static json_t *kind(json_t *node, const char *name)
@@ -330,6 +334,11 @@ static size_t first_token(const char *sql, size_t at, size_t end)
 static bool lint_section(Section *s)
 {
     PgQueryParseResult pr = pg_query_parse(s->sql);
+    /* MySQL's own syntax is expected on a fleet of MariaDB/MySQL tenants only */
+    if (pr.error && s->dialects == LINT_DIALECT(DB_MYSQL)) {
+        pg_query_free_parse_result(pr);
+        return false;
+    }
     if (pr.error) {
         Stmt at = {.from = 0, .start = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0};
         add(s, &at, "unparsed", "%s", pr.error->message);
@@ -378,10 +387,13 @@ static void check_down_undoes(Section *up, Section *down)
                 up->made_indexes.items[i]);
 }
 
-static void lint_sql(const Migration *m, LintReport *out)
+static void lint_sql(const Migration *m, unsigned dialects, LintReport *out)
 {
-    Section up = {.out = out, .m = m, .sql = m->up.sql, .first_line = m->up.line + 1};
+    Section up = {.out = out, .m = m, .sql = m->up.sql, .first_line = m->up.line + 1,
+                  .dialects = dialects};
     bool parsed = lint_section(&up);
+    if (dialects & LINT_DIALECT(DB_MYSQL))
+        lint_mysql_section(&up);
     if (parsed && !m->up.transaction && up.statements > 1)
         add(&up, NULL, "no-transaction-mixed", "the up section runs %zu statements without a "
                                               "transaction", up.statements);
@@ -390,7 +402,7 @@ static void lint_sql(const Migration *m, LintReport *out)
         add(&at, NULL, "irreversible", "no down section, or an empty one");
     } else {
         Section down = {.out = out, .m = m, .sql = m->down.sql, .first_line = m->down.line + 1,
-                        .is_down = true};
+                        .is_down = true, .dialects = dialects};
         if (lint_section(&down) && parsed)
             check_down_undoes(&up, &down);
         section_free(&down);
@@ -398,13 +410,13 @@ static void lint_sql(const Migration *m, LintReport *out)
     section_free(&up);
 }
 
-void lint_set(const MigSet *set, LintReport *out)
+void lint_set(const MigSet *set, unsigned dialects, LintReport *out)
 {
     *out = (LintReport){0};
     for (size_t i = 0; i < set->n; i++) {
         const Migration *m = &set->items[i];
         if (m->kind == MIG_SQL) {
-            lint_sql(m, out);
+            lint_sql(m, dialects, out);
         } else {
             Section at = {.out = out, .m = m, .first_line = 2};
             add(&at, NULL, "js-not-linted", "not linted: a .js migration's statements are only "
