@@ -22,6 +22,7 @@ typedef enum ExecCommand {
     EXEC_UNDO,
     EXEC_STATUS,   /* read-only: the tenant's state */
     EXEC_CHECK,    /* read-only: connectivity and SequelizeMeta readability */
+    EXEC_VERIFY,   /* up, down, compare, up again on a copy (or rolled back): tenant unchanged */
 } ExecCommand;
 
 /*
@@ -99,6 +100,13 @@ typedef enum ExecOutcome {
     EXEC_OUT_COUNT
 } ExecOutcome;
 
+/* drover verify: what one pending migration did on the tenant's copy (executor_verify.c). */
+typedef struct ExecVerify {
+    char *migration; /* file name */
+    bool ok;         /* up, down and up again ran, and down brought the schema back */
+    char *problem;   /* else what went wrong, one line (several joined by "; ") */
+} ExecVerify;
+
 typedef enum ExecState {
     EXEC_STATE_CURRENT = 0,
     EXEC_STATE_BEHIND,
@@ -174,6 +182,10 @@ typedef struct ExecResult {
     size_t npreviews;
     bool preview_executed;    /* the statements ran in a transaction that was rolled back */
     char *preview_note;       /* why .js statements are not shown for this tenant, else NULL */
+    /* verify: */
+    ExecVerify *verifies;     /* one per pending migration verified or stopped at, in order */
+    size_t nverifies;
+    char *verify_note;        /* where it ran (rolled back, a copy, a scratch database) */
     ExecStep *steps;          /* in execution order, rollbacks included */
     size_t nsteps;
     int attempts;             /* connection attempts + migration attempts */

@@ -43,6 +43,7 @@ static ExecCommand exec_command_of(CliCommandId id)
     case CMD_UNDO: return EXEC_UNDO;
     case CMD_STATUS: return EXEC_STATUS;
     case CMD_CHECK: return EXEC_CHECK;
+    case CMD_VERIFY: return EXEC_VERIFY;
     default: return EXEC_PLAN;
     }
 }

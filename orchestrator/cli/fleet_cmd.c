@@ -359,8 +359,9 @@ int cmd_fleet(const CliArgs *a)
     }
     if (a->command == CMD_CHECK && a->format == FMT_TEXT)
         print_sources(&f);
-    /* Before any thread starts: the agent client's and the webhooks' inherit the mask. */
-    if (is_write(a)) {
+    /* Before any thread starts: the agent client's and the webhooks' inherit the mask. verify
+     * too: a Ctrl-C must let it roll back and drop its scratch copies. */
+    if (is_write(a) || a->command == CMD_VERIFY) {
         block_signals();
         signals_started = pthread_create(&signals, NULL, signal_thread, NULL) == 0;
     }

@@ -16,7 +16,7 @@
 #define BIT(c) (1u << (c))
 #define FLEET                                                                                  \
     (BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO) | BIT(CMD_STATUS) | BIT(CMD_CHECK) |     \
-     BIT(CMD_LOCKS))
+     BIT(CMD_LOCKS) | BIT(CMD_VERIFY))
 #define WRITES (BIT(CMD_MIGRATE) | BIT(CMD_UNDO))
 #define EVERY (FLEET | BIT(CMD_NEW) | BIT(CMD_RUNS) | BIT(CMD_RESOLVE) | BIT(CMD_NONE) |        \
                BIT(CMD_INIT) | BIT(CMD_LINT))
@@ -53,6 +53,10 @@ static const CliCommand commands[] = {
      "write a drover.cfg from a sequelize-cli project's .sequelizerc and config"},
     {CMD_LINT, "lint", "lint [--pending [selectors]] [--format text|json|sarif] [--out FILE]",
      "check every migration against the safety rules (docs/safety.md); exit 1 on an error"},
+    {CMD_VERIFY, "verify", "verify [--to NAME] [--format text|json] [selectors]",
+     "apply each pending migration, revert it, compare the schema, apply it again, and leave "
+     "every tenant as it was (PostgreSQL: rolled back; SQLite: a copy; MariaDB: a scratch "
+     "database); exit 1 when a down does not restore the schema or a migration fails"},
 };
 
 enum {
@@ -94,8 +98,8 @@ static const CliOption options[] = {
     {OPT_FORCE, "force", NULL, BIT(CMD_INIT), NULL, "init: replace an existing --out file"},
     {OPT_PENDING, "pending", NULL, BIT(CMD_LINT), NULL,
      "lint: only the migrations some selected tenant lacks (reads every selected tenant)"},
-    {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO), NULL,
-     "migrate: up to and including NAME; undo: back to and including NAME"},
+    {OPT_TO, "to", "NAME", BIT(CMD_PLAN) | BIT(CMD_MIGRATE) | BIT(CMD_UNDO) | BIT(CMD_VERIFY),
+     NULL, "migrate, verify: up to and including NAME; undo: back to and including NAME"},
     {OPT_STEPS, "steps", "N", BIT(CMD_UNDO), NULL, "undo: revert the N newest migrations"},
     {OPT_ALL, "all", NULL, BIT(CMD_UNDO) | BIT(CMD_STATUS), NULL,
      "undo: revert every applied migration; status: list every tenant (table and markdown "

@@ -25,6 +25,7 @@ typedef enum CliCommandId {
     CMD_RESOLVE,
     CMD_INIT,
     CMD_LINT,
+    CMD_VERIFY,
 } CliCommandId;
 
 typedef enum CliFormat {

@@ -33,6 +33,7 @@ class Session {
     this.tenant = null;    // its id, for output events
     this.dialect = null;
     this.statements = [];  // SQL logged by the current request
+    this.tx = null;        // drover verify: the transaction kept open across requests
   }
 
   send(obj) {
@@ -230,6 +231,8 @@ async function closeTenant(s) {
   if (!s.sequelize) return;
   const sequelize = s.sequelize;
   s.sequelize = null;
+  if (s.tx) await s.tx.rollback().catch(() => {});
+  s.tx = null;
   await Promise.race([sequelize.close().catch(() => {}),
                       new Promise((r) => setTimeout(r, 2000).unref())]);
 }
@@ -349,6 +352,73 @@ async function previewItem(sequelize, item) {
     for (const sql of item.sql || []) await sequelize.query(sql);
   }
   if (item.meta_sql) await sequelize.query(item.meta_sql);
+}
+
+// Verify (drover verify, PostgreSQL): the session keeps ONE transaction open across requests,
+// guarded as a preview's is (it cannot commit, and after a migration ends it nothing can
+// write), and always ended by a rollback: begin opens it, sql and run (in_session) change the
+// schema in it, query reads it, rollback ends it (close does too).
+async function opBegin(s) {
+  if (s.dialect !== 'postgres') return fail('a verify transaction runs on PostgreSQL only');
+  if (s.tx) return fail('a verify transaction is already open');
+  s.tx = await s.sequelize.transaction();
+  for (const sql of PREVIEW_GUARD) await s.sequelize.query(sql, { transaction: s.tx });
+  return { ok: true };
+}
+
+// inSessionTx runs fn where every queryInterface call joins the session's transaction (CLS).
+function inSessionTx(s, fn) {
+  const ns = project.Sequelize._cls;
+  return ns.runPromise(() => {
+    ns.set('transaction', s.tx);
+    return fn();
+  });
+}
+
+async function opSql(s, req) {
+  if (!s.tx) return fail('no verify transaction is open');
+  for (const sql of req.statements || []) await s.sequelize.query(sql, { transaction: s.tx });
+  return { ok: true };
+}
+
+// opQuery answers the first column of every row, as text (null stays null).
+async function opQuery(s, req) {
+  if (!s.tx) return fail('no verify transaction is open');
+  const rows = await s.sequelize.query(req.sql, { transaction: s.tx,
+                                                  type: project.Sequelize.QueryTypes.SELECT });
+  return { ok: true, rows: rows.map((r) => {
+    const v = Object.values(r)[0];
+    return v === null || v === undefined ? null : String(v);
+  }) };
+}
+
+// runInSession runs a migration's up or down inside the session's transaction; a migration
+// that ends that transaction itself is refused, as in runSection.
+async function runInSession(s, req) {
+  if (!s.tx) return fail('no verify transaction is open');
+  const m = loadMigration(req.file);
+  const fn = req.direction === 'down' ? m.down : m.up;
+  if (typeof fn !== 'function')
+    return fail(`'${path.basename(req.file)}' does not export a ${req.direction} function`);
+  await inSessionTx(s, async () => {
+    const before = await pgTxid(s.sequelize);
+    const restore = joinTransactions(s.sequelize, s.tx);
+    try {
+      await callMigration(s.sequelize, m, fn, req.file);
+    } finally {
+      restore();
+    }
+    if ((await pgTxid(s.sequelize)) !== before)
+      throw Object.assign(new MigrationError('the migration ended the transaction drover ' +
+        'opened for it (a COMMIT or ROLLBACK of its own)'), { transactionEnded: true });
+  });
+  return { ok: true };
+}
+
+async function opRollback(s) {
+  if (s.tx) await s.tx.rollback();
+  s.tx = null;
+  return { ok: true };
 }
 
 // opPreview runs setup and every item in one transaction that is always rolled back, each
@@ -508,8 +578,9 @@ async function handle(s, req) {
       if (!s.sequelize) return fail('no tenant is open');
       let res;
       try {
+        const section = req.in_session ? runInSession : runSection;
         res = await where.run({ session: s, tenant: s.tenant, migration: path.basename(req.file) },
-                              () => runSection(s, req));
+                              () => section(s, req));
       } catch (e) {
         res = dbError(s.dialect, e, 'run');
       }
@@ -520,6 +591,18 @@ async function handle(s, req) {
     case 'preview':
       if (!s.sequelize) return fail('no tenant is open');
       return opPreview(s, req);
+    case 'begin':
+    case 'sql':
+    case 'query':
+    case 'rollback': {
+      if (!s.sequelize) return fail('no tenant is open');
+      const op = { begin: opBegin, sql: opSql, query: opQuery, rollback: opRollback }[req.op];
+      try {
+        return await op(s, req);
+      } catch (e) {
+        return dbError(s.dialect, e, req.op);
+      }
+    }
     // Closing the pool takes a few ms of round trips that nobody needs to wait for: the
     // tenant's work is committed, and the next open builds a new instance.
     case 'close': closeTenant(s); return { ok: true };

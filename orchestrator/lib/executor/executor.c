@@ -36,7 +36,8 @@ static bool writes(const ExecOptions *o)
  * and must not interleave with another process migrating the tenant. */
 static bool takes_lock(const ExecOptions *o, DbDialect d)
 {
-    return writes(o) || (o->sql_preview && d == DB_POSTGRES);
+    return writes(o) || (o->sql_preview && d == DB_POSTGRES) ||
+           (o->command == EXEC_VERIFY && d != DB_SQLITE);
 }
 
 static const char *or_empty(const char *s)
@@ -471,6 +472,7 @@ void exec_result_free(ExecResult *res)
     }
     free(res->steps);
     exec_previews_free(res);
+    exec_verifies_free(res);
     free(res->dirty_migration);
     free(res->agent_dialect);
     free(res->agent_url);

@@ -48,6 +48,13 @@ bool exec_open_runner(TenantRun *r, bool preview, DroverError *err);
  * tenant (EXEC_OUT_FAILED) when a migration fails in the preview. */
 StepEnd exec_preview(TenantRun *r, const size_t *idx, size_t n);
 void exec_previews_free(ExecResult *res);
+/* exec_verify (drover verify): each pending migration up, down, compared, up again, where
+ * nothing of it can stay (executor_verify.c); fills res->verifies. */
+StepEnd exec_verify(TenantRun *r);
+void exec_verifies_free(ExecResult *res);
+/* exec_schema_diff: NULL when the two schemas (schema_read lines) are equal, else a text
+ * naming a line one has and the other lacks. Caller frees. */
+char *exec_schema_diff(const StrList *before, const StrList *now);
 /* Runs the command's work on an open, locked session with SequelizeMeta read. */
 StepEnd exec_dispatch(TenantRun *r);
 /* Reverts the named migrations that SequelizeMeta still records, newest first (names in the

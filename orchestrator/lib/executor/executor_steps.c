@@ -359,19 +359,29 @@ bool exec_schema_unchanged(TenantRun *r, DroverError *err)
         sl_free(&now);
         return false;
     }
-    const char *added = first_missing(&now, &r->schema_before);
-    const char *lost = first_missing(&r->schema_before, &now);
-    if (added || lost) {
+    char *diff = exec_schema_diff(&r->schema_before, &now);
+    if (diff) {
         error_set(err, ERR_REFUSED, "the reverts did not bring the schema back to what it was "
-                  "before the run: %s '%s'%s", added ? "it still has" : "it lacks",
-                  added ? added : lost, added && lost ? " (and lacks more)" : "");
+                  "before the run: %s", diff);
         error_set_hint(err, "a down of this run's migrations does not undo all its up did; "
                             "repair the tenant by hand (compare 'drover status --schema' with a "
                             "peer), then run 'drover resolve --tenant %s'",
                        r->job->tenant->id);
     }
     sl_free(&now);
-    return !added && !lost;
+    bool same = diff == NULL;
+    free(diff);
+    return same;
+}
+
+char *exec_schema_diff(const StrList *before, const StrList *now)
+{
+    const char *added = first_missing(now, before);
+    const char *lost = first_missing(before, now);
+    if (!added && !lost)
+        return NULL;
+    return xasprintf("%s '%s'%s", added ? "it still has" : "it lacks", added ? added : lost,
+                     added && lost ? " (and lacks more)" : "");
 }
 
 /* check_passed: no rows, or one row of one true value (t, true, 1). */
@@ -523,6 +533,8 @@ StepEnd exec_dispatch(TenantRun *r)
     case EXEC_CHECK:
         r->res->outcome = EXEC_OUT_OK;
         return STEP_OK;
+    case EXEC_VERIFY:
+        return exec_verify(r);
     }
     return STEP_FAILED;
 }

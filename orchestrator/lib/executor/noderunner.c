@@ -964,9 +964,9 @@ bool nr_run(NrRunner *r, const NrRunRequest *req, StrList *statements, NrRunEnd 
             DroverError *err)
 {
     *end = (NrRunEnd){0};
-    json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:b}", "op", "run", "file", req->file,
+    json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "op", "run", "file", req->file,
                           "direction", req->up ? "up" : "down", "preview", req->preview,
-                          "transaction", !req->no_transaction);
+                          "transaction", !req->no_transaction, "in_session", req->in_session);
     if (req->meta_sql)
         json_object_set_new(j, "meta_sql", json_string(req->meta_sql));
     json_t *reply = request(r, j, pool.timeout_ms, err);
@@ -1043,6 +1043,53 @@ bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, s
         ok = preview_results(reply, statements, n, nran, err);
     json_decref(reply);
     return ok;
+}
+
+/* session_request sends one request and checks its reply; the reply is the caller's when
+ * out is given. */
+static bool session_request(NrRunner *r, json_t *req, json_t **out, DroverError *err)
+{
+    json_t *reply = request(r, req, pool.timeout_ms, err);
+    if (!reply)
+        return false;
+    bool ok = reply_ok(reply);
+    if (!ok)
+        reply_error(reply, ERR_SQL, err);
+    if (ok && out)
+        *out = reply;
+    else
+        json_decref(reply);
+    return ok;
+}
+
+bool nr_begin(NrRunner *r, DroverError *err)
+{
+    return session_request(r, json_pack("{s:s}", "op", "begin"), NULL, err);
+}
+
+bool nr_sql(NrRunner *r, const StrList *statements, DroverError *err)
+{
+    return session_request(r, json_pack("{s:s, s:o}", "op", "sql", "statements",
+                                        string_array(statements)),
+                           NULL, err);
+}
+
+bool nr_query(NrRunner *r, const char *sql, StrList *rows, DroverError *err)
+{
+    json_t *reply = NULL;
+    if (!session_request(r, json_pack("{s:s, s:s}", "op", "query", "sql", sql), &reply, err))
+        return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(reply, "rows"), i, v)
+        sl_push(rows, json_is_string(v) ? json_string_value(v) : "NULL");
+    json_decref(reply);
+    return true;
+}
+
+bool nr_rollback(NrRunner *r, DroverError *err)
+{
+    return session_request(r, json_pack("{s:s}", "op", "rollback"), NULL, err);
 }
 
 void nr_shutdown(void)

@@ -82,6 +82,7 @@ typedef struct NrRunRequest {
     bool preview;         /* postgres/sqlite: always roll back (plan --sql) */
     bool no_transaction;  /* postgres/sqlite: run outside a transaction (CREATE INDEX
                              CONCURRENTLY), as sequelize-cli does */
+    bool in_session;      /* postgres: inside the transaction nr_begin opened (verify) */
 } NrRunRequest;
 
 /* nr_run runs one section; statements (may be NULL) receives the SQL Sequelize logged. On
@@ -115,6 +116,17 @@ typedef struct NrPreviewItem {
  */
 bool nr_preview(NrRunner *r, const StrList *setup, const NrPreviewItem *items, size_t n,
                 StrList *statements, size_t *nran, DroverError *err);
+
+/*
+ * drover verify on PostgreSQL with .js migrations pending: the session (opened with preview)
+ * keeps one transaction across requests, guarded as nr_preview's is, in which nr_sql runs .sql
+ * statements, nr_run (in_session) runs .js sections and nr_query reads (the first column of
+ * each row as text, a NULL as "NULL"); nr_rollback ends it, as nr_release does.
+ */
+bool nr_begin(NrRunner *r, DroverError *err);
+bool nr_sql(NrRunner *r, const StrList *statements, DroverError *err);
+bool nr_query(NrRunner *r, const char *sql, StrList *rows, DroverError *err);
+bool nr_rollback(NrRunner *r, DroverError *err);
 
 /* nr_read_project reads a sequelize-cli project folder as sequelize-cli does (.sequelizerc, then
  * its config file, evaluated when it is .js) in a runner of its own: {"config": FILE,

@@ -47,6 +47,16 @@ json_t *report_error_json(const DroverError *e)
     return o;
 }
 
+static json_t *verify_json(const ExecResult *r)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < r->nverifies; i++)
+        json_array_append_new(list, json_pack("{s:s, s:b, s:s?}", "migration",
+                                              r->verifies[i].migration, "ok", r->verifies[i].ok,
+                                              "problem", r->verifies[i].problem));
+    return json_pack("{s:o, s:s?}", "migrations", list, "where", r->verify_note);
+}
+
 static json_t *steps_json(const ExecResult *r)
 {
     json_t *a = json_array();
@@ -92,6 +102,8 @@ static json_t *run_tenant_json(const char *command, const ExecResult *r)
     }
     if (r->sql_previewed)
         json_object_set_new(o, "sql", report_preview_json(r));
+    if (strcmp(command, "verify") == 0)
+        json_object_set_new(o, "verify", verify_json(r));
     json_object_set_new(o, "partial", json_boolean(r->partial));
     json_object_set_new(o, "skipped_by_check", json_boolean(r->skipped_by_check));
     json_object_set_new(o, "dirty_migration",
@@ -251,10 +263,40 @@ static void print_failure(FILE *out, const ExecResult *r)
         print_error_block(out, &r->rollback_error);
 }
 
+/* print_verify: verify's line per migration, where it ran, and the first problem's error. */
+static void print_verify(FILE *out, const ExecResult *r)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < r->nverifies; i++)
+        bad += !r->verifies[i].ok;
+    if (r->outcome == EXEC_OUT_OK && r->nverifies == 0)
+        fprintf(out, "nothing pending to verify\n");
+    else if (r->outcome == EXEC_OUT_OK)
+        fprintf(out, "verified %zu: up, down and up again restore the schema\n", r->nverifies);
+    else if (r->nverifies)
+        fprintf(out, "FAILED: %zu of %zu verified migrations with a problem\n", bad,
+                r->nverifies);
+    else
+        fprintf(out, "FAILED\n");
+    for (size_t i = 0; i < r->nverifies; i++)
+        fprintf(out, "    %s %s%s%s\n", r->verifies[i].ok ? "ok  " : "BAD ",
+                r->verifies[i].migration, r->verifies[i].ok ? "" : ": ",
+                r->verifies[i].ok ? "" : r->verifies[i].problem);
+    if (r->verify_note)
+        fprintf(out, "    (%s)\n", r->verify_note);
+    if (r->outcome != EXEC_OUT_OK && (!r->nverifies || !bad))
+        print_error_block(out, &r->error);
+}
+
 static void print_run_line(FILE *out, const char *command, const ExecResult *r)
 {
     const InvTenant *t = r->tenant;
     fprintf(out, "%s (%s, %s): ", t->id, t->env, exec_result_dialect(r));
+    if (strcmp(command, "verify") == 0 &&
+        (r->outcome == EXEC_OUT_OK || r->outcome == EXEC_OUT_FAILED)) {
+        print_verify(out, r);
+        return;
+    }
     switch (r->outcome) {
     case EXEC_OUT_MIGRATED:
         fprintf(out, "migrated %zu, now at %s\n", r->applied.n, last_of(&r->applied));

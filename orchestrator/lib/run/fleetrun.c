@@ -93,7 +93,7 @@ void fleetrun_set_output(void (*fn)(const ExecOutput *out, void *ctx), void *ctx
 static bool setup_js(FleetRun *r, DroverError *err)
 {
     unsigned dialects = dialects_of(r->inv, r->selected, r->n);
-    if (!writes(&r->o.exec))
+    if (!writes(&r->o.exec) && r->o.exec.command != EXEC_VERIFY)
         dialects = r->o.exec.sql_preview ? dialects & NR_DIALECT(DB_POSTGRES) : 0;
     if (!dialects || !mig_set_has_js(r->set) || nr_is_ready())
         return true;
@@ -390,6 +390,16 @@ static void env_finished(const InvEnvironment *env, const ExecResult *const *res
 
 static void run_on_agent(const ExecJob *job, ExecResult *res, void *ctx)
 {
+    if (job->options->command == EXEC_VERIFY) {
+        res->tenant = job->tenant;
+        res->outcome = EXEC_OUT_FAILED;
+        error_set(&res->error, ERR_REFUSED, "verify does not run through agents yet: this "
+                  "tenant is served by agent '%s'", job->tenant->agent->name);
+        error_set_context(&res->error, job->tenant->id, NULL, NULL);
+        error_set_hint(&res->error, "verify a tenant drover reaches directly (a staging "
+                                    "canary), or run drover verify inside the agent's network");
+        return;
+    }
     agent_client_run_tenant(ctx, job, res);
 }
 

@@ -207,7 +207,7 @@ static bool literal_or_null(DrvConn *c, const char *s, char **out, DroverError *
 
 /* catalog_sql builds the dialect's query with the meta table left out: on MariaDB and SQLite
  * a meta table in a "schema" is one table literally named "schema.table". */
-static char *catalog_sql(DrvConn *c, const MetaTable *meta, DroverError *err)
+char *schema_catalog_query(DrvConn *c, const MetaTable *meta, DroverError *err)
 {
     DbDialect d = drv_conn_dialect(c);
     char *table = NULL, *schema = NULL, *sql = NULL;
@@ -251,9 +251,16 @@ static void fold_sqlite_bodies(StrList *lines)
             fold_whitespace(lines->items[i]);
 }
 
+void schema_canonical(DbDialect d, StrList *lines)
+{
+    if (d == DB_SQLITE)
+        fold_sqlite_bodies(lines);
+    sl_sort(lines);
+}
+
 bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DroverError *err)
 {
-    char *sql = catalog_sql(c, meta, err);
+    char *sql = schema_catalog_query(c, meta, err);
     if (!sql)
         return false;
     StrList read = STRLIST_INIT;
@@ -267,9 +274,7 @@ bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DroverError 
         sl_free(&read);
         return false;
     }
-    if (drv_conn_dialect(c) == DB_SQLITE)
-        fold_sqlite_bodies(&read);
-    sl_sort(&read);
+    schema_canonical(drv_conn_dialect(c), &read);
     sl_free(lines);
     *lines = read;
     return true;

@@ -24,6 +24,12 @@
  */
 bool schema_read(DrvConn *c, const MetaTable *meta, StrList *lines, DroverError *err);
 
+/* schema_catalog_query: the query schema_read runs (one text column, a line per row), for a
+ * reader on another connection to the same tenant (the node runner's verify transaction);
+ * schema_canonical then turns its rows into schema_read's lines. Caller frees. */
+char *schema_catalog_query(DrvConn *c, const MetaTable *meta, DroverError *err);
+void schema_canonical(DbDialect d, StrList *lines);
+
 /* schema_fingerprint hashes the lines (FNV-1a 64 over the text): 16 lowercase hex digits.
  * Not a security hash: it only tells equal schemas from different ones. Caller frees. */
 char *schema_fingerprint(const StrList *lines);
