@@ -13,6 +13,7 @@
 
 #include "drover/migration.h"
 #include "drover/url.h"
+#include "drover/util.h"
 
 typedef enum LintSeverity { LINT_INFO = 0, LINT_WARNING, LINT_ERROR } LintSeverity;
 
@@ -40,10 +41,25 @@ typedef struct LintReport {
 /* A bit of lint_set's dialects: the fleet has tenants of dialect d. */
 #define LINT_DIALECT(d) (1u << (unsigned)(d))
 
+/* What a .js migration sends, as a rolled-back preview on a PostgreSQL tenant captured it. */
+typedef struct LintJsStatements {
+    const char *migration;     /* file name */
+    const StrList *statements; /* in order, drover's SequelizeMeta INSERT left out; or NULL */
+    const char *why_not;       /* with statements NULL: why they were not captured */
+} LintJsStatements;
+
+typedef struct LintOptions {
+    unsigned dialects; /* LINT_DIALECT bits: the MariaDB/MySQL rules run with DB_MYSQL; the
+                          PostgreSQL locking rules only with DB_POSTGRES (or 0: unknown) */
+    const LintJsStatements *js; /* may be NULL */
+    size_t njs;
+} LintOptions;
+
 /* lint_set checks every migration of set, each on its own (a table is new only to the
  * migration that creates it). A section PostgreSQL cannot parse is a finding, never a
- * failure. The MariaDB/MySQL rules run when dialects has DB_MYSQL. */
-void lint_set(const MigSet *set, unsigned dialects, LintReport *out);
+ * failure. A .js migration is linted on the statements o->js holds for it, else said not
+ * linted, with why. */
+void lint_set(const MigSet *set, const LintOptions *o, LintReport *out);
 void lint_report_free(LintReport *r);
 size_t lint_count(const LintReport *r, LintSeverity s);
 

@@ -50,11 +50,26 @@ static bool write_findings(const CliArgs *a, const LintReport *r, DroverError *e
     return report_out_close(&out, true, err);
 }
 
+/* js_pending: how many .js migrations a tenant lacks. */
+static size_t js_pending(const Fleet *f, const ExecResult *res)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < res->pending.n; k++) {
+        ssize_t m = mig_find(&f->migs, res->pending.items[k]);
+        n += m >= 0 && f->migs.items[m].kind == MIG_JS;
+    }
+    return n;
+}
+
 /* pending_set reads every selected tenant with plan and keeps, in *out (items shared with
  * f->migs: free only out->items), the migrations at least one of them lacks. A tenant that
- * cannot be read is said on stderr and makes *unread true. */
-static bool pending_set(const CliArgs *a, Fleet *f, MigSet *out, bool *unread, DroverError *err)
+ * cannot be read is said on stderr and makes *unread true. *preview_at: the selected
+ * PostgreSQL tenant (an index into f->selected) that lacks the most .js migrations, or -1. */
+static bool pending_set(const CliArgs *a, Fleet *f, MigSet *out, bool *unread,
+                        ssize_t *preview_at, DroverError *err)
 {
+    size_t most = 0;
+    *preview_at = -1;
     FleetRunOptions o = {.exec = fleet_exec_options(a, f, "drover lint")};
     FleetRun *run = fleetrun_new(f->inv, &f->migs, f->selected, f->nselected, &o, err);
     if (!run)
@@ -72,6 +87,11 @@ static bool pending_set(const CliArgs *a, Fleet *f, MigSet *out, bool *unread, D
         for (size_t k = 0; k < res[i].pending.n; k++)
             if (!sl_contains(&names, res[i].pending.items[k]))
                 sl_push(&names, res[i].pending.items[k]);
+        size_t js = js_pending(f, &res[i]);
+        if (js > most && res[i].tenant->url.dialect == DB_POSTGRES && !res[i].tenant->agent) {
+            most = js;
+            *preview_at = (ssize_t)i;
+        }
     }
     fleetrun_free(run);
     *out = (MigSet){.dir = f->migs.dir, .items = xcalloc(f->migs.n ? f->migs.n : 1,
@@ -81,6 +101,92 @@ static bool pending_set(const CliArgs *a, Fleet *f, MigSet *out, bool *unread, D
             out->items[out->n++] = f->migs.items[i];
     sl_free(&names);
     return true;
+}
+
+/* The .js statements captured for lint, and what owns them. */
+typedef struct JsCapture {
+    LintJsStatements *items;
+    StrList *lists;
+    char **whys;
+    size_t n;
+} JsCapture;
+
+static void capture_free(JsCapture *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        sl_free(&c->lists[i]);
+        free(c->whys[i]);
+    }
+    free(c->items);
+    free(c->lists);
+    free(c->whys);
+}
+
+/* keep_sent copies what a preview logged for a .js migration, without drover's SequelizeMeta
+ * INSERT (the last statement). */
+static void keep_sent(const ExecPreview *p, StrList *out)
+{
+    size_t n = p->statements.n;
+    if (n && strstr(p->statements.items[n - 1], "INSERT INTO"))
+        n--;
+    for (size_t i = 0; i < n; i++)
+        sl_push(out, p->statements.items[i]);
+}
+
+/*
+ * capture_js runs plan --sql on one PostgreSQL tenant (the pending .js migrations run in one
+ * transaction that is always rolled back) and keeps, per pending .js migration of set, what it
+ * sent, or why that is not known. Never fails the lint: what cannot be captured is said.
+ */
+static void capture_js(const CliArgs *a, Fleet *f, const MigSet *set, ssize_t at,
+                       JsCapture *c)
+{
+    *c = (JsCapture){.items = xcalloc(set->n + 1, sizeof *c->items),
+                     .lists = xcalloc(set->n + 1, sizeof *c->lists),
+                     .whys = xcalloc(set->n + 1, sizeof *c->whys)};
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].kind == MIG_JS) {
+            c->items[c->n].migration = set->items[i].name;
+            c->whys[c->n] = xstrdup(at < 0 ? "no selected PostgreSQL tenant lacks it, so its "
+                                             "statements could not be previewed"
+                                           : "the tenant previewed does not lack it");
+            c->n++;
+        }
+    if (at < 0 || c->n == 0)
+        goto out;
+    FleetRunOptions o = {.exec = fleet_exec_options(a, f, "drover lint")};
+    o.exec.command = EXEC_PLAN;
+    o.exec.sql_preview = true;
+    DroverError err = DROVER_ERROR_INIT;
+    FleetRun *run = fleetrun_new(f->inv, &f->migs, &f->selected[at], 1, &o, &err);
+    if (run)
+        fleetrun_run(run, NULL);
+    const ExecResult *res = run ? fleetrun_results(run) : NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        const ExecPreview *p = NULL;
+        for (size_t k = 0; res && k < res->npreviews; k++)
+            if (strcmp(res->previews[k].migration, c->items[i].migration) == 0)
+                p = &res->previews[k];
+        char *why = !run ? xasprintf("the preview could not start: %s", err.message)
+                    : p && p->executed && p->statements_known && !p->error ? NULL
+                    : p && p->error ? xasprintf("its preview failed: %s", p->error)
+                    : p && p->note  ? xasprintf("not previewed: %s", p->note)
+                    : NULL;
+        if (p && !why) {
+            keep_sent(p, &c->lists[i]);
+            c->items[i].statements = &c->lists[i];
+            free(c->whys[i]);
+            c->whys[i] = NULL;
+        } else if (why) {
+            free(c->whys[i]);
+            c->whys[i] = why;
+        }
+    }
+    fleetrun_free(run);
+    error_clear(&err);
+out:
+    for (size_t i = 0; i < c->n; i++)
+        c->items[i].why_not = c->whys[i];
 }
 
 /* fleet_dialects: the dialects of the inventory's tenants (the selected ones when selected is
@@ -94,11 +200,11 @@ static unsigned fleet_dialects(const Inventory *inv, const size_t *selected, siz
     return bits;
 }
 
-static int lint_and_write(const CliArgs *a, const MigSet *set, unsigned dialects,
+static int lint_and_write(const CliArgs *a, const MigSet *set, const LintOptions *o,
                           DroverError *err)
 {
     LintReport r;
-    lint_set(set, dialects, &r);
+    lint_set(set, o, &r);
     int rc = DROVER_EXIT_OK;
     if (!write_findings(a, &r, err)) {
         cli_print_error(err);
@@ -118,21 +224,28 @@ int cmd_lint(const CliArgs *a)
     if (a->pending) {
         MigSet pending = {0};
         bool unread = false;
-        if (!fleet_load(a, &f, &err) || !pending_set(a, &f, &pending, &unread, &err)) {
+        ssize_t preview_at = -1;
+        if (!fleet_load(a, &f, &err) ||
+            !pending_set(a, &f, &pending, &unread, &preview_at, &err)) {
             rc = cli_fail_usage(&err);
         } else {
-            rc = lint_and_write(a, &pending, fleet_dialects(f.inv, f.selected, f.nselected),
-                                &err);
+            JsCapture js;
+            capture_js(a, &f, &pending, preview_at, &js);
+            LintOptions o = {.dialects = fleet_dialects(f.inv, f.selected, f.nselected),
+                             .js = js.items, .njs = js.n};
+            rc = lint_and_write(a, &pending, &o, &err);
+            capture_free(&js);
             if (unread)
                 rc = DROVER_EXIT_FAILED;
         }
         free(pending.items);
     } else {
         f.inv = inv_load(a->config, &err);
+        LintOptions o = {.dialects = f.inv ? fleet_dialects(f.inv, NULL, f.inv->ntenants) : 0};
         if (!f.inv || !mig_discover(f.inv->migrations_path, &f.migs, &err))
             rc = cli_fail_usage(&err);
         else
-            rc = lint_and_write(a, &f.migs, fleet_dialects(f.inv, NULL, f.inv->ntenants), &err);
+            rc = lint_and_write(a, &f.migs, &o, &err);
     }
     fleet_free(&f);
     error_clear(&err);

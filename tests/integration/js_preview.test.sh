@@ -3,7 +3,8 @@
 # run in one transaction that is always rolled back and show the exact statements, each seeing
 # what the earlier ones did; the tenant's schema and SequelizeMeta are byte-identical afterwards,
 # also when a migration fails or commits by itself. MariaDB tenants get the .sql statements and
-# a clear "cannot be previewed" for the .js ones.
+# a clear "cannot be previewed" for the .js ones. lint --pending lints the .js migrations on
+# the statements such a preview captures, the tenant untouched.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/postgres_lib.sh
@@ -172,3 +173,30 @@ assert_contains "$OUT" "transaction that is always rolled back"
 assert_exit 2 drover "$T/p/drover.cfg" migrate --sql
 assert_contains "$ERR" "migrate --sql needs --dry-run"
 assert_eq "$before_half" "$(snapshot "$half")" "half: the refused migrate touched nothing"
+
+# --- 6. lint --pending: .js migrations linted on what they send, previewed on "half".
+mkdir -p "$T/lintp"
+cp -r "$T/p/migrations" "$T/lintp/"
+ln -sfn "$NPM_CACHE/node_modules" "$T/lintp/node_modules"
+cat >"$T/lintp/migrations/20240101000010-unsafe.js" <<'JS'
+'use strict';
+module.exports = {
+  up: async (queryInterface) => {
+    await queryInterface.addIndex('Users', ['createdAt'], { name: 'users_created' });
+    await queryInterface.bulkDelete('Posts', null, {});
+  },
+  down: async (queryInterface) => {
+    await queryInterface.removeIndex('Users', 'users_created');
+  }
+};
+JS
+pg_inventory "$T/lintp/drover.cfg" "path = \"migrations\";" half "$(pg_url "$half")"
+assert_exit 1 drover "$T/lintp/drover.cfg" lint --pending
+assert_contains "$OUT" "20240101000010-unsafe.js:1: error delete-without-where: DELETE"
+assert_contains "$OUT" "20240101000010-unsafe.js:1: warning index-not-concurrent: CREATE INDEX"
+assert_contains "$OUT" "(statement 1 it sends)"
+assert_not_contains "$OUT" "js-not-linted" "every pending .js migration was previewed"
+assert_eq "$before_half" "$(snapshot "$half")" "lint: the preview left half as it was"
+# Without a PostgreSQL tenant that lacks them: said, with why.
+assert_exit 0 drover "$T/lintp/drover.cfg" lint
+assert_contains "$OUT" "20240101000010-unsafe.js:1: info js-not-linted: not linted: a .js migration's statements are known only when it runs"

@@ -28,7 +28,8 @@ static char *lint_in(unsigned dialects, const char *up, const char *down, bool t
                    .down = {.sql = (char *)down, .line = down ? 1 + up_lines : 0,
                             .transaction = true}};
     MigSet set = {.items = &m, .n = 1};
-    lint_set(&set, dialects, r);
+    LintOptions o = {.dialects = dialects};
+    lint_set(&set, &o, r);
     StrBuf sb;
     sb_init(&sb);
     for (size_t i = 0; i < r->n; i++)
@@ -178,13 +179,47 @@ static void test_mysql_rules(void **state)
     expect_mysql(both, "ALTER TABLE `users` MODIFY `email` varchar(200);", "unparsed mysql-table-copy");
 }
 
+/* A .js migration is linted on the statements a preview captured, pointing at the file and
+ * naming the statement; without them it is said not linted, with why. */
+static void test_js_statements(void **state)
+{
+    (void)state;
+    Migration ms[2] = {{.name = "20240101000001-a.js", .kind = MIG_JS},
+                       {.name = "20240101000002-b.js", .kind = MIG_JS}};
+    MigSet set = {.items = ms, .n = 2};
+    StrList sent = STRLIST_INIT;
+    sl_push(&sent, "CREATE TABLE IF NOT EXISTS \"audit\" (\"id\" INTEGER)");
+    sl_push(&sent, "CREATE INDEX \"audit_id\" ON \"audit\" (\"id\")");
+    sl_push(&sent, "CREATE INDEX \"users_email\" ON \"users\" (\"email\")");
+    sl_push(&sent, "DELETE FROM \"sessions\"");
+    LintJsStatements js[] = {{.migration = "20240101000001-a.js", .statements = &sent},
+                             {.migration = "20240101000002-b.js",
+                              .why_not = "no selected PostgreSQL tenant lacks it"}};
+    LintOptions o = {.dialects = LINT_DIALECT(DB_SQLITE), .js = js, .njs = 2};
+    LintReport r;
+    lint_set(&set, &o, &r);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.items[0].rule->id, "index-not-concurrent");
+    assert_int_equal(r.items[0].line, 1);
+    assert_non_null(strstr(r.items[0].message, "users_email"));
+    assert_non_null(strstr(r.items[0].message, "(statement 3 it sends)"));
+    assert_string_equal(r.items[1].rule->id, "delete-without-where");
+    assert_non_null(strstr(r.items[1].message, "(statement 4 it sends)"));
+    assert_string_equal(r.items[2].rule->id, "js-not-linted");
+    assert_string_equal(r.items[2].file, "20240101000002-b.js");
+    assert_non_null(strstr(r.items[2].message, "no selected PostgreSQL tenant lacks it"));
+    lint_report_free(&r);
+    sl_free(&sent);
+}
+
 static void test_js_is_said_not_linted(void **state)
 {
     (void)state;
     Migration m = {.name = "20240101000001-x.js", .kind = MIG_JS};
     MigSet set = {.items = &m, .n = 1};
     LintReport r;
-    lint_set(&set, LINT_DIALECT(DB_POSTGRES), &r);
+    LintOptions o = {.dialects = LINT_DIALECT(DB_POSTGRES)};
+    lint_set(&set, &o, &r);
     assert_int_equal(r.n, 1);
     assert_string_equal(r.items[0].rule->id, "js-not-linted");
     assert_int_equal(lint_count(&r, LINT_ERROR), 0);
@@ -203,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_reversibility),
         cmocka_unit_test(test_lines_ignores_and_unparsed),
         cmocka_unit_test(test_mysql_rules),
+        cmocka_unit_test(test_js_statements),
         cmocka_unit_test(test_js_is_said_not_linted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

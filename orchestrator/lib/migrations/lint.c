@@ -67,7 +67,8 @@ static const LintRule RULES[] = {
      "foreign_key_checks=0 once the data is known to be clean", false},
     {"js-not-linted", LINT_INFO,
      "a .js migration is not linted: drover sees its statements only when it runs them",
-     "run 'drover plan --sql' on a PostgreSQL tenant to see the statements it sends", false},
+     "run 'drover lint --pending' with a PostgreSQL tenant that lacks it among the selected: "
+     "its statements are captured in a preview that is rolled back, then linted", false},
 };
 
 const LintRule *lint_rules(size_t *n)
@@ -154,8 +155,18 @@ void lint_add(Section *s, const Stmt *st, const char *rule_id, char *message)
         r->cap = r->cap ? r->cap * 2 : 16;
         r->items = xrealloc(r->items, r->cap * sizeof *r->items);
     }
+    if (s->starts && st) {
+        size_t k = 0;
+        while (k + 1 < s->nstarts && s->starts[k + 1] <= st->start)
+            k++;
+        char *named = xasprintf("%s (statement %zu it sends)", message, k + 1);
+        free(message);
+        message = named;
+    }
     r->items[r->n++] = (LintFinding){.rule = r0, .file = xstrdup(s->m->name),
-                                     .line = st ? line_of(s, st->start) : s->first_line - 1,
+                                     .line = s->starts ? 1
+                                             : st      ? line_of(s, st->start)
+                                                       : s->first_line - 1,
                                      .message = message};
 }
 
@@ -410,17 +421,52 @@ static void lint_sql(const Migration *m, unsigned dialects, LintReport *out)
     section_free(&up);
 }
 
-void lint_set(const MigSet *set, unsigned dialects, LintReport *out)
+static const LintJsStatements *js_of(const LintOptions *o, const char *name)
+{
+    for (size_t i = 0; i < o->njs; i++)
+        if (strcmp(o->js[i].migration, name) == 0)
+            return &o->js[i];
+    return NULL;
+}
+
+/* lint_js lints what a .js migration sent in a preview as one up section; the PostgreSQL
+ * locking rules apply (the statements came from a PostgreSQL tenant). */
+static void lint_js(const Migration *m, const StrList *statements, unsigned dialects,
+                    LintReport *out)
+{
+    StrBuf sql;
+    sb_init(&sql);
+    size_t *starts = xcalloc(statements->n ? statements->n : 1, sizeof *starts);
+    for (size_t i = 0; i < statements->n; i++) {
+        starts[i] = sql.len;
+        sb_appendf(&sql, "%s;\n", statements->items[i]);
+    }
+    Section up = {.out = out, .m = m, .sql = sql.data ? sql.data : "", .first_line = 1,
+                  .dialects = dialects | LINT_DIALECT(DB_POSTGRES), .starts = starts,
+                  .nstarts = statements->n};
+    lint_section(&up);
+    section_free(&up);
+    free(starts);
+    sb_free(&sql);
+}
+
+void lint_set(const MigSet *set, const LintOptions *o, LintReport *out)
 {
     *out = (LintReport){0};
     for (size_t i = 0; i < set->n; i++) {
         const Migration *m = &set->items[i];
+        const LintJsStatements *js = m->kind == MIG_JS ? js_of(o, m->name) : NULL;
         if (m->kind == MIG_SQL) {
-            lint_sql(m, dialects, out);
+            lint_sql(m, o->dialects, out);
+        } else if (js && js->statements) {
+            lint_js(m, js->statements, o->dialects, out);
         } else {
             Section at = {.out = out, .m = m, .first_line = 2};
-            add(&at, NULL, "js-not-linted", "not linted: a .js migration's statements are only "
-                                            "known when it runs");
+            add(&at, NULL, "js-not-linted", "not linted: %s",
+                js && js->why_not ? js->why_not
+                                  : "a .js migration's statements are known only when it runs "
+                                    "('drover lint --pending' previews them on a PostgreSQL "
+                                    "tenant that lacks it)");
         }
     }
     /* No pg_query_exit(): libpg_query 15-4.0 (Debian 12) writes into the freed context on

@@ -18,6 +18,10 @@ typedef struct Section {
     int first_line;   /* the file line of the section's first SQL line */
     bool is_down;
     unsigned dialects; /* LINT_DIALECT bits of the fleet */
+    const size_t *starts; /* a .js migration's captured statements: where each starts in sql;
+                             findings then point at the file's first line and name the
+                             statement */
+    size_t nstarts;
     StrList made_tables, dropped_tables, dropped_indexes;
     StrList made_indexes, index_tables; /* each index the up creates, and its table */
     size_t statements;
