@@ -184,9 +184,9 @@ no_secrets
 assert_eq '["schema_version","command","outcome","tenants","summary"]' "$(jq -c keys_unsorted "$T/migrate.json")"
 assert_eq '1|migrate|succeeded|1' \
   "$(json_get "$T/migrate.json" '"\(.schema_version)|\(.command)|\(.outcome)|\(.tenants | length)"')"
-assert_eq '["id","env","dialect","url","outcome","applied","reverted","partial","dirty_migration","attempts","error","rollback_error","seconds","steps"]' \
+assert_eq '["id","env","dialect","url","outcome","applied","reverted","partial","skipped_by_check","dirty_migration","attempts","error","rollback_error","seconds","steps"]' \
   "$(jq -c '.tenants[0] | keys_unsorted' "$T/migrate.json")"
-assert_eq "{\"id\":\"pg_dev\",\"env\":\"dev\",\"dialect\":\"postgres\",\"url\":\"postgres://drover:***@127.0.0.1:$DROVER_TEST_PG_PORT/$PG_DEV\",\"outcome\":\"migrated\",\"applied\":[\"$M3\"],\"reverted\":[],\"partial\":false,\"dirty_migration\":null,\"attempts\":1,\"error\":null,\"rollback_error\":null}" \
+assert_eq "{\"id\":\"pg_dev\",\"env\":\"dev\",\"dialect\":\"postgres\",\"url\":\"postgres://drover:***@127.0.0.1:$DROVER_TEST_PG_PORT/$PG_DEV\",\"outcome\":\"migrated\",\"applied\":[\"$M3\"],\"reverted\":[],\"partial\":false,\"skipped_by_check\":false,\"dirty_migration\":null,\"attempts\":1,\"error\":null,\"rollback_error\":null}" \
   "$(jq -c '.tenants[0] | del(.seconds, .steps)' "$T/migrate.json")"
 assert_eq "[{\"migration\":\"$M3\",\"direction\":\"up\",\"attempts\":1,\"ok\":true,\"error\":null}]" \
   "$(jq -c '[.tenants[0].steps[] | del(.started_at, .ended_at)]' "$T/migrate.json")"
