@@ -5,9 +5,11 @@
  *
  * A runner process has NR_CHANNELS channels (socketpairs, its fds 3..), each an independent
  * session serving one tenant at a time; an NrRunner is one such session. A tenant's .js work is
- * mostly waiting on its database, so one Node process keeps several tenants busy, and the pool
- * starts no more processes than there are CPUs: --parallel above the core count then costs no
- * Node start-ups (0.3 s of CPU each) and no CPU contention between runners.
+ * mostly waiting on its database, so one Node process keeps many tenants busy: the pool starts
+ * another only when the ones it has are busy on the CPU (or out of channels), and never more
+ * than defaults.js_runners (the CPU count). Measured (docs/benchmarks.md): on 2 CPUs beside
+ * its PostgreSQL, one runner at half a core beat two, whose second start-up (0.35 s of CPU)
+ * and contention cost more than the parallelism gave.
  */
 #define _GNU_SOURCE
 #include "noderunner_impl.h"
@@ -56,6 +58,11 @@ typedef struct NrProc {
     bool reaped; /* waitpid has collected it: its pid may belong to another process now */
     bool served; /* some session has used it: a channel handed out now is a reused one */
     char *why;   /* why it was killed, for the errors of the sessions it still had */
+    /* CPU use since serving began, sampled by the pool (pool.mu): cpu_busy is the share of
+     * one core over the last sample period. */
+    long long cpu_ticks;
+    long long cpu_at_ms; /* 0: not serving yet */
+    double cpu_busy;
 } NrProc;
 
 struct NrRunner {
@@ -757,6 +764,58 @@ static NrProc *pool_least_busy(size_t *sound)
     return best;
 }
 
+/* When a runner counts as busy on the CPU: another one is then worth its start-up. */
+#define NR_CPU_SATURATED 0.75
+/* The shortest period a CPU sample is taken over. */
+#define NR_CPU_SAMPLE_MS 500
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* proc_cpu_ticks: the process's user + system CPU in clock ticks (/proc/PID/stat), -1 when
+ * it cannot be read. */
+static long long proc_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return -1;
+    return (long long)(utime + stime);
+}
+
+/* proc_cpu_busy (pool.mu held) updates the runner's CPU share when a sample period has passed
+ * since the last one; the first call (its first session) only starts the count, so that its
+ * start-up is not taken for load. */
+static double proc_cpu_busy(NrProc *p)
+{
+    long long now = mono_ms(), ticks = proc_cpu_ticks(p->pid);
+    if (ticks < 0)
+        return p->cpu_busy;
+    if (p->cpu_at_ms == 0) {
+        p->cpu_ticks = ticks;
+        p->cpu_at_ms = now;
+    } else if (now - p->cpu_at_ms >= NR_CPU_SAMPLE_MS) {
+        double seconds = (double)(ticks - p->cpu_ticks) / (double)sysconf(_SC_CLK_TCK);
+        p->cpu_busy = seconds / ((double)(now - p->cpu_at_ms) / 1000.0);
+        p->cpu_ticks = ticks;
+        p->cpu_at_ms = now;
+    }
+    return p->cpu_busy;
+}
+
 static NrProc *pool_spawn(DroverError *err)
 {
     NrProc *p = spawn_proc(NR_CHANNELS, err);
@@ -768,10 +827,11 @@ static NrProc *pool_spawn(DroverError *err)
 }
 
 /*
- * pool_session (pool.mu held): an idle process first; else a new one while there are fewer
- * than CPUs; else the least busy. A free channel of a busy process is drained before it is
- * handed out; one that shows its process gone breaks that process (its sessions find out
- * themselves) and the choice is made again.
+ * pool_session (pool.mu held): the runner serving fewest tenants; a new one when every runner
+ * is out of channels, or when that one is busy on the CPU and there are fewer than max_procs. A
+ * free channel of a busy process is drained before it is handed out; one that shows its
+ * process gone breaks that process (its sessions find out themselves) and the choice is made
+ * again.
  */
 static NrRunner *pool_session(DroverError *err)
 {
@@ -779,8 +839,11 @@ static NrRunner *pool_session(DroverError *err)
     for (;;) {
         size_t sound;
         NrProc *p = pool_least_busy(&sound);
-        if (!p || (p->nbusy > 0 && sound < pool.max_procs))
+        if (!p || (p->nbusy > 0 && sound < pool.max_procs &&
+                   proc_cpu_busy(p) >= NR_CPU_SATURATED))
             p = pool_spawn(err);
+        else
+            proc_cpu_busy(p);
         if (!p)
             return NULL;
         size_t slot = 0;
