@@ -15,9 +15,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/postgres_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/mariadb-common.sh"
 # shellcheck source=tests/integration/js_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/js_lib.sh"
-trap 'rc=$?; _pg_drop_test_dbs; (exit $rc); _my_drop_dbs_on_exit' EXIT
 
 T=$DROVER_TEST_TMPDIR
+# fleet_cfg FILE DEFAULTS TENANT...: an inventory of one environment over the tenants given as
+# libconfig groups, migrations in ./migrations.
+fleet_cfg() {
+  local file=$1 defaults=$2
+  shift 2
+  {
+    echo 'migrations = { path = "migrations"; };'
+    echo 'environments = ( { name = "dev"; } );'
+    echo "tenants = ( $(IFS=,; echo "$*") );"
+    echo "defaults = { $defaults };"
+  } | write_inventory "$file"
+}
 mkdir -p "$T/p/migrations"
 ln -sfn "$NPM_CACHE/node_modules" "$T/p/node_modules"
 # Each tenant's first migration notes which process ran it and when, around a 0.6 s wait on
@@ -73,12 +84,7 @@ for i in 1 2 3; do
   my_dbs+=("$db")
   tenants+=("{ id = \"my$i\"; env = \"dev\"; url = \"$(my_url "$db")\"; }")
 done
-{
-  echo 'migrations = { path = "migrations"; };'
-  echo 'environments = ( { name = "dev"; } );'
-  echo "tenants = ( $(IFS=,; echo "${tenants[*]}") );"
-  echo 'defaults = { js_runners = 2; max_per_server = 8; };'
-} | write_inventory "$T/p/drover.cfg"
+fleet_cfg "$T/p/drover.cfg" 'js_runners = 2; max_per_server = 8;' "${tenants[@]}"
 
 cp "$(dirname "$DROVER_BIN")/noderunner/runner.js" "$T/runner.js"
 assert_exit 0 env DROVER_NODERUNNER="$T/runner.js" "$DROVER_BIN" --config "$T/p/drover.cfg" \
@@ -153,12 +159,7 @@ for i in 1 2 3 4 5 6; do
   pg_sql "$schemas_db" "CREATE SCHEMA c$i"
   cpu_tenants+=("{ id = \"c$i\"; env = \"dev\"; url = \"$(pg_url "$schemas_db")?schema=c$i\"; }")
 done
-{
-  echo 'migrations = { path = "migrations"; };'
-  echo 'environments = ( { name = "dev"; } );'
-  echo "tenants = ( $(IFS=,; echo "${cpu_tenants[*]}") );"
-  echo 'defaults = { js_runners = 2; };'
-} | write_inventory "$T/cpu/drover.cfg"
+fleet_cfg "$T/cpu/drover.cfg" 'js_runners = 2;' "${cpu_tenants[@]}"
 assert_exit 0 env DROVER_NODERUNNER="$T/runner.js" "$DROVER_BIN" --config "$T/cpu/drover.cfg" \
   migrate --parallel 2
 spun=$(for i in 1 2 3 4 5 6; do pg_sql "$schemas_db" "SELECT pid FROM c$i.spun"; done | sort -u | wc -l)

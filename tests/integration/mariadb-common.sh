@@ -22,6 +22,8 @@ _my_drop_dbs_on_exit() {
   local rc=$? db
   set +e
   trap - ERR
+  # A test that also sourced postgres_lib.sh (after it, this trap replaced its own).
+  if declare -F _pg_drop_test_dbs >/dev/null; then _pg_drop_test_dbs; fi
   if [ -f "$_MY_DBS_FILE" ]; then
     while read -r db; do
       my_drop_db "$db" >/dev/null 2>&1 || echo "warning: cannot drop database '$db'" >&2

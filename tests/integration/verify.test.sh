@@ -13,7 +13,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/postgres_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/mariadb-common.sh"
 # shellcheck source=tests/integration/js_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/js_lib.sh"
-trap 'rc=$?; _pg_drop_test_dbs; (exit $rc); _my_drop_dbs_on_exit' EXIT
 # shellcheck disable=SC2016 # jq programs
 
 T=$DROVER_TEST_TMPDIR
