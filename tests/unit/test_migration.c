@@ -329,6 +329,24 @@ static void test_check_section(void **state)
               5, "duplicate '-- migrate:check' marker");
 }
 
+/* A SQLite trigger's BEGIN ... END body is no transaction control; a COMMIT after it is. */
+static void test_trigger_bodies(void **state)
+{
+    (void)state;
+    Migration m = {0};
+    parse_ok("-- migrate:up\nCREATE TABLE t (id int, email text);\n"
+             "CREATE TRIGGER t_email BEFORE INSERT ON t WHEN NEW.email IS NULL\n"
+             "BEGIN\n  SELECT RAISE(ABORT, 'email is required');\n  UPDATE t SET id = id;\nEND;\n"
+             "CREATE TEMP TRIGGER t_log AFTER DELETE ON t BEGIN DELETE FROM t WHERE id < 0; END;\n"
+             "-- migrate:down\nDROP TRIGGER t_email;\n",
+             &m);
+    free_sections(&m);
+    parse_bad("-- migrate:up\nCREATE TRIGGER a AFTER INSERT ON t BEGIN SELECT 1; END;\nCOMMIT;\n",
+              3, "'COMMIT' in the '-- migrate:up' section, which drover runs in a transaction of its own");
+    parse_bad("-- migrate:up\nCREATE TABLE begin_end (id int);\nEND;\n", 3,
+              "'END' in the '-- migrate:up' section, which drover runs in a transaction of its own");
+}
+
 static void test_section_is_empty(void **state)
 {
     (void)state;
@@ -604,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_discover_dangling_symlink),
         cmocka_unit_test(test_demo_set_parses),
         cmocka_unit_test(test_check_section),
+        cmocka_unit_test(test_trigger_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,9 +361,35 @@ static bool ends_transaction(const char *s, size_t len)
     return word_is(s, len, "COMMIT") || word_is(s, len, "END") || word_is(s, len, "ABORT");
 }
 
+/* has_word: the keyword w (any case) stands as a word somewhere in s[0..len). */
+static bool has_word(const char *s, size_t len, const char *w)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((i == 0 || !(isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_')) &&
+            word_is(s + i, len - i, w))
+            return true;
+    return false;
+}
+
+/* opens_trigger_body: CREATE [TEMP] TRIGGER ... BEGIN, a SQLite (or MariaDB) trigger whose body
+ * the PostgreSQL splitter cuts at its inner ';' up to a statement that is its END. PostgreSQL's
+ * own triggers have no BEGIN. */
+static bool opens_trigger_body(const char *s, size_t len)
+{
+    if (!word_is(s, len, "CREATE"))
+        return false;
+    size_t p = after_word(s, len, 0, 6);
+    if (word_is(s + p, len - p, "TEMP"))
+        p = after_word(s, len, p, 4);
+    else if (word_is(s + p, len - p, "TEMPORARY"))
+        p = after_word(s, len, p, 9);
+    return word_is(s + p, len - p, "TRIGGER") && has_word(s + p, len - p, "BEGIN");
+}
+
 /* check_no_transaction_control refuses, in a section drover runs inside a transaction, a
  * statement that begins or ends one: it would commit part of the migration behind drover's
- * back (and its SequelizeMeta row apart from it). transaction:false exists for that. */
+ * back (and its SequelizeMeta row apart from it). transaction:false exists for that. A
+ * trigger's BEGIN ... END body is the trigger's, not a transaction. */
 static bool check_no_transaction_control(SqlParser *ps, const MigSection *sec, size_t body,
                                          const char *marker)
 {
@@ -371,10 +397,16 @@ static bool check_no_transaction_control(SqlParser *ps, const MigSection *sec, s
         return true;
     SqlStatement *st = NULL;
     size_t n = sql_split(sec->sql, DB_POSTGRES, &st);
-    bool ok = true;
+    bool ok = true, in_trigger = false;
     for (size_t i = 0; i < n && ok; i++) {
         const char *text = sec->sql + st[i].offset;
-        if (!ends_transaction(text, st[i].len))
+        if (in_trigger) {
+            in_trigger = !(word_is(text, st[i].len, "END") &&
+                           after_word(text, st[i].len, 0, 3) >= st[i].len);
+            continue;
+        }
+        in_trigger = opens_trigger_body(text, st[i].len);
+        if (in_trigger || !ends_transaction(text, st[i].len))
             continue;
         int kw = (int)strcspn(text, " \t\r\n;");
         ok = fail(ps, line_at(ps->text, body + st[i].offset),
