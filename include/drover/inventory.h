@@ -166,6 +166,10 @@ typedef struct Inventory {
                                transaction (CREATE INDEX CONCURRENTLY), as sequelize-cli runs
                                every one */
     char *journal_path;    /* 'journal', default drover-journal.db next to the config */
+    char *control_url;     /* control.url: the PostgreSQL database the fleet's coordinators
+                              share (control.h), or NULL; holds a password: never print */
+    char *control_url_masked; /* the same with the password masked */
+    long control_lease_ms; /* control.lease: how long a claim outlives a silent worker */
     InvEngine engine;
     InvEnvironment *envs;  /* rollout order */
     size_t nenvs;

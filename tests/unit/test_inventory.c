@@ -246,7 +246,7 @@ static const BadCase INCLUDE_SYNTAX_ERROR = {"include_syntax_error.cfg", "broken
                                              "syntax error"};
 static const BadCase UNKNOWN_KEY = {"unknown_key.cfg", "unknown_key.cfg", 3, NULL,
                                     "unknown key 'port' (allowed: migrations, environments, "
-                                    "tenants, defaults, journal, notify, agents, tenants_from)"};
+                                    "tenants, defaults, journal, notify, agents, tenants_from, control)"};
 static const BadCase UNKNOWN_TENANT_KEY = {
     "unknown_tenant_key.cfg", "unknown_tenant_key.cfg", 6, NULL,
     "unknown key 'host' in a 'tenants' entry (allowed: id, env, url, agent, tags)"};

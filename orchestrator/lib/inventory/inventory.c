@@ -21,7 +21,9 @@
 
 /* The keys each group accepts; a new feature adds its key here and nowhere else. */
 static const char *const TOP_KEYS[] = {"migrations", "environments", "tenants", "defaults",
-                                       "journal", "notify", "agents", "tenants_from", NULL};
+                                       "journal", "notify", "agents", "tenants_from", "control",
+                                       NULL};
+static const char *const CONTROL_KEYS[] = {"url", "lease", NULL};
 static const char *const SOURCE_KEYS[] = {"url", "query", "command", "http", "token", "timeout",
                                           NULL};
 static const char *const MIGRATIONS_KEYS[] = {"path", "table", "schema", "node_modules",
@@ -42,6 +44,7 @@ const char *const inv_notify_events[] = {"run.started", "env.started", "env.fini
 
 #define DEFAULT_META_TABLE "SequelizeMeta"
 #define DEFAULT_JOURNAL "drover-journal.db"
+#define DEFAULT_CONTROL_LEASE_MS 30000
 #define DEFAULT_NOTIFY_TIMEOUT_MS 5000
 #define DEFAULT_AGENT_TIMEOUT_MS 30000
 
@@ -273,6 +276,45 @@ static bool load_journal(Loader *ld, const config_setting_t *root)
     ld->inv->journal_path = resolve_path(ld->inv->config_dir, path ? path : DEFAULT_JOURNAL);
     free(path);
     return true;
+}
+
+/* load_control reads the optional `control` block: the PostgreSQL database the fleet's
+ * coordinators share (control.h). The URL is checked here, so a bad one fails before anything
+ * connects; it keeps its password and is never printed (control_url_masked is). */
+static bool load_control(Loader *ld, const config_setting_t *root)
+{
+    const config_setting_t *c = config_setting_get_member(root, "control");
+    ld->inv->control_lease_ms = DEFAULT_CONTROL_LEASE_MS;
+    if (!c)
+        return true;
+    if (config_setting_type(c) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, c, "'control' must be a group: control = { url = \"postgres://...\"; }");
+    char *url = NULL, *why = NULL;
+    const config_setting_t *lease = config_setting_get_member(c, "lease");
+    if (!check_keys(ld, c, CONTROL_KEYS, " in 'control'") ||
+        !require_string(ld, c, "url", "control.url", " in 'control'", &url) ||
+        (lease && !typed(ld, lease, "control.lease",
+                         settings_duration(lease, 1000, &ld->inv->control_lease_ms, &why), &why))) {
+        free(url);
+        return false;
+    }
+    DbUrl parsed;
+    bool ok = url_parse(url, ld->inv->config_dir, &parsed, ld->err);
+    if (!ok)
+        set_location(ld, config_setting_get_member(c, "url"));
+    else if (parsed.dialect != DB_POSTGRES)
+        ok = fail_at(ld, config_setting_get_member(c, "url"), "'control.url' must be a "
+                     "PostgreSQL URL (postgres://...), not %s", parsed.masked);
+    else if (ld->inv->control_lease_ms < 3000)
+        ok = fail_at(ld, lease, "'control.lease' must be at least 3 s");
+    if (ok) {
+        ld->inv->control_url = url;
+        ld->inv->control_url_masked = xstrdup(parsed.masked);
+        url = NULL;
+    }
+    url_free(&parsed);
+    free(url);
+    return ok;
 }
 
 /* ---- migrations ------------------------------------------------------------------------- */
@@ -998,7 +1040,8 @@ static bool load_root(Loader *ld)
 {
     const config_setting_t *root = config_root_setting(&ld->cfg);
     return check_keys(ld, root, TOP_KEYS, "") && load_migrations(ld, root) &&
-           load_defaults(ld, root) && load_journal(ld, root) && load_environments(ld, root) &&
+           load_defaults(ld, root) && load_journal(ld, root) && load_control(ld, root) &&
+           load_environments(ld, root) &&
            load_agents(ld, root) && load_tenants(ld, root) && load_sources(ld, root) &&
            load_notify(ld, root);
 }
@@ -1090,5 +1133,7 @@ void inv_free(Inventory *inv)
     free(inv->meta_table);
     free(inv->meta_schema);
     free(inv->journal_path);
+    free(inv->control_url);
+    free(inv->control_url_masked);
     free(inv);
 }
