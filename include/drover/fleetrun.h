@@ -39,6 +39,10 @@ typedef struct FleetRunOptions {
      * coordinator journals the results it gets back). */
     bool journal;
     JournalRunInfo journal_info; /* with journal: what the run record shows */
+    /* migrate/undo --run NAME: join (or create) the shared run NAME in the inventory's control
+     * database and take its tenants from the run's queue (control.h). NULL: this process runs
+     * its selection alone. With a control database, dirty marks live there either way. */
+    const char *shared_run;
     /* status: what only the journal knows (dirty marks, each tenant's last run), and schema
      * drift across the selected tenants when exec.schema is set. An agent, whose tenants are
      * compared by the coordinator across the whole fleet, sets neither. */
@@ -78,6 +82,9 @@ ExecResult *fleetrun_results(FleetRun *r);
 size_t fleetrun_count(const FleetRun *r);
 /* The journal's id of this run, 0 without a journal. */
 int64_t fleetrun_journal_run_id(const FleetRun *r);
+/* A shared run that had already ended when this process joined it: nothing was run, the
+ * results are the run's. */
+bool fleetrun_joined_finished(const FleetRun *r);
 /* True when a journal write failed: the run must not look successful. */
 bool fleetrun_journal_failed(const FleetRun *r);
 

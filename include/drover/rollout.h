@@ -55,6 +55,31 @@ typedef struct RolloutHooks {
     void *ctx;
 } RolloutHooks;
 
+/*
+ * A shared run (control.h): many processes take the run's tenants from one queue, which also
+ * decides the environments' order, the canaries and the failure budgets for all of them.
+ * claim answers the next tenant for this process (an index into the selection) or why there is
+ * none; done hands back the final result of a claimed tenant (a tenant this process did not
+ * attempt goes back to the queue) and sets *halt when that result halts the whole run;
+ * revised a result compensation changed; fill, once dispatching ended, the results of the
+ * tenants other processes ran (ran[i] false). Called on the coordinator thread.
+ */
+typedef enum RolloutClaim {
+    ROLLOUT_CLAIM_GOT,
+    ROLLOUT_CLAIM_WAIT,   /* nothing claimable yet: ask again soon */
+    ROLLOUT_CLAIM_DONE,   /* nothing left */
+    ROLLOUT_CLAIM_HALTED, /* the run halted (*index: the tenant that halted it) */
+    ROLLOUT_CLAIM_LOST,   /* the queue is gone: stop claiming, nothing to compensate */
+} RolloutClaim;
+
+typedef struct RolloutQueue {
+    RolloutClaim (*claim)(void *ctx, size_t *index, char **why);
+    void (*done)(void *ctx, size_t index, const ExecResult *res, char **halt);
+    void (*revised)(void *ctx, size_t index, const ExecResult *res);
+    void (*fill)(void *ctx, ExecResult *results, const bool *ran, size_t n);
+    void *ctx;
+} RolloutQueue;
+
 typedef struct RolloutOptions {
     const ExecOptions *exec;
     size_t parallel;
@@ -71,6 +96,10 @@ typedef struct RolloutOptions {
      * fail, as exec_run_tenant cannot reach them. */
     void (*run_remote)(const ExecJob *job, ExecResult *res, void *ctx);
     void *remote_ctx;
+    /* A shared run: tenants come from this queue, not in rollout order; the env_started and
+     * env_finished hooks are not called (an environment spans processes). NULL: a run of
+     * this process alone. */
+    const RolloutQueue *queue;
 } RolloutOptions;
 
 /*
@@ -78,6 +107,10 @@ typedef struct RolloutOptions {
  * fills results[i] for selected[i]: every tenant ends with a result, those never attempted
  * with outcome skipped. *reason (caller frees) explains a halt or interruption, else NULL.
  */
+/* rollout_canaries marks, for the selected tenants, the ones rollout_run starts first in their
+ * environment (as a shared run's queue needs to know). */
+void rollout_canaries(const Inventory *inv, const size_t *selected, size_t n, bool *is_canary);
+
 RolloutOutcome rollout_run(const Inventory *inv, const MigSet *set, const size_t *selected,
                            size_t n, const RolloutOptions *opts, ExecResult *results,
                            char **reason);

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "drover/driver.h"
 #include "drover/init.h"
+#include "drover/control.h"
 #include "drover/journal.h"
 #include "drover/report.h"
 #include "drover/exitcodes.h"
@@ -201,28 +202,113 @@ static bool parse_run_id(const char *text, int64_t *id, DroverError *err)
     return true;
 }
 
+/* open_control: the inventory's control database, for runs and resolve; NULL when it names
+ * none (err stays clear) or on failure (err set). */
+static Control *open_control(const Inventory *inv, DroverError *err)
+{
+    if (!inv->control_url)
+        return NULL;
+    return control_open(inv->control_url, inv->control_url_masked, inv->control_lease_ms,
+                        "drover admin", err);
+}
+
+/* print_shared_runs / print_shared_run: the control database's runs, as text. */
+static void print_shared_runs(const json_t *runs)
+{
+    size_t i;
+    const json_t *r;
+    printf("%-24s %-8s %-11s %7s %7s %-26s\n", "RUN", "COMMAND", "OUTCOME", "DONE", "FAILED",
+           "STARTED");
+    json_array_foreach(runs, i, r) {
+        const char *outcome = json_string_value(json_object_get(r, "outcome"));
+        printf("%-24s %-8s %-11s %3lld/%-3lld %7lld %-26s\n",
+               json_string_value(json_object_get(r, "name")),
+               json_string_value(json_object_get(r, "command")), outcome ? outcome : "running",
+               json_integer_value(json_object_get(r, "done")),
+               json_integer_value(json_object_get(r, "tenants")),
+               json_integer_value(json_object_get(r, "failed")),
+               json_string_value(json_object_get(r, "started_at")));
+    }
+}
+
+static const char *str_or(const json_t *o, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : fallback;
+}
+
+static void print_shared_run(const json_t *run)
+{
+    const json_t *c = json_object_get(run, "counts");
+    printf("run %s (%s): %s\n", str_or(run, "name", ""), str_or(run, "command", ""),
+           str_or(run, "outcome", "running"));
+    if (json_string_value(json_object_get(run, "halted")))
+        printf("halted: %s\n", str_or(run, "halted", ""));
+    printf("%lld tenants: %lld done (%lld failed), %lld running, %lld pending\n",
+           json_integer_value(json_object_get(c, "total")),
+           json_integer_value(json_object_get(c, "done")),
+           json_integer_value(json_object_get(c, "failed")),
+           json_integer_value(json_object_get(c, "running")),
+           json_integer_value(json_object_get(c, "pending")));
+    size_t i;
+    const json_t *w, *t;
+    json_array_foreach(json_object_get(run, "workers"), i, w) {
+        printf("worker %s%s, running %zu\n", str_or(w, "id", ""),
+               json_is_string(json_object_get(w, "left_at")) ? " (left)" : "",
+               json_array_size(json_object_get(w, "running")));
+    }
+    json_array_foreach(json_object_get(run, "tenants"), i, t) {
+        printf("  %-24s %-10s %-10s %-12s %s%s%s\n", str_or(t, "id", ""), str_or(t, "env", ""),
+               str_or(t, "state", ""), str_or(t, "outcome", "-"), str_or(t, "worker", ""),
+               json_string_value(json_object_get(t, "error")) ? "  " : "",
+               str_or(t, "error", ""));
+    }
+}
+
+/* runs_doc reads what `runs` shows: with a control database, its shared runs (and `runs show
+ * NAME` one of them, live), else the local journal's runs. */
+static json_t *runs_doc(const CliArgs *a, const Inventory *inv, bool *shared, DroverError *err)
+{
+    *shared = inv->control_url != NULL;
+    if (*shared) {
+        Control *c = open_control(inv, err);
+        json_t *doc = !c ? NULL : a->show_id ? control_run_json(c, a->show_id, err)
+                                             : control_runs_json(c, a->limit ? (int)a->limit : 20,
+                                                                 err);
+        control_close(c);
+        return doc;
+    }
+    Journal *j = open_existing_journal(inv, err);
+    int64_t id = 0;
+    json_t *doc = NULL;
+    if (j && a->show_id && parse_run_id(a->show_id, &id, err))
+        doc = journal_run_json(j, id, err);
+    else if (j && !a->show_id)
+        doc = journal_runs_json(j, a->limit ? (int)a->limit : 20, err);
+    journal_close(j);
+    return doc;
+}
+
 int cmd_runs(const CliArgs *a)
 {
     DroverError err = DROVER_ERROR_INIT;
     Inventory *inv = inv_load(a->config, &err);
-    Journal *j = inv ? open_existing_journal(inv, &err) : NULL;
-    int64_t id = 0;
-    json_t *doc = NULL;
-    if (j && a->show_id && parse_run_id(a->show_id, &id, &err))
-        doc = journal_run_json(j, id, &err);
-    else if (j && !a->show_id)
-        doc = journal_runs_json(j, a->limit ? (int)a->limit : 20, &err);
+    bool shared = false;
+    json_t *doc = inv ? runs_doc(a, inv, &shared, &err) : NULL;
     int rc = DROVER_EXIT_OK;
     if (!doc)
         rc = cli_fail_usage(&err);
     else if (a->format == FMT_JSON)
         report_write_json(doc, a->out, &err);
+    else if (shared && a->show_id)
+        print_shared_run(doc);
+    else if (shared)
+        print_shared_runs(doc);
     else if (a->show_id)
         print_run(doc);
     else
         print_runs(doc);
     json_decref(doc);
-    journal_close(j);
     inv_free(inv);
     error_clear(&err);
     return rc;
@@ -234,17 +320,21 @@ int cmd_resolve(const CliArgs *a)
     Inventory *inv = inv_load(a->config, &err);
     size_t *sel = NULL, n = 0;
     Journal *j = NULL;
+    Control *c = NULL;
     int rc = DROVER_EXIT_OK;
     if (!inv || !sources_resolve(inv, NULL, &err) ||
         !inv_select(inv, &a->selector, &sel, &n, &err) ||
-        !(j = open_existing_journal(inv, &err))) {
+        (inv->control_url ? !(c = open_control(inv, &err))
+                          : !(j = open_existing_journal(inv, &err)))) {
         rc = cli_fail_usage(&err);
         goto out;
     }
+    /* With a control database the fleet's dirty marks are there (fleetrun.h). */
     for (size_t i = 0; i < n; i++) {
         const char *id = inv->tenants[sel[i]].id;
         bool was_dirty = false;
-        if (!journal_resolve(j, id, &was_dirty, &err)) {
+        if (c ? !control_resolve(c, id, &was_dirty, &err)
+              : !journal_resolve(j, id, &was_dirty, &err)) {
             cli_print_error(&err);
             rc = DROVER_EXIT_FAILED;
             continue;
@@ -253,6 +343,7 @@ int cmd_resolve(const CliArgs *a)
     }
 out:
     journal_close(j);
+    control_close(c);
     free(sel);
     inv_free(inv);
     error_clear(&err);

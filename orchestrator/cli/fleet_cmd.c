@@ -315,6 +315,7 @@ static FleetRunOptions run_options(const CliArgs *a, const Fleet *f, const char 
         .ignore_window = a->ignore_window,
         .journal = true,
         .journal_info = {.command = a->command_name, .argv = argv, .config = a->config},
+        .shared_run = a->run,
         .status_from_journal = true,
         .mark_drift = true,
         .hooks = {.finished = finished, .revised = revised, .halted = halted,
@@ -375,6 +376,9 @@ int cmd_fleet(const CliArgs *a)
         goto out;
     }
     atomic_store(&signal_run, run);
+    if (a->run && fleetrun_joined_finished(run))
+        fprintf(stderr, "drover: run '%s' already finished; nothing was run (its results follow)\n",
+                a->run);
     /* Webhooks hear about runs that change tenants, not about reads or dry runs. */
     if (is_write(a))
         fleet_notify_begin(&cr.notify, f.inv, a->command_name, fleetrun_journal_run_id(run),

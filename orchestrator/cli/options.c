@@ -4,6 +4,7 @@
  */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ enum {
     OPT_FORCE,
     OPT_PENDING,
     OPT_IGNORE_WINDOW,
+    OPT_RUN,
 };
 
 typedef struct CliOption {
@@ -116,6 +118,9 @@ static const CliOption options[] = {
     {OPT_IGNORE_WINDOW, "ignore-window", NULL, WRITES, NULL,
      "start tenants outside their environment's maintenance window (the journal's command "
      "line keeps it)"},
+    {OPT_RUN, "run", "NAME", WRITES, NULL,
+     "join the shared run NAME in the control database (created by the first process to "
+     "join): tenants are claimed from its queue by every process that joins"},
     {OPT_CONTINUE, "continue-on-error", NULL, WRITES, NULL,
      "ignore canary failures and failure budgets"},
     {OPT_SCHEMA, "schema", NULL, BIT(CMD_STATUS), NULL,
@@ -180,6 +185,23 @@ static bool parse_positive(const char *flag, const char *text, long max, long *o
         return false;
     }
     *out = v;
+    return true;
+}
+
+/* parse_run_name: a shared run's name is what a person types and a Job template fills in:
+ * letters, digits and . _ - : /, at most 200 characters. */
+static bool parse_run_name(const char *text, const char **out, DroverError *err)
+{
+    size_t n = strlen(text);
+    bool ok = n > 0 && n <= 200;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)text[i]) || strchr("._-:/", text[i]);
+    if (!ok) {
+        error_set(err, ERR_USAGE, "--run needs a name of letters, digits and . _ - : / (at most "
+                  "200), not '%s'", text);
+        return false;
+    }
+    *out = text;
     return true;
 }
 
@@ -278,6 +300,7 @@ static bool apply_option(int id, const char *arg, CliArgs *a, DroverError *err)
     case OPT_FORCE: a->force = true; break;
     case OPT_PENDING: a->pending = true; break;
     case OPT_IGNORE_WINDOW: a->ignore_window = true; break;
+    case OPT_RUN: return parse_run_name(arg, &a->run, err);
     }
     return true;
 }

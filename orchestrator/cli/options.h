@@ -69,6 +69,7 @@ typedef struct CliArgs {
     bool force;             /* init --force: replace an existing --out */
     bool pending;           /* lint --pending: only what some selected tenant lacks */
     bool ignore_window;     /* migrate/undo --ignore-window */
+    const char *run;        /* migrate/undo --run NAME: join a shared run (control database) */
     bool help;
     bool version;
 } CliArgs;

@@ -66,8 +66,24 @@ printf 'migrations = { path = "%s"; };\nenvironments = ( { name = "dev"; } );\nt
 expect_bad "drover: $C/syntax.cfg:3: syntax error" --config "$C/syntax.cfg" migrate
 
 inventory "$C/top.cfg" "" 'colour = "blue";'
-expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify, agents, tenants_from)" \
+expect_bad "drover: $C/top.cfg:1: unknown key 'colour' (allowed: migrations, environments, tenants, defaults, journal, notify, agents, tenants_from, control)" \
   --config "$C/top.cfg" migrate
+
+# The control database: a PostgreSQL URL, known keys, a lease of at least 3 s.
+inventory "$C/ctl1.cfg" "" 'control = { url = "mysql://u:secret-pw@127.0.0.1/x"; };'
+expect_bad "drover: $C/ctl1.cfg:1: 'control.url' must be a PostgreSQL URL (postgres://...), not mysql://u:***@127.0.0.1/x" \
+  --config "$C/ctl1.cfg" migrate
+inventory "$C/ctl2.cfg" "" 'control = { url = "postgres://127.0.0.1/x"; lease = 1; };'
+expect_bad "drover: $C/ctl2.cfg:1: 'control.lease' must be at least 3 s" --config "$C/ctl2.cfg" migrate
+inventory "$C/ctl3.cfg" "" 'control = { url = "postgres://127.0.0.1/x"; leases = 10; };'
+expect_bad "drover: $C/ctl3.cfg:1: unknown key 'leases' in 'control' (allowed: url, lease)" \
+  --config "$C/ctl3.cfg" migrate
+# --run without a control database: exit 2 before anything.
+inventory "$C/norun.cfg"
+expect_bad "drover: --run needs a control database
+  hint: name one in drover.cfg: control = { url = \"postgres://...\"; }; every process of the run uses it (docs/deploy.md)
+Try 'drover --help'." \
+  --config "$C/norun.cfg" migrate --run r1
 
 inventory "$C/tkey.cfg" ',
   { id = "x"; env = "dev"; url = "sqlite:x.db"; colour = "blue"; }'
@@ -214,8 +230,8 @@ done
 help_options() { drover "$1" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p' | tr '\n' ' '; }
 SEL="--config --env --tenant --tag --shard --parallel --format --out"
 assert_eq "$SEL --to --sql --help " "$(help_options plan)"
-assert_eq "$SEL --to --dry-run --sql --log-format --ignore-window --continue-on-error --help " "$(help_options migrate)"
-assert_eq "$SEL --to --steps --all --dry-run --log-format --ignore-window --continue-on-error --help " \
+assert_eq "$SEL --to --dry-run --sql --log-format --ignore-window --run --continue-on-error --help " "$(help_options migrate)"
+assert_eq "$SEL --to --steps --all --dry-run --log-format --ignore-window --run --continue-on-error --help " \
   "$(help_options undo)"
 assert_eq "$SEL --all --schema --exit-code --help " "$(help_options status)"
 assert_eq "$SEL --help " "$(help_options check)"

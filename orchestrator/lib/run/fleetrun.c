@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "agentclient_impl.h"
+#include "drover/control.h"
 #include "drover/fleetview.h"
+#include "fleetrun_shared_impl.h"
 #include "noderunner_impl.h"
 
 struct FleetRun {
@@ -42,6 +44,13 @@ struct FleetRun {
     atomic_bool journal_failed; /* also set by workers (mark_ended) */
     ExecResult *results;
     FleetChanges changes;
+    /* The control database (inventory `control`): dirty marks for every process, and the
+     * queue of a shared run (o.shared_run). */
+    Control *control;
+    SharedRun shared;
+    RolloutQueue queue;
+    bool joined_finished;
+    char *finished_outcome;
 };
 
 static bool writes(const ExecOptions *o)
@@ -156,10 +165,16 @@ static bool mark_started(void *ctx, const char *tenant_id, const char *migration
                          char **dirty_migration, DroverError *err)
 {
     FleetRun *r = ctx;
-    pthread_mutex_lock(&r->marks_mu);
-    bool ok = journal_mark_started(r->marks, r->run_id, tenant_id, migration, dirty_migration,
-                                   err);
-    pthread_mutex_unlock(&r->marks_mu);
+    bool ok;
+    if (r->control) {
+        ok = control_mark_started(r->control, r->o.shared_run ? r->o.shared_run : "", tenant_id,
+                                  migration, dirty_migration, err);
+    } else {
+        pthread_mutex_lock(&r->marks_mu);
+        ok = journal_mark_started(r->marks, r->run_id, tenant_id, migration, dirty_migration,
+                                  err);
+        pthread_mutex_unlock(&r->marks_mu);
+    }
     if (!ok && *dirty_migration)
         error_set_hint(err, "repair the tenant by hand, then run 'drover resolve --tenant %s'; "
                             "nothing was run", tenant_id);
@@ -175,11 +190,16 @@ static void mark_ended(void *ctx, const char *tenant_id, const char *migration)
 {
     FleetRun *r = ctx;
     DroverError err = DROVER_ERROR_INIT;
-    pthread_mutex_lock(&r->marks_mu);
-    bool ok = journal_clear_started(r->marks, r->run_id, tenant_id, migration, &err);
+    bool ok;
+    if (r->control) {
+        ok = control_clear_started(r->control, tenant_id, migration, &err);
+    } else {
+        pthread_mutex_lock(&r->marks_mu);
+        ok = journal_clear_started(r->marks, r->run_id, tenant_id, migration, &err);
+        pthread_mutex_unlock(&r->marks_mu);
+    }
     if (!ok)
         r->journal_failed = true;
-    pthread_mutex_unlock(&r->marks_mu);
     error_clear(&err);
 }
 
@@ -215,6 +235,41 @@ static bool open_journal(FleetRun *r, DroverError *err)
     return true;
 }
 
+/* open_control connects to the control database when the inventory names one and the run
+ * writes (dirty marks) or reads status (which shows them), and joins the shared run. */
+static bool open_control(FleetRun *r, DroverError *err)
+{
+    bool w = writes(&r->o.exec);
+    if (r->o.shared_run && (!w || !r->inv->control_url)) {
+        error_set(err, ERR_USAGE, "%s", !w ? "--run goes with migrate and undo (not --dry-run)"
+                                           : "--run needs a control database");
+        if (w)
+            error_set_hint(err, "name one in drover.cfg: control = { url = \"postgres://...\"; "
+                                "}; every process of the run uses it (docs/deploy.md)");
+        return false;
+    }
+    bool status = r->o.exec.command == EXEC_STATUS && r->o.status_from_journal;
+    if (!r->inv->control_url || (!(w && r->o.journal) && !status))
+        return true;
+    r->control = control_open(r->inv->control_url, r->inv->control_url_masked,
+                              r->inv->control_lease_ms, r->o.exec.application_name
+                                  ? r->o.exec.application_name : "drover", err);
+    if (!r->control)
+        return false;
+    r->o.exec.mark_started = mark_started;
+    r->o.exec.mark_ended = mark_ended;
+    r->o.exec.marks_ctx = r;
+    if (!r->o.shared_run)
+        return true;
+    r->shared = (SharedRun){.control = r->control, .name = r->o.shared_run,
+                            .command = r->o.exec.command == EXEC_UNDO ? "undo" : "migrate",
+                            .inv = r->inv, .selected = r->selected, .n = r->n,
+                            .stop = &r->stop, .error = r->o.error, .ctx = r->o.hooks.ctx};
+    shared_queue(&r->shared, &r->queue);
+    return shared_join(&r->shared, r->set, &r->o.exec, r->o.continue_on_error,
+                       &r->joined_finished, &r->finished_outcome, err);
+}
+
 FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *selected,
                        size_t n, const FleetRunOptions *opts, DroverError *err)
 {
@@ -234,7 +289,7 @@ FleetRun *fleetrun_new(const Inventory *inv, const MigSet *set, const size_t *se
     r->o.exec.sessions = r->sessions = exec_sessions_new();
     r->results = xcalloc(n ? n : 1, sizeof *r->results);
     if (!check_no_transaction(r, err) || !setup_js(r, err) || !setup_agents(r, err) ||
-        !open_journal(r, err)) {
+        !open_journal(r, err) || !open_control(r, err)) {
         fleetrun_free(r);
         return NULL;
     }
@@ -250,6 +305,8 @@ void fleetrun_free(FleetRun *r)
         nr_shutdown();
     journal_close(r->journal);
     journal_close(r->marks);
+    control_close(r->control);
+    free(r->finished_outcome);
     sl_free(&r->changes.appeared);
     sl_free(&r->changes.disappeared);
     pthread_mutex_destroy(&r->marks_mu);
@@ -278,7 +335,12 @@ int64_t fleetrun_journal_run_id(const FleetRun *r)
 
 bool fleetrun_journal_failed(const FleetRun *r)
 {
-    return r->journal_failed;
+    return r->journal_failed || r->shared.failed;
+}
+
+bool fleetrun_joined_finished(const FleetRun *r)
+{
+    return r->joined_finished;
 }
 
 const FleetChanges *fleetrun_fleet_changes(const FleetRun *r)
@@ -314,7 +376,9 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
     FleetRun *r = ctx;
     char *migration = NULL, *why = NULL;
     DroverError err = DROVER_ERROR_INIT;
-    bool read = !r->journal || journal_dirty(r->journal, t->id, &migration, &why, &err);
+    bool read = r->control ? control_dirty(r->control, t->id, &migration, &why, &err)
+                           : !r->journal || journal_dirty(r->journal, t->id, &migration, &why,
+                                                          &err);
     if (read && !migration)
         return !r->o.hooks.admit || r->o.hooks.admit(t, res, r->o.hooks.ctx);
     memset(res, 0, sizeof *res);
@@ -329,9 +393,11 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
                                     "--tenant %s'; nothing was run", t->id);
     } else {
         error_set(&res->error, ERR_REFUSED, "cannot read the tenant's dirty mark from the "
-                  "journal: %s", err.message ? err.message : "unknown error");
-        error_set_hint(&res->error, "nothing was run; fix the journal '%s' and run again",
-                       r->inv->journal_path);
+                  "%s: %s", r->control ? "control database" : "journal",
+                  err.message ? err.message : "unknown error");
+        error_set_hint(&res->error, "nothing was run; fix the %s '%s' and run again",
+                       r->control ? "control database" : "journal",
+                       r->control ? r->inv->control_url_masked : r->inv->journal_path);
     }
     error_set_context(&res->error, t->id, NULL, NULL);
     free(why);
@@ -341,10 +407,37 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
 
 /* record writes (or rewrites) a tenant's result in the journal; a failure is reported and
  * makes the run fail, but does not stop it. */
+/* record_control keeps the control database's dirty marks as journal_record_tenant keeps the
+ * journal's: a dirty result marks the tenant, a clean one that applied or reverted the marked
+ * migration clears it. */
+static bool record_control(FleetRun *r, const ExecResult *res, DroverError *err)
+{
+    const char *run = r->o.shared_run ? r->o.shared_run : "";
+    if (res->outcome == EXEC_OUT_DIRTY)
+        return control_record_dirty(r->control, run, res->tenant->id,
+                                    res->dirty_migration ? res->dirty_migration : "",
+                                    res->error.message ? res->error.message
+                                                       : res->rollback_error.message,
+                                    err);
+    if (exec_outcome_is_failure(res->outcome) && res->outcome != EXEC_OUT_ROLLED_BACK)
+        return true;
+    StrList names = STRLIST_INIT;
+    for (size_t i = 0; i < res->applied.n; i++)
+        sl_push(&names, res->applied.items[i]);
+    for (size_t i = 0; i < res->reverted.n; i++)
+        sl_push(&names, res->reverted.items[i]);
+    bool ok = control_clear_dirty(r->control, res->tenant->id, (const char *const *)names.items,
+                                  names.n, err);
+    sl_free(&names);
+    return ok;
+}
+
 static void record(FleetRun *r, const ExecResult *res)
 {
     DroverError err = DROVER_ERROR_INIT;
     if (r->journal && !journal_record_tenant(r->journal, r->run_id, res, &err))
+        journal_error(r, &err);
+    if (r->control && res->outcome != EXEC_OUT_SKIPPED && !record_control(r, res, &err))
         journal_error(r, &err);
 }
 
@@ -418,7 +511,8 @@ static void add_journal_states(FleetRun *r)
         ExecResult *res = &r->results[i];
         char *migration = NULL, *why = NULL;
         ok = res->state == EXEC_STATE_UNREACHABLE ||
-             journal_dirty(j, res->tenant->id, &migration, &why, &err);
+             (r->control ? control_dirty(r->control, res->tenant->id, &migration, &why, &err)
+                         : journal_dirty(j, res->tenant->id, &migration, &why, &err));
         if (ok && migration) {
             res->state = EXEC_STATE_DIRTY;
             free(res->dirty_migration);
@@ -447,6 +541,17 @@ static void end_journal(FleetRun *r, RolloutOutcome outcome)
         journal_error(r, &err);
 }
 
+/* joined_outcome: a shared run that had ended before this process joined: its results and
+ * outcome, as recorded. */
+static RolloutOutcome joined_outcome(FleetRun *r)
+{
+    shared_fill_all(&r->shared, r->results);
+    for (int o = ROLLOUT_SUCCEEDED; o <= ROLLOUT_INTERRUPTED; o++)
+        if (r->finished_outcome && strcmp(r->finished_outcome, rollout_outcome_name(o)) == 0)
+            return (RolloutOutcome)o;
+    return ROLLOUT_FAILED;
+}
+
 RolloutOutcome fleetrun_run(FleetRun *r, char **reason)
 {
     bool w = writes(&r->o.exec);
@@ -463,9 +568,17 @@ RolloutOutcome fleetrun_run(FleetRun *r, char **reason)
                   .env_finished = env_finished, .ctx = r},
         .run_remote = run_on_agent,
         .remote_ctx = r->agents,
+        .queue = r->o.shared_run ? &r->queue : NULL,
     };
     char *why = NULL;
-    RolloutOutcome outcome = rollout_run(r->inv, r->set, r->selected, r->n, &ro, r->results, &why);
+    RolloutOutcome outcome;
+    if (r->joined_finished)
+        outcome = joined_outcome(r);
+    else
+        outcome = rollout_run(r->inv, r->set, r->selected, r->n, &ro, r->results, &why);
+    if (r->o.shared_run && !r->joined_finished && outcome != ROLLOUT_INTERRUPTED &&
+        !control_lost(r->control, NULL))
+        shared_end(&r->shared);
     exec_sessions_free(r->sessions);
     r->sessions = NULL;
     end_journal(r, outcome);

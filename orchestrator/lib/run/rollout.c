@@ -6,7 +6,9 @@
  */
 #include "drover/rollout.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@ typedef struct Slot {
     ExecResult *res;
     char *lock_key;
     char *server_key;
+    bool claimed; /* a shared run: this process took the tenant from the queue */
 } Slot;
 
 typedef struct Run {
@@ -34,6 +37,9 @@ typedef struct Run {
     bool window_halt; /* halted by a closed maintenance window: no failure, nothing to revert */
     bool interrupted;
     char *reason;
+    size_t inflight;   /* a shared run: slots in the pool, not collected yet */
+    Slot *halt_slot;   /* a shared run: the tenant whose failure halted it */
+    bool queue_lost;   /* a shared run: the queue went away; nothing may be compensated */
 } Run;
 
 const char *rollout_outcome_name(RolloutOutcome o)
@@ -98,20 +104,23 @@ static void report_finished(Run *run, Slot *s)
         run->o->hooks.finished(s->res, &p, run->o->hooks.ctx);
 }
 
-static void submit(Run *run, Slot *s)
+/* submit hands the slot to the pool, or ends it at once (skipped, or refused by admit);
+ * true when it went to the pool. */
+static bool submit(Run *run, Slot *s)
 {
     if (run->halted || run->interrupted || stop_requested(run)) {
         mark_skipped(s);
         report_finished(run, s);
-        return;
+        return false;
     }
     if (run->o->hooks.admit && !run->o->hooks.admit(s->job.tenant, s->res, run->o->hooks.ctx)) {
         report_finished(run, s);
-        return;
+        return false;
     }
     s->task = (PoolTask){.run = run_slot, .server_key = s->server_key,
                          .lock_key = s->lock_key, .data = s};
     pool_submit(run->pool, &s->task);
+    return true;
 }
 
 /* EnvState counts one environment's failures against its budget. */
@@ -170,20 +179,54 @@ static void dispatch(Run *run, EnvState *es, Slot **slots, size_t n)
 }
 
 /*
- * pick_canaries marks which of the environment's slots go first: the tenants tagged "canary"
- * when there are any, else the first ones in inventory order, at most `count` of them.
+ * canaries_of marks which of an environment's tenants go first: those tagged "canary" when
+ * there are any, else the first ones in rollout order, at most `count` of them.
  */
-static size_t pick_canaries(Slot **env_slots, size_t n, size_t count, bool *is_canary)
+static size_t canaries_of(const InvTenant *const *tenants, size_t n, size_t count,
+                          bool *is_canary)
 {
     bool tagged = false;
     for (size_t i = 0; i < n; i++)
-        tagged = tagged || inv_tenant_has_tag(env_slots[i]->job.tenant, "canary");
+        tagged = tagged || inv_tenant_has_tag(tenants[i], "canary");
     size_t picked = 0;
     for (size_t i = 0; i < n && picked < count; i++) {
-        is_canary[i] = !tagged || inv_tenant_has_tag(env_slots[i]->job.tenant, "canary");
+        is_canary[i] = !tagged || inv_tenant_has_tag(tenants[i], "canary");
         picked += is_canary[i];
     }
     return picked;
+}
+
+static size_t pick_canaries(Slot **env_slots, size_t n, size_t count, bool *is_canary)
+{
+    const InvTenant **tenants = xcalloc(n ? n : 1, sizeof *tenants);
+    for (size_t i = 0; i < n; i++)
+        tenants[i] = env_slots[i]->job.tenant;
+    size_t picked = canaries_of(tenants, n, count, is_canary);
+    free(tenants);
+    return picked;
+}
+
+void rollout_canaries(const Inventory *inv, const size_t *selected, size_t n, bool *is_canary)
+{
+    const InvTenant **tenants = xcalloc(n ? n : 1, sizeof *tenants);
+    size_t *at = xcalloc(n ? n : 1, sizeof *at);
+    bool *mark = xcalloc(n ? n : 1, sizeof *mark);
+    for (size_t e = 0; e < inv->nenvs; e++) {
+        const InvEnvironment *env = &inv->envs[e];
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(inv->tenants[selected[i]].env, env->name) == 0) {
+                tenants[k] = &inv->tenants[selected[i]];
+                at[k++] = i;
+            }
+        memset(mark, 0, k * sizeof *mark);
+        canaries_of(tenants, k, inv_count_resolve(&env->canary, k), mark);
+        for (size_t i = 0; i < k; i++)
+            is_canary[at[i]] = mark[i];
+    }
+    free(mark);
+    free(at);
+    free(tenants);
 }
 
 static const char *first_failed(Slot **env_slots, size_t n, const bool *is_canary)
@@ -256,6 +299,8 @@ static void compensate(Run *run, Slot **env_slots, size_t n)
         exec_result_free(&tmp[i]);
         if (run->o->hooks.revised)
             run->o->hooks.revised(orig, first_new_step, run->o->hooks.ctx);
+        if (run->o->queue && run->o->queue->revised)
+            run->o->queue->revised(run->o->queue->ctx, (size_t)(env_slots[i] - run->slots), orig);
     }
     free(comp);
     free(tmp);
@@ -344,6 +389,134 @@ static void run_environment(Run *run, const InvEnvironment *env)
     free(env_slots);
 }
 
+/* ---- a shared run ------------------------------------------------------------------------ */
+
+/* How long a process that may claim nothing yet (an earlier environment or the canaries still
+ * run elsewhere) waits before it asks the queue again. */
+#define SHARED_POLL_MS 200
+
+/* shared_done gives a claimed tenant's result back to the queue, which may halt the run. */
+static void shared_done(Run *run, Slot *s)
+{
+    char *why = NULL;
+    run->o->queue->done(run->o->queue->ctx, (size_t)(s - run->slots), s->res, &why);
+    if (why && !run->halted)
+        run->halt_slot = s;
+    if (why)
+        halt(run, why);
+}
+
+/* shared_window: a claimed tenant whose environment's windows are all closed is not started,
+ * and this process stops claiming. */
+static void shared_window(Run *run, Slot *s)
+{
+    const InvEnvironment *env = inv_environment(run->inv, s->job.tenant->env);
+    time_t now = time(NULL), next = 0;
+    if (!run->o->windows || !env || !env->nwindows || run->halted ||
+        inv_window_schedule_open(&env->schedule, now, &next))
+        return;
+    run->window_halt = true;
+    halt(run, window_reason(env, now, next));
+}
+
+/* shared_claim asks the queue for tenants while this process has free workers; false when
+ * there is nothing more to claim, ever. */
+static bool shared_claim(Run *run)
+{
+    const RolloutQueue *q = run->o->queue;
+    while (!run->halted && !run->interrupted && run->inflight < run->parallel) {
+        size_t i = SIZE_MAX;
+        char *why = NULL;
+        RolloutClaim c = q->claim(q->ctx, &i, &why);
+        if (c == ROLLOUT_CLAIM_GOT && i < run->n) {
+            Slot *s = &run->slots[i];
+            s->claimed = true;
+            shared_window(run, s);
+            if (submit(run, s))
+                run->inflight++;
+            else
+                shared_done(run, s);
+            continue;
+        }
+        if (c == ROLLOUT_CLAIM_WAIT) {
+            free(why);
+            return true;
+        }
+        if (c == ROLLOUT_CLAIM_DONE) {
+            free(why);
+            return false;
+        }
+        run->queue_lost = c != ROLLOUT_CLAIM_HALTED;
+        if (c == ROLLOUT_CLAIM_HALTED && i < run->n)
+            run->halt_slot = &run->slots[i];
+        halt(run, why ? why : xstrdup("the run's queue did not answer"));
+        return false;
+    }
+    return !run->halted && !run->interrupted;
+}
+
+static void shared_sleep(void)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = SHARED_POLL_MS * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* shared_compensate: on_failure = "revert" in the environment that halted the run undoes what
+ * this process migrated there; the other processes undo theirs. */
+static void shared_compensate(Run *run)
+{
+    if (!run->halted || run->window_halt || run->queue_lost || !run->halt_slot ||
+        run->o->exec->command != EXEC_MIGRATE)
+        return;
+    const char *name = run->halt_slot->job.tenant->env;
+    const InvEnvironment *env = inv_environment(run->inv, name);
+    if (!env || !env->revert_on_failure)
+        return;
+    Slot **env_slots = xcalloc(run->n, sizeof *env_slots);
+    size_t n = 0;
+    for (size_t i = 0; i < run->n; i++)
+        if (run->slots[i].claimed && strcmp(run->slots[i].job.tenant->env, name) == 0)
+            env_slots[n++] = &run->slots[i];
+    compensate(run, env_slots, n);
+    free(env_slots);
+}
+
+/*
+ * run_shared: claim, run, give back, until the queue has nothing more for this process. While
+ * the pool runs this process's tenants it waits for one to end before it claims again; while
+ * it runs none and the queue has nothing claimable yet, it asks again every SHARED_POLL_MS.
+ */
+static void run_shared(Run *run)
+{
+    bool more = true;
+    for (;;) {
+        if (stop_requested(run))
+            interrupt(run);
+        more = more && shared_claim(run);
+        if (run->inflight == 0) {
+            if (!more || run->halted || run->interrupted)
+                break;
+            shared_sleep();
+            continue;
+        }
+        PoolTask *t = pool_next(run->pool);
+        if (!t)
+            break;
+        run->inflight--;
+        Slot *s = t->data;
+        if (!t->ran)
+            mark_skipped(s);
+        report_finished(run, s);
+        shared_done(run, s);
+    }
+    shared_compensate(run);
+    bool *ran = xcalloc(run->n ? run->n : 1, sizeof *ran);
+    for (size_t i = 0; i < run->n; i++)
+        ran[i] = run->slots[i].claimed;
+    run->o->queue->fill(run->o->queue->ctx, run->slots[0].res, ran, run->n);
+    free(ran);
+}
+
 static void job_for(const Inventory *inv, const MigSet *set, const RolloutOptions *o,
                     const InvTenant *t, Slot *s)
 {
@@ -395,7 +568,9 @@ RolloutOutcome rollout_run(const Inventory *inv, const MigSet *set, const size_t
         run.slots[i].res = &results[i];
         job_for(inv, set, opts, &inv->tenants[selected[i]], &run.slots[i]);
     }
-    for (size_t e = 0; e < inv->nenvs; e++)
+    if (opts->queue && n > 0)
+        run_shared(&run);
+    for (size_t e = 0; !opts->queue && e < inv->nenvs; e++)
         run_environment(&run, &inv->envs[e]);
     RolloutOutcome outcome = outcome_of(&run);
     pool_free(run.pool);

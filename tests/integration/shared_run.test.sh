@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# shared_run.test.sh — many coordinators, one rollout: drover processes sharing a run through
+# a PostgreSQL control database (control.h), over 30 tenants (PostgreSQL databases and schemas,
+# MariaDB, SQLite). Every migration writes a row into the tenant's own `effects` table, so
+# "applied exactly once" is counted on the tenants themselves.
+#   1. 4 processes join run r1; one is killed with SIGKILL while it holds tenants; the others
+#      and a rerun of r1 finish them; staging ends before prod begins and the canaries before
+#      the rest of staging, across processes; `runs show` tells who ran what.
+#   2. a failure budget of 1 with 2 tenants failing in 2 processes halts all 4 processes.
+#   3. a dirty mark made by one process stops another; `resolve` from a third clears it.
+#   4. the control database goes away mid-run: a clear error, no tenant half-done, and the
+#      rerun completes.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck disable=SC2016 # ${...} in inventories are for drover to expand
+
+T=$DROVER_TEST_TMPDIR
+CTL=$(unique_name shared_ctl)
+PGT=$(unique_name shared_pgt) # the database of the schema tenants
+PG_DBS=() MY_DBS=()
+for i in 1 2 3 4 5 6 7 8; do PG_DBS+=("$(unique_name "shared_pg$i")"); done
+for i in 1 2 3 4 5 6 7; do MY_DBS+=("$(unique_name "shared_my$i")"); done
+MY_DIRTY=$(unique_name shared_mydirty)
+PROXY_PID=
+cleanup() {
+  [ -z "$PROXY_PID" ] || { pkill -9 -P "$PROXY_PID"; kill -9 "$PROXY_PID"; } 2>/dev/null || true
+  local db
+  for db in "$CTL" "$PGT" "${PG_DBS[@]}"; do pg_drop_db "$db" || true; done
+  for db in "${MY_DBS[@]}" "$MY_DIRTY"; do my_drop_db "$db" || true; done
+  # shellcheck disable=SC2046 # the drover processes this test started, if any is left
+  kill -9 $(jobs -p) 2>/dev/null || true
+}
+trap 'rc=$?; cleanup >/dev/null 2>&1; (exit $rc); _lib_on_exit' EXIT
+pg_create_db "$CTL"
+pg_create_db "$PGT"
+for db in "${PG_DBS[@]}"; do pg_create_db "$db"; done
+for db in "${MY_DBS[@]}" "$MY_DIRTY"; do my_create_db "$db"; done
+
+export CP_PW=$DROVER_TEST_PG_PASSWORD
+PG="postgres://drover:\${DROVER_TEST_PG_PASSWORD}@127.0.0.1:$DROVER_TEST_PG_PORT"
+MY="mysql://drover:\${DROVER_TEST_MYSQL_PASSWORD}@127.0.0.1:$DROVER_TEST_MYSQL_PORT"
+CONTROL="control = { url = \"postgres://drover:\${CP_PW}@127.0.0.1:$DROVER_TEST_PG_PORT/$CTL\"; lease = 3; };"
+
+# Each migration takes a moment of server work (a counting CTE every dialect runs), so that
+# processes overlap; each leaves one row in the tenant's effects table.
+SLOW="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000) SELECT count(*) FROM c;"
+mig() { # mig DIR NAME BODY
+  mkdir -p "$1"
+  printf -- '-- migrate:up\n%s\n-- migrate:down\nSELECT 1;\n' "$3" >"$1/$2"
+}
+M=$T/migrations
+mig "$M" 20240101000001-effects.sql "CREATE TABLE effects (migration VARCHAR(40));
+INSERT INTO effects VALUES ('m1');"
+mig "$M" 20240101000002-second.sql "$SLOW
+INSERT INTO effects VALUES ('m2');"
+mig "$M" 20240101000003-third.sql "$SLOW
+INSERT INTO effects VALUES ('m3');"
+
+# The fleet: staging (2 canaries) then prod, every kind of tenant in both.
+tenants() {
+  local i=0 id env db
+  for db in "${PG_DBS[@]}"; do
+    i=$((i + 1)); env=prod; [ $i -le 2 ] && env=staging
+    echo "{ id = \"pg$i\"; env = \"$env\"; url = \"$PG/$db\"; },"
+  done
+  for i in 1 2 3 4 5 6 7 8; do
+    env=prod; [ $i -le 1 ] && env=staging
+    echo "{ id = \"sch$i\"; env = \"$env\"; url = \"$PG/$PGT?schema=t$i\"; },"
+  done
+  i=0
+  for db in "${MY_DBS[@]}"; do
+    i=$((i + 1)); env=prod; [ $i -le 2 ] && env=staging
+    echo "{ id = \"my$i\"; env = \"$env\"; url = \"$MY/$db\"; },"
+  done
+  for i in 1 2 3 4 5 6 7; do
+    env=prod; [ $i -le 1 ] && env=staging
+    echo "{ id = \"lite$i\"; env = \"$env\"; url = \"sqlite:lite$i.db\"; },"
+  done
+}
+for i in 1 2 3 4 5 6 7 8; do pg_sql "$PGT" "CREATE SCHEMA t$i" >/dev/null; done
+CFG=$T/drover.cfg
+{
+  echo 'migrations = { path = "migrations"; };'
+  echo "$CONTROL"
+  echo 'environments = ( { name = "staging"; canary = 2; }, { name = "prod"; max_failures = 1; } );'
+  echo 'tenants = ('
+  tenants | sed '$ s/,$//'
+  echo ');'
+} >"$CFG"
+ALL_IDS=$(tenants | sed 's/.*id = "\([^"]*\)".*/\1/')
+[ "$(wc -l <<<"$ALL_IDS")" -eq 30 ] || fail "the fleet must have 30 tenants"
+
+drover() { "$DROVER_BIN" --config "$CFG" "$@"; }
+ctl() { pg_sql "$CTL" "$1" 2>/dev/null; }
+
+# effects_of ID: the tenant's effects rows, sorted, one line.
+effects_of() {
+  local id=$1 n
+  case $id in
+    pg*) n=${id#pg}; pg_sql "${PG_DBS[$((n - 1))]}" "SELECT migration FROM effects ORDER BY 1" ;;
+    sch*) n=${id#sch}; pg_sql "$PGT" "SELECT migration FROM t$n.effects ORDER BY 1" ;;
+    my*) n=${id#my}; my_sql "${MY_DBS[$((n - 1))]}" "SELECT migration FROM effects ORDER BY 1" ;;
+    lite*) sqlite_sql "$T/$id.db" "SELECT migration FROM effects ORDER BY 1" ;;
+  esac 2>/dev/null | paste -sd' '
+}
+
+# --- 1. four processes, one SIGKILLed ----------------------------------------------------------
+# The first process starts alone and is frozen (SIGSTOP) while it holds tenants, none of them
+# MariaDB (a MariaDB migration killed halfway is, rightly, dirty: part 3's subject); then three
+# more join, and the first is killed with SIGKILL: its claims must pass to the others.
+"$DROVER_BIN" --config "$CFG" migrate --run r1 --parallel 2 >"$T/w1.out" 2>"$T/w1.err" &
+VICTIM=$!
+held_by_victim() {
+  ctl "SELECT string_agg(tenant, ' ') FROM drover.run_tenants WHERE run = 'r1'
+       AND state = 'claimed' AND worker LIKE '%:$VICTIM:%'"
+}
+holds_safely() {
+  local held
+  held=$(held_by_victim)
+  [ -n "$held" ] && [[ " $held" != *" my"* ]]
+}
+# SIGSTOP freezes what it holds, so the check after it is the truth the kill will leave.
+deadline=$((SECONDS + 60))
+until holds_safely && kill -STOP "$VICTIM" && { holds_safely || ! kill -CONT "$VICTIM"; }; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the first process never held a tenant to be killed in"
+  sleep 0.02
+done
+KILLED_HELD=$(held_by_victim)
+pids=()
+for w in 2 3 4; do
+  "$DROVER_BIN" --config "$CFG" migrate --run r1 --parallel 2 >"$T/w$w.out" 2>"$T/w$w.err" &
+  pids+=($!)
+done
+sleep 0.5
+kill -9 "$VICTIM"
+wait "$VICTIM" || true
+for p in "${pids[@]}"; do wait "$p" || fail "a surviving process failed: $(cat "$T"/w*.err)"; done
+# The survivors took the killed process's tenants over once its leases expired, or left them
+# to the rerun (a survivor may end before the leases expire): the rerun finishes the run.
+assert_exit 0 drover migrate --run r1 --parallel 4
+assert_eq "succeeded" "$(ctl "SELECT outcome FROM drover.runs WHERE name = 'r1'")" "r1 ended"
+for id in $ALL_IDS; do
+  assert_eq "m1 m2 m3" "$(effects_of "$id")" "tenant $id: every migration exactly once"
+done
+for id in $KILLED_HELD; do
+  assert_eq "2" "$(ctl "SELECT claims FROM drover.run_tenants WHERE run = 'r1' AND tenant = '$id'")" \
+    "$id was claimed again after the kill"
+done
+assert_eq "t" "$(ctl "SELECT count(DISTINCT worker) >= 3 FROM drover.run_tenants WHERE run = 'r1'")" \
+  "the tenants were spread over the processes"
+# Environments and canaries in order, across processes: nothing of prod began before the last
+# staging tenant ended, and no other staging tenant before both canaries ended.
+assert_eq "t" "$(ctl "SELECT (SELECT max(ended_at) FROM drover.run_tenants WHERE run = 'r1' AND env_pos = 0)
+  <= (SELECT min(started_at) FROM drover.run_tenants WHERE run = 'r1' AND env_pos = 1)")" "staging before prod"
+assert_eq "pg1 pg2" "$(ctl "SELECT string_agg(tenant, ' ' ORDER BY position) FROM drover.run_tenants
+  WHERE run = 'r1' AND canary")" "the first two of staging are its canaries"
+assert_eq "t" "$(ctl "SELECT (SELECT max(ended_at) FROM drover.run_tenants WHERE run = 'r1' AND canary)
+  <= (SELECT min(started_at) FROM drover.run_tenants WHERE run = 'r1' AND env_pos = 0 AND NOT canary)")" \
+  "canaries before the rest of staging"
+# The live view, from any machine: JSON and text.
+assert_exit 0 drover runs show r1 --format json
+assert_eq "30 30 0 succeeded" "$(jq -r '"\(.counts.total) \(.counts.done) \(.counts.failed) \(.outcome)"' "$OUT_FILE")"
+assert_exit 0 drover runs
+assert_contains "$OUT" "r1"
+# A finished run answers so, and its results.
+assert_exit 0 drover migrate --run r1 --format json
+assert_contains "$ERR" "run 'r1' already finished"
+assert_eq "30" "$(jq '[.tenants[] | select(.outcome == "migrated")] | length' "$OUT_FILE")"
+# Another selection cannot join it: exit 2, nothing run.
+assert_exit 2 drover migrate --run r1 --env prod
+assert_contains "$ERR" "run 'r1' was started with another selection of tenants"
+assert_not_contains "$OUT$ERR" "$DROVER_TEST_PG_PASSWORD" "a password was printed"
+
+# --- 2. a failure budget across processes ------------------------------------------------------
+# pg3 and pg4, the first two of prod, already have the table m4 creates: they fail, each in its
+# own process (one tenant at a time per process), after a moment of work.
+mig "$M" 20240101000004-fourth.sql "$SLOW $SLOW
+CREATE TABLE trap (id INT);"
+pg_sql "${PG_DBS[2]}" "CREATE TABLE trap (id INT)"
+pg_sql "${PG_DBS[3]}" "CREATE TABLE trap (id INT)"
+pids=()
+for w in 1 2 3 4; do
+  "$DROVER_BIN" --config "$CFG" migrate --run r2 --parallel 1 >"$T/b$w.out" 2>"$T/b$w.err" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do
+  rc=0
+  wait "$p" || rc=$?
+  assert_eq 1 "$rc" "every process ends halted"
+done
+for w in 1 2 3 4; do
+  assert_contains "$(cat "$T/b$w.err" "$T/b$w.out")" "environment 'prod': 2 of 24 tenants failed, more than max_failures allows (1)"
+done
+assert_eq "halted" "$(ctl "SELECT outcome FROM drover.runs WHERE name = 'r2'")"
+assert_eq "2" "$(ctl "SELECT count(DISTINCT worker) FROM drover.run_tenants WHERE run = 'r2' AND failure")" \
+  "the two failures came from two processes"
+assert_eq "t" "$(ctl "SELECT count(*) > 0 FROM drover.run_tenants WHERE run = 'r2' AND env_pos = 1 AND state = 'pending'")" \
+  "the halt left prod tenants unstarted"
+
+# --- 3. dirty marks across processes ------------------------------------------------------------
+M5=$T/m5
+mig "$M5" 20240101000005-dirty.sql "CREATE TABLE fifth (id INT);
+CREATE TABLE trap2 (id INT);"
+my_sql "$MY_DIRTY" "CREATE TABLE trap2 (id INT)"
+CFG5=$T/dirty.cfg
+printf 'migrations = { path = "m5"; };\n%s\nenvironments = ( { name = "prod"; } );\ntenants = ( { id = "mydirty"; env = "prod"; url = "%s/%s"; } );\n' \
+  "$CONTROL" "$MY" "$MY_DIRTY" >"$CFG5"
+assert_exit 1 "$DROVER_BIN" --config "$CFG5" migrate --run d1
+assert_eq "1" "$(ctl "SELECT count(*) FROM drover.dirty WHERE tenant = 'mydirty' AND migration = '20240101000005-dirty.sql'")"
+# Another process, another run (another machine's journal): refused, nothing run.
+assert_exit 1 "$DROVER_BIN" --config "$CFG5" migrate --run d2 --format json
+assert_eq "dirty" "$(jq -r '.tenants[0].outcome' "$OUT_FILE")"
+my_sql "$MY_DIRTY" "DROP TABLE fifth; DROP TABLE trap2"
+# A third clears it, and the next run migrates the tenant.
+assert_exit 0 "$DROVER_BIN" --config "$CFG5" resolve --tenant mydirty
+assert_contains "$OUT" "mydirty: dirty mark cleared"
+assert_exit 0 "$DROVER_BIN" --config "$CFG5" migrate --run d3
+
+# --- 4. the control database goes away mid-run ------------------------------------------------
+PPORT=$(free_port)
+start_proxy() {
+  socat "TCP-LISTEN:$PPORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$DROVER_TEST_PG_PORT" \
+    >"$T/socat.log" 2>&1 &
+  PROXY_PID=$!
+  local deadline=$((SECONDS + 10))
+  until bash -c "exec 3<>/dev/tcp/127.0.0.1/$PPORT" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "the proxy did not listen"
+    sleep 0.05
+  done
+}
+stop_proxy() {
+  pkill -9 -P "$PROXY_PID" || true
+  kill -9 "$PROXY_PID" || true
+  wait "$PROXY_PID" 2>/dev/null || true
+  PROXY_PID=
+}
+start_proxy
+M6=$T/m6
+for k in 1 2 3; do mig "$M6" "2024010100000$k-lost$k.sql" "$SLOW $SLOW
+INSERT INTO lost_effects VALUES ('m$k');"; done
+for i in 1 2 3 4 5 6 7 8; do pg_sql "$PGT" "CREATE TABLE t$i.lost_effects (migration VARCHAR(40))"; done
+CFG6=$T/lost.cfg
+{
+  echo 'migrations = { path = "m6"; table = "LostMeta"; };'
+  echo "control = { url = \"postgres://drover:\${CP_PW}@127.0.0.1:$PPORT/$CTL\"; lease = 3; };"
+  echo 'environments = ( { name = "prod"; } );'
+  echo 'tenants = ('
+  for i in 1 2 3 4 5 6 7 8; do echo "{ id = \"sch$i\"; env = \"prod\"; url = \"$PG/$PGT?schema=t$i\"; },"; done | sed '$ s/,$//'
+  echo ');'
+} >"$CFG6"
+"$DROVER_BIN" --config "$CFG6" migrate --run c1 --parallel 2 >"$T/c.out" 2>"$T/c.err" &
+CPID=$!
+deadline=$((SECONDS + 60))
+until [ "$(ctl "SELECT count(*) FROM drover.run_tenants WHERE run = 'c1' AND state = 'done'")" -ge 1 ] 2>/dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "run c1 never finished a tenant"
+  sleep 0.05
+done
+stop_proxy
+rc=0
+wait "$CPID" || rc=$?
+assert_eq 1 "$rc" "losing the control database fails the run"
+assert_contains "$(cat "$T/c.err" "$T/c.out")" "lost the control database postgres://drover:***@127.0.0.1:$PPORT/$CTL"
+# No tenant half-done: what SequelizeMeta records is exactly what ran.
+for i in 1 2 3 4 5 6 7 8; do
+  assert_eq "$(pg_sql "$PGT" "SELECT count(*) FROM t$i.\"LostMeta\"" 2>/dev/null || echo 0)" \
+    "$(pg_sql "$PGT" "SELECT count(*) FROM t$i.lost_effects")" "sch$i: recorded = applied"
+done
+assert_eq "0" "$(ctl "SELECT count(*) FROM drover.dirty WHERE tenant LIKE 'sch%'")" "nothing dirty"
+# Without it, nothing starts: a clear error, exit 2.
+assert_exit 2 "$DROVER_BIN" --config "$CFG6" migrate --run c1
+assert_contains "$ERR" "cannot reach the control database postgres://drover:***@127.0.0.1:$PPORT/$CTL"
+start_proxy
+assert_exit 0 "$DROVER_BIN" --config "$CFG6" migrate --run c1 --parallel 4
+for i in 1 2 3 4 5 6 7 8; do
+  assert_eq "m1 m2 m3" "$(pg_sql "$PGT" "SELECT migration FROM t$i.lost_effects ORDER BY 1" | paste -sd' ')" \
+    "sch$i: every migration exactly once after the rerun"
+done
+assert_not_contains "$(cat "$T"/*.err "$T"/*.out)" "$DROVER_TEST_PG_PASSWORD" "a password was printed"
