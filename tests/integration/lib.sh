@@ -119,12 +119,15 @@ _lib_need_servers() {
 
 # pg_sql DB SQL: runs SQL (one or more statements) as drover over TCP; prints the rows,
 # columns separated by '|'.
-pg_sql() {
+pg_sql() { pg_stream "$1" <<<"$2"; }
+
+# pg_stream DB: run the SQL read from stdin as it arrives, in one session (a test holding a
+# transaction open pipes its statements in over time).
+pg_stream() {
   _lib_need_servers
   PGPASSWORD=$DROVER_TEST_PG_PASSWORD PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=10 \
     "$DROVER_TEST_PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 \
-    -h "$DROVER_TEST_PG_HOST" -p "$DROVER_TEST_PG_PORT" -U "$DROVER_TEST_PG_USER" -d "$1" \
-    <<<"$2"
+    -h "$DROVER_TEST_PG_HOST" -p "$DROVER_TEST_PG_PORT" -U "$DROVER_TEST_PG_USER" -d "$1"
 }
 
 pg_create_db() { pg_sql postgres "CREATE DATABASE \"$1\""; }

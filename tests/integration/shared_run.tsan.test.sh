@@ -172,17 +172,43 @@ assert_contains "$ERR" "run 'r1' was started with another selection of tenants"
 assert_not_contains "$OUT$ERR" "$DROVER_TEST_PG_PASSWORD" "a password was printed"
 
 # --- 2. a failure budget across processes ------------------------------------------------------
-# pg3 and pg4, the first two of prod, already have the table m4 creates: they fail, each in its
-# own process (one tenant at a time per process), after a moment of work.
-mig "$M" 20240101000004-fourth.sql "$SLOW $SLOW
+# pg3 and pg4, the first two of prod, fail on the table m4 creates. Each process runs one tenant at
+# a time, and the test holds each trap table's creation open in a transaction of its own, so the
+# process that claims pg3 waits on it: pg4 can only be claimed by another process. Once both are
+# claimed, the holders commit and both tenants fail, each in its own process. The history says
+# pg3 and pg4 were r1's slowest tenants, so they are claimed first in prod (slowest first) and
+# the halt leaves tenants unstarted.
+ctl "UPDATE drover.run_tenants SET ended_at = started_at + interval '1 hour', claims = 1
+     WHERE run = 'r1' AND tenant IN ('pg3', 'pg4')" >/dev/null
+mig "$M" 20240101000004-fourth.sql "$SLOW
 CREATE TABLE trap (id INT);"
-pg_sql "${PG_DBS[2]}" "CREATE TABLE trap (id INT)"
-pg_sql "${PG_DBS[3]}" "CREATE TABLE trap (id INT)"
+hold_trap() { # hold_trap DB: create trap in a transaction that commits once $T/release exists
+  { echo "BEGIN; CREATE TABLE trap (id INT);"
+    local deadline=$((SECONDS + 90))
+    until [ -e "$T/release" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+    echo "COMMIT;"; } | pg_stream "$1"
+}
+hold_trap "${PG_DBS[2]}" & holders=($!)
+hold_trap "${PG_DBS[3]}" & holders+=($!)
+deadline=$((SECONDS + 30))
+until [ "$(ctl "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
+             AND datname IN ('${PG_DBS[2]}', '${PG_DBS[3]}')")" = 2 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the trap holders never opened their transactions"
+  sleep 0.05
+done
 pids=()
 for w in 1 2 3 4; do
   "$DROVER_BIN" --config "$CFG" migrate --run r2 --parallel 1 >"$T/b$w.out" 2>"$T/b$w.err" &
   pids+=($!)
 done
+deadline=$((SECONDS + 60))
+until [ "$(ctl "SELECT count(DISTINCT worker) FROM drover.run_tenants WHERE run = 'r2'
+             AND tenant IN ('pg3', 'pg4') AND state = 'claimed'")" = 2 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "pg3 and pg4 were never claimed by two processes"
+  sleep 0.05
+done
+touch "$T/release"
+for h in "${holders[@]}"; do wait "$h" || fail "a trap holder failed"; done
 for p in "${pids[@]}"; do
   rc=0
   wait "$p" || rc=$?
