@@ -64,8 +64,10 @@ static const char SCHEMA_SQL[] =
     " canary bool NOT NULL, state text NOT NULL DEFAULT 'pending', worker text,"
     " lease_until timestamptz, claims int NOT NULL DEFAULT 0, outcome text,"
     " failure bool NOT NULL DEFAULT false, incomplete bool NOT NULL DEFAULT false, error text,"
-    " result text, started_at timestamptz, ended_at timestamptz, PRIMARY KEY (run, position));"
+    " result text, started_at timestamptz, ended_at timestamptz, expected_ms int,"
+    " PRIMARY KEY (run, position));"
     "CREATE INDEX IF NOT EXISTS run_tenants_queue ON drover.run_tenants (run, env_pos, state);"
+    "CREATE INDEX IF NOT EXISTS run_tenants_history ON drover.run_tenants (tenant, ended_at);"
     "CREATE TABLE IF NOT EXISTS drover.dirty (tenant text PRIMARY KEY, migration text NOT NULL,"
     " error text, started bool NOT NULL, worker text, run text,"
     " marked_at timestamptz NOT NULL DEFAULT now());";
@@ -512,9 +514,13 @@ static bool create_run(Control *c, const ControlRun *run, DroverError *err)
     sb_append(&canaries, "}");
     const char *pt[] = {run->name, ids.data, envs.data, canaries.data};
     ok = ok && run_sql(c, c->conn, "creating the run's queue",
-                       "INSERT INTO drover.run_tenants (run, position, tenant, env_pos, canary)"
-                       " SELECT $1, o - 1, t, e, k FROM unnest($2::text[], $3::int[],"
-                       " $4::bool[]) WITH ORDINALITY AS u(t, e, k, o)",
+                       "INSERT INTO drover.run_tenants (run, position, tenant, env_pos, canary,"
+                       " expected_ms) SELECT $1, o - 1, t, e, k, (SELECT (extract(epoch FROM"
+                       " x.ended_at - x.started_at) * 1000)::int FROM drover.run_tenants x"
+                       " WHERE x.tenant = u.t AND x.state = 'done' AND x.claims = 1 AND"
+                       " x.outcome IN ('migrated', 'reverted') ORDER BY x.ended_at DESC LIMIT 1)"
+                       " FROM unnest($2::text[], $3::int[], $4::bool[]) WITH ORDINALITY"
+                       " AS u(t, e, k, o)",
                        4, pt, err);
     sb_free(&names);
     sb_free(&budgets);
@@ -575,7 +581,10 @@ bool control_join(Control *c, const ControlRun *run, bool *finished, char **outc
     return ok;
 }
 
-/* The gate, the canaries and expired leases, in one statement (see DESIGN above). */
+/* The gate, the canaries and expired leases, in one statement (see DESIGN above). Within what
+ * is claimable, the slowest first: a tenant's time in its last run that applied or reverted
+ * something (expected_ms), so that a long tenant does not start last and hold the whole run's
+ * end (longest-processing-time first); tenants without a history follow in rollout order. */
 static const char CLAIM_SQL[] =
     "WITH gate AS (SELECT min(env_pos) AS env FROM drover.run_tenants"
     "   WHERE run = $1 AND state <> 'done'),"
@@ -586,7 +595,8 @@ static const char CLAIM_SQL[] =
     "   AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))"
     "   AND (t.canary OR canaries_open.open)"
     "   AND NOT EXISTS (SELECT 1 FROM drover.runs r WHERE r.name = $1 AND r.halted IS NOT NULL)"
-    "   ORDER BY t.canary DESC, t.position LIMIT 1 FOR UPDATE OF t SKIP LOCKED)"
+    "   ORDER BY t.canary DESC, t.expected_ms DESC NULLS LAST, t.position"
+    "   LIMIT 1 FOR UPDATE OF t SKIP LOCKED)"
     " UPDATE drover.run_tenants t SET state = 'claimed', worker = $2, claims = claims + 1,"
     "   lease_until = now() + $3::int * interval '1 millisecond',"
     "   started_at = coalesce(t.started_at, now())"
