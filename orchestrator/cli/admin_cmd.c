@@ -2,6 +2,7 @@
  * admin_cmd.c — the commands around runs rather than in them: new (a migration file), locks
  * (who holds which tenant), runs (the journal), resolve (clear a dirty mark).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,17 @@ static void print_shared_runs(const json_t *runs)
     }
 }
 
+/* print_both_runs: the control database's shared runs, then this machine's journal's. */
+static void print_both_runs(json_t *doc)
+{
+    print_shared_runs(json_object_get(doc, "shared_runs"));
+    json_t *local = json_object_get(doc, "runs");
+    if (json_array_size(local) == 0)
+        return;
+    printf("\nruns of this machine's journal (without --run):\n");
+    print_runs(local);
+}
+
 static const char *str_or(const json_t *o, const char *key, const char *fallback)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -265,19 +277,9 @@ static void print_shared_run(const json_t *run)
     }
 }
 
-/* runs_doc reads what `runs` shows: with a control database, its shared runs (and `runs show
- * NAME` one of them, live), else the local journal's runs. */
-static json_t *runs_doc(const CliArgs *a, const Inventory *inv, bool *shared, DroverError *err)
+/* local_runs_doc: the local journal's runs, or run ID. */
+static json_t *local_runs_doc(const CliArgs *a, const Inventory *inv, DroverError *err)
 {
-    *shared = inv->control_url != NULL;
-    if (*shared) {
-        Control *c = open_control(inv, err);
-        json_t *doc = !c ? NULL : a->show_id ? control_run_json(c, a->show_id, err)
-                                             : control_runs_json(c, a->limit ? (int)a->limit : 20,
-                                                                 err);
-        control_close(c);
-        return doc;
-    }
     Journal *j = open_existing_journal(inv, err);
     int64_t id = 0;
     json_t *doc = NULL;
@@ -287,6 +289,37 @@ static json_t *runs_doc(const CliArgs *a, const Inventory *inv, bool *shared, Dr
         doc = journal_runs_json(j, a->limit ? (int)a->limit : 20, err);
     journal_close(j);
     return doc;
+}
+
+static bool all_digits(const char *s)
+{
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/*
+ * runs_doc reads what `runs` shows. With a control database: `runs` lists its shared runs
+ * ({"shared_runs": [...], "runs": [the local journal's, or none]}) and `runs show NAME` one of
+ * them, live; a number names a run of the local journal, which keeps the runs without --run.
+ */
+static json_t *runs_doc(const CliArgs *a, const Inventory *inv, bool *shared, DroverError *err)
+{
+    *shared = inv->control_url && !(a->show_id && all_digits(a->show_id));
+    if (!*shared)
+        return local_runs_doc(a, inv, err);
+    Control *c = open_control(inv, err);
+    json_t *doc = !c ? NULL : a->show_id ? control_run_json(c, a->show_id, err)
+                                         : control_runs_json(c, a->limit ? (int)a->limit : 20,
+                                                             err);
+    control_close(c);
+    if (!doc || a->show_id)
+        return doc;
+    DroverError ignored = DROVER_ERROR_INIT;
+    json_t *local = access(inv->journal_path, F_OK) == 0 ? local_runs_doc(a, inv, &ignored) : NULL;
+    error_clear(&ignored);
+    return json_pack("{s:o, s:o}", "shared_runs", doc, "runs", local ? local : json_array());
 }
 
 int cmd_runs(const CliArgs *a)
@@ -303,7 +336,7 @@ int cmd_runs(const CliArgs *a)
     else if (shared && a->show_id)
         print_shared_run(doc);
     else if (shared)
-        print_shared_runs(doc);
+        print_both_runs(doc);
     else if (a->show_id)
         print_run(doc);
     else
