@@ -7,7 +7,9 @@
  *     at a time with FOR UPDATE SKIP LOCKED; a claim is a lease this process renews from a
  *     thread of its own, so a process that dies loses its tenants to the others; environments,
  *     canaries and failure budgets are decided on the rows, for the whole run;
- *   - the live view of a run (`drover runs show NAME`).
+ *   - the live view of a run (`drover runs show NAME`), and the record of every run without
+ *     --run, as a run of one process named COMMAND@WORKER, so that `drover runs` on any
+ *     machine shows the whole fleet's history.
  * drover creates its schema ("drover") on first use under an advisory lock and refuses a
  * database whose schema version is newer than it knows. Every wait is bounded: connect_timeout,
  * statement_timeout, lock_timeout and tcp_user_timeout on both connections.
@@ -103,6 +105,9 @@ typedef enum ControlClaim {
 
 ControlClaim control_claim(Control *c, const char *run, size_t *index, char **why);
 
+/* control_take: this process starts tenant index of a run it records alone (a run without
+ * --run, see control_end_run_as); a no-op when the tenant is no longer pending. */
+bool control_take(Control *c, const char *run, size_t index, DroverError *err);
 typedef struct ControlResult {
     const char *outcome;  /* exec_outcome_name */
     bool failure;         /* counts against the budget */
@@ -126,6 +131,9 @@ char **control_results(Control *c, const char *run, size_t ntenants, DroverError
 /* control_end_run records the run's outcome once nothing of it is pending or running. */
 bool control_end_run(Control *c, const char *run, DroverError *err);
 
+/* control_end_run_as ends a run this process recorded alone with the outcome it decided;
+ * its tenants never started stay pending in the view. */
+bool control_end_run_as(Control *c, const char *run, const char *outcome, DroverError *err);
 /* The live view: one run with every tenant (state, worker, outcome, error), its workers and
  * counts; NULL with ERR_USAGE when there is no run NAME. control_runs_json: the newest runs. */
 json_t *control_run_json(Control *c, const char *run, DroverError *err);

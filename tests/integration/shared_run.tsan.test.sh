@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shared_run.test.sh — many coordinators, one rollout: drover processes sharing a run through
+# shared_run.tsan.test.sh — many coordinators, one rollout: drover processes sharing a run through
 # a PostgreSQL control database (control.h), over 30 tenants (PostgreSQL databases and schemas,
 # MariaDB, SQLite). Every migration writes a row into the tenant's own `effects` table, so
 # "applied exactly once" is counted on the tenants themselves.
@@ -7,7 +7,8 @@
 #      and a rerun of r1 finish them; staging ends before prod begins and the canaries before
 #      the rest of staging, across processes; `runs show` tells who ran what.
 #   2. a failure budget of 1 with 2 tenants failing in 2 processes halts all 4 processes.
-#   3. a dirty mark made by one process stops another; `resolve` from a third clears it.
+#   3. a dirty mark made by one process stops another; `resolve` from a third clears it; a run
+#      without --run is recorded in the control database as a run of its own.
 #   4. the control database goes away mid-run: a clear error, no tenant half-done, and the
 #      rerun completes.
 # shellcheck source=tests/integration/lib.sh
@@ -240,7 +241,17 @@ my_sql "$MY_DIRTY" "DROP TABLE fifth; DROP TABLE trap2"
 # A third clears it, and the next run migrates the tenant.
 assert_exit 0 "$DROVER_BIN" --config "$CFG5" resolve --tenant mydirty
 assert_contains "$OUT" "mydirty: dirty mark cleared"
-assert_exit 0 "$DROVER_BIN" --config "$CFG5" migrate --run d3
+# A run without --run: its own rollout, recorded in the control database as a run of its own,
+# so that 'runs' on any machine shows it.
+assert_exit 0 "$DROVER_BIN" --config "$CFG5" migrate
+assert_exit 0 "$DROVER_BIN" --config "$CFG5" runs --format json
+LOCAL_RUN=$(jq -r '[.shared_runs[] | select(.name | startswith("migrate@"))][0].name' "$OUT_FILE")
+assert_contains "$LOCAL_RUN" "migrate@" "the run without --run is in the control database"
+assert_exit 0 "$DROVER_BIN" --config "$CFG5" runs show "$LOCAL_RUN" --format json
+assert_eq "succeeded mydirty done migrated" \
+  "$(jq -r '"\(.outcome) \(.tenants[0].id) \(.tenants[0].state) \(.tenants[0].outcome)"' "$OUT_FILE")"
+assert_exit 0 "$DROVER_BIN" --config "$CFG5" runs
+assert_contains "$OUT" "$LOCAL_RUN"
 
 # --- 4. the control database goes away mid-run ------------------------------------------------
 PPORT=$(free_port)

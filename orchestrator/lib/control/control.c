@@ -645,6 +645,22 @@ ControlClaim control_claim(Control *c, const char *run, size_t *index, char **wh
     return answer;
 }
 
+bool control_take(Control *c, const char *run, size_t index, DroverError *err)
+{
+    char pos[24], lease[24];
+    snprintf(pos, sizeof pos, "%zu", index);
+    snprintf(lease, sizeof lease, "%ld", c->lease_ms);
+    const char *p[] = {run, pos, c->worker, lease};
+    PGresult *res = locked_exec(c, "recording a tenant's start",
+                                "UPDATE drover.run_tenants SET state = 'claimed', worker = $3,"
+                                " claims = claims + 1, lease_until = now() + $4::int *"
+                                " interval '1 millisecond', started_at = coalesce(started_at,"
+                                " now()) WHERE run = $1 AND position = $2 AND state = 'pending'",
+                                4, p, err);
+    PQclear(res);
+    return res != NULL;
+}
+
 /* HALT_SQL decides, in the transaction that recorded a failure of tenant $2, whether it halts
  * the run: a canary, or one failure past its environment's budget. */
 static const char HALT_SQL[] =
@@ -755,6 +771,17 @@ bool control_end_run(Control *c, const char *run, DroverError *err)
         " AND (r.halted IS NOT NULL OR NOT EXISTS (SELECT 1 FROM drover.run_tenants t"
         "  WHERE t.run = $1 AND t.state <> 'done'))",
         1, p, err);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool control_end_run_as(Control *c, const char *run, const char *outcome, DroverError *err)
+{
+    const char *p[] = {run, outcome};
+    PGresult *res = locked_exec(c, "ending the run",
+                                "UPDATE drover.runs SET ended_at = now(), outcome = $2"
+                                " WHERE name = $1 AND ended_at IS NULL",
+                                2, p, err);
     PQclear(res);
     return res != NULL;
 }

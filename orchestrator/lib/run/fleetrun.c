@@ -45,9 +45,10 @@ struct FleetRun {
     ExecResult *results;
     FleetChanges changes;
     /* The control database (inventory `control`): dirty marks for every process, and the
-     * queue of a shared run (o.shared_run). */
+     * queue of a shared run (o.shared_run) or the record of a local one (local_name). */
     Control *control;
     SharedRun shared;
+    char *local_name;
     RolloutQueue queue;
     bool joined_finished;
     char *finished_outcome;
@@ -167,7 +168,7 @@ static bool mark_started(void *ctx, const char *tenant_id, const char *migration
     FleetRun *r = ctx;
     bool ok;
     if (r->control) {
-        ok = control_mark_started(r->control, r->o.shared_run ? r->o.shared_run : "", tenant_id,
+        ok = control_mark_started(r->control, r->shared.name ? r->shared.name : "", tenant_id,
                                   migration, dirty_migration, err);
     } else {
         pthread_mutex_lock(&r->marks_mu);
@@ -259,12 +260,18 @@ static bool open_control(FleetRun *r, DroverError *err)
     r->o.exec.mark_started = mark_started;
     r->o.exec.mark_ended = mark_ended;
     r->o.exec.marks_ctx = r;
-    if (!r->o.shared_run)
+    if (!w)
         return true;
-    r->shared = (SharedRun){.control = r->control, .name = r->o.shared_run,
-                            .command = r->o.exec.command == EXEC_UNDO ? "undo" : "migrate",
-                            .inv = r->inv, .selected = r->selected, .n = r->n,
-                            .stop = &r->stop, .error = r->o.error, .ctx = r->o.hooks.ctx};
+    const char *command = r->o.exec.command == EXEC_UNDO ? "undo" : "migrate";
+    if (!r->o.shared_run)
+        r->local_name = xasprintf("%s@%s", command, control_worker(r->control));
+    r->shared = (SharedRun){.control = r->control,
+                            .name = r->o.shared_run ? r->o.shared_run : r->local_name,
+                            .command = command, .inv = r->inv, .selected = r->selected,
+                            .n = r->n, .stop = &r->stop, .error = r->o.error,
+                            .ctx = r->o.hooks.ctx, .local = !r->o.shared_run};
+    if (r->shared.local)
+        return shared_record_begin(&r->shared, r->set, &r->o.exec, r->o.continue_on_error, err);
     shared_queue(&r->shared, &r->queue);
     return shared_join(&r->shared, r->set, &r->o.exec, r->o.continue_on_error,
                        &r->joined_finished, &r->finished_outcome, err);
@@ -306,6 +313,8 @@ void fleetrun_free(FleetRun *r)
     journal_close(r->journal);
     journal_close(r->marks);
     control_close(r->control);
+    shared_free(&r->shared);
+    free(r->local_name);
     free(r->finished_outcome);
     sl_free(&r->changes.appeared);
     sl_free(&r->changes.disappeared);
@@ -379,8 +388,13 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
     bool read = r->control ? control_dirty(r->control, t->id, &migration, &why, &err)
                            : !r->journal || journal_dirty(r->journal, t->id, &migration, &why,
                                                           &err);
-    if (read && !migration)
-        return !r->o.hooks.admit || r->o.hooks.admit(t, res, r->o.hooks.ctx);
+    if (read && !migration) {
+        if (r->o.hooks.admit && !r->o.hooks.admit(t, res, r->o.hooks.ctx))
+            return false;
+        if (r->shared.local)
+            shared_record_start(&r->shared, t);
+        return true;
+    }
     memset(res, 0, sizeof *res);
     res->tenant = t;
     res->outcome = read ? EXEC_OUT_DIRTY : EXEC_OUT_FAILED;
@@ -412,7 +426,7 @@ static bool admit(const InvTenant *t, ExecResult *res, void *ctx)
  * migration clears it. */
 static bool record_control(FleetRun *r, const ExecResult *res, DroverError *err)
 {
-    const char *run = r->o.shared_run ? r->o.shared_run : "";
+    const char *run = r->shared.name ? r->shared.name : "";
     if (res->outcome == EXEC_OUT_DIRTY)
         return control_record_dirty(r->control, run, res->tenant->id,
                                     res->dirty_migration ? res->dirty_migration : "",
@@ -432,19 +446,21 @@ static bool record_control(FleetRun *r, const ExecResult *res, DroverError *err)
     return ok;
 }
 
-static void record(FleetRun *r, const ExecResult *res)
+static void record(FleetRun *r, const ExecResult *res, bool revision)
 {
     DroverError err = DROVER_ERROR_INIT;
     if (r->journal && !journal_record_tenant(r->journal, r->run_id, res, &err))
         journal_error(r, &err);
     if (r->control && res->outcome != EXEC_OUT_SKIPPED && !record_control(r, res, &err))
         journal_error(r, &err);
+    if (r->shared.local)
+        shared_record_result(&r->shared, res, revision);
 }
 
 static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
 {
     FleetRun *r = ctx;
-    record(r, res);
+    record(r, res, false);
     if (r->o.hooks.finished)
         r->o.hooks.finished(res, p, r->o.hooks.ctx);
 }
@@ -454,7 +470,7 @@ static void finished(const ExecResult *res, const RolloutProgress *p, void *ctx)
 static void revised(const ExecResult *res, size_t first_new_step, void *ctx)
 {
     FleetRun *r = ctx;
-    record(r, res);
+    record(r, res, true);
     if (r->o.hooks.revised)
         r->o.hooks.revised(res, first_new_step, r->o.hooks.ctx);
 }
@@ -579,6 +595,8 @@ RolloutOutcome fleetrun_run(FleetRun *r, char **reason)
     if (r->o.shared_run && !r->joined_finished && outcome != ROLLOUT_INTERRUPTED &&
         !control_lost(r->control, NULL))
         shared_end(&r->shared);
+    if (r->shared.local && !control_lost(r->control, NULL))
+        shared_record_end(&r->shared, rollout_outcome_name(outcome));
     exec_sessions_free(r->sessions);
     r->sessions = NULL;
     end_journal(r, outcome);

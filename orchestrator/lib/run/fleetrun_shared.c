@@ -7,9 +7,14 @@
  * mark; the control database keeps its md5, so two processes with different drover.cfg files,
  * options or migrations folders cannot share a run. A tenant another process ran comes back
  * as that process recorded it (the report's tenant JSON), so every process reports the whole run.
+ *
+ * A run without --run is recorded the same way, as a run of its own that no other process can
+ * join (its name, COMMAND@WORKER, is not one --run accepts): its rollout stays local and
+ * decides, and the record lets `drover runs` on any machine show it, live.
  */
 #include "fleetrun_shared_impl.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +109,9 @@ static ControlResult result_of(const SharedRun *sr, const ExecResult *res, char 
         .outcome = exec_outcome_name(res->outcome),
         .failure = exec_outcome_is_failure(res->outcome),
         .incomplete = res->outcome == EXEC_OUT_LOCKED || res->skipped_by_check,
-        .release = res->outcome == EXEC_OUT_SKIPPED && !res->skipped_by_check,
+        /* A skipped tenant of a shared run goes back to the queue for another process; a local
+         * run's record keeps it as the rollout decided. */
+        .release = !sr->local && res->outcome == EXEC_OUT_SKIPPED && !res->skipped_by_check,
         .error = res->error.message,
         .json = *json,
     };
@@ -185,4 +192,64 @@ void shared_end(SharedRun *sr)
     DroverError err = DROVER_ERROR_INIT;
     if (!control_end_run(sr->control, sr->name, &err))
         shared_error(sr, &err);
+}
+
+bool shared_record_begin(SharedRun *sr, const MigSet *set, const ExecOptions *exec,
+                         bool continue_on_error, DroverError *err)
+{
+    sr->position_of = xcalloc(sr->inv->ntenants ? sr->inv->ntenants : 1,
+                              sizeof *sr->position_of);
+    for (size_t i = 0; i < sr->inv->ntenants; i++)
+        sr->position_of[i] = SIZE_MAX;
+    for (size_t i = 0; i < sr->n; i++)
+        sr->position_of[sr->selected[i]] = i;
+    bool finished = false;
+    char *outcome = NULL;
+    bool ok = shared_join(sr, set, exec, continue_on_error, &finished, &outcome, err);
+    free(outcome);
+    return ok;
+}
+
+static bool position_of(const SharedRun *sr, const InvTenant *t, size_t *pos)
+{
+    size_t at = (size_t)(t - sr->inv->tenants);
+    *pos = at < sr->inv->ntenants ? sr->position_of[at] : SIZE_MAX;
+    return *pos != SIZE_MAX;
+}
+
+void shared_record_start(SharedRun *sr, const InvTenant *t)
+{
+    size_t pos;
+    DroverError err = DROVER_ERROR_INIT;
+    if (position_of(sr, t, &pos) && !control_take(sr->control, sr->name, pos, &err))
+        shared_error(sr, &err);
+}
+
+void shared_record_result(SharedRun *sr, const ExecResult *res, bool revision)
+{
+    size_t pos;
+    if (!position_of(sr, res->tenant, &pos))
+        return;
+    if (revision) {
+        revised(sr, pos, res);
+        return;
+    }
+    /* A tenant refused before it started (dirty, locked) was never taken. */
+    shared_record_start(sr, res->tenant);
+    char *halt = NULL;
+    done(sr, pos, res, &halt);
+    free(halt); /* the local rollout made the same decision */
+}
+
+void shared_record_end(SharedRun *sr, const char *outcome)
+{
+    DroverError err = DROVER_ERROR_INIT;
+    if (!control_end_run_as(sr->control, sr->name, outcome, &err))
+        shared_error(sr, &err);
+}
+
+void shared_free(SharedRun *sr)
+{
+    free(sr->position_of);
+    sr->position_of = NULL;
 }

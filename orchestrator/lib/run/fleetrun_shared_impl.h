@@ -18,7 +18,7 @@
 
 typedef struct SharedRun {
     Control *control;
-    const char *name;    /* the run's name (--run) */
+    const char *name;    /* the run's name (--run, or COMMAND@WORKER when local) */
     const char *command; /* "migrate", "undo" */
     const Inventory *inv;
     const size_t *selected;
@@ -27,6 +27,10 @@ typedef struct SharedRun {
      * end after their current migration. */
     atomic_int *stop;
     bool failed;         /* a control database write failed: the run must not look clean */
+    /* A run without --run, recorded in the control database as a run of this process alone:
+     * the local rollout decides, the record follows (shared_record_*). */
+    bool local;
+    size_t *position_of; /* local: inventory index -> position in selected, SIZE_MAX if none */
     void (*error)(const DroverError *err, void *ctx);
     void *ctx;
 } SharedRun;
@@ -39,5 +43,15 @@ void shared_queue(SharedRun *sr, RolloutQueue *q);
 void shared_fill_all(SharedRun *sr, ExecResult *results);
 /* shared_end records the run's outcome when nothing of it is left. */
 void shared_end(SharedRun *sr);
+
+/* The record of a local run: begin creates it (every selected tenant pending), start marks a
+ * tenant running, result records (or, revised, rewrites) its result, end sets the outcome the
+ * rollout decided. Failures make sr->failed and are reported; the run itself goes on. */
+bool shared_record_begin(SharedRun *sr, const MigSet *set, const ExecOptions *exec,
+                         bool continue_on_error, DroverError *err);
+void shared_record_start(SharedRun *sr, const InvTenant *t);
+void shared_record_result(SharedRun *sr, const ExecResult *res, bool revised);
+void shared_record_end(SharedRun *sr, const char *outcome);
+void shared_free(SharedRun *sr);
 
 #endif
