@@ -349,6 +349,15 @@ static PGresult *locked_exec(Control *c, const char *what, const char *sql, int 
     return res;
 }
 
+/* locked_run: locked_exec for a statement whose rows do not matter. */
+static bool locked_run(Control *c, const char *what, const char *sql, int n,
+                       const char *const *params, DroverError *err)
+{
+    PGresult *res = locked_exec(c, what, sql, n, params, err);
+    PQclear(res);
+    return res != NULL;
+}
+
 /* pg_array: a text[] literal of items ("{...}"), each quoted. */
 static void pg_array_add(StrBuf *sb, const char *item)
 {
@@ -413,27 +422,23 @@ bool control_clear_started(Control *c, const char *tenant, const char *migration
                            DroverError *err)
 {
     const char *p[] = {tenant, migration, c->worker};
-    PGresult *res = locked_exec(c, "clearing the tenant's started mark",
-                                "DELETE FROM drover.dirty WHERE tenant = $1 AND migration = $2"
-                                " AND worker = $3 AND started",
-                                3, p, err);
-    PQclear(res);
-    return res != NULL;
+    return locked_run(c, "clearing the tenant's started mark",
+                      "DELETE FROM drover.dirty WHERE tenant = $1 AND migration = $2"
+                      " AND worker = $3 AND started",
+                      3, p, err);
 }
 
 bool control_record_dirty(Control *c, const char *run, const char *tenant,
                           const char *migration, const char *why, DroverError *err)
 {
     const char *p[] = {tenant, migration, why, c->worker, run};
-    PGresult *res = locked_exec(
+    return locked_run(
         c, "marking the tenant dirty",
         "INSERT INTO drover.dirty (tenant, migration, error, started, worker, run)"
         " VALUES ($1, $2, $3, false, $4, $5) ON CONFLICT (tenant) DO UPDATE SET"
         " migration = excluded.migration, error = excluded.error, started = false,"
         " worker = excluded.worker, run = excluded.run, marked_at = now()",
         5, p, err);
-    PQclear(res);
-    return res != NULL;
 }
 
 bool control_clear_dirty(Control *c, const char *tenant, const char *const *names, size_t n,
@@ -448,13 +453,12 @@ bool control_clear_dirty(Control *c, const char *tenant, const char *const *name
         pg_array_add(&arr, names[i]);
     sb_append(&arr, "}");
     const char *p[] = {tenant, arr.data};
-    PGresult *res = locked_exec(c, "clearing the tenant's dirty mark",
-                                "DELETE FROM drover.dirty WHERE tenant = $1 AND NOT started"
-                                " AND migration = ANY ($2::text[])",
-                                2, p, err);
+    bool ok = locked_run(c, "clearing the tenant's dirty mark",
+                         "DELETE FROM drover.dirty WHERE tenant = $1 AND NOT started"
+                         " AND migration = ANY ($2::text[])",
+                         2, p, err);
     sb_free(&arr);
-    PQclear(res);
-    return res != NULL;
+    return ok;
 }
 
 bool control_resolve(Control *c, const char *tenant, bool *was_dirty, DroverError *err)
@@ -651,14 +655,12 @@ bool control_take(Control *c, const char *run, size_t index, DroverError *err)
     snprintf(pos, sizeof pos, "%zu", index);
     snprintf(lease, sizeof lease, "%ld", c->lease_ms);
     const char *p[] = {run, pos, c->worker, lease};
-    PGresult *res = locked_exec(c, "recording a tenant's start",
-                                "UPDATE drover.run_tenants SET state = 'claimed', worker = $3,"
-                                " claims = claims + 1, lease_until = now() + $4::int *"
-                                " interval '1 millisecond', started_at = coalesce(started_at,"
-                                " now()) WHERE run = $1 AND position = $2 AND state = 'pending'",
-                                4, p, err);
-    PQclear(res);
-    return res != NULL;
+    return locked_run(c, "recording a tenant's start",
+                      "UPDATE drover.run_tenants SET state = 'claimed', worker = $3,"
+                      " claims = claims + 1, lease_until = now() + $4::int *"
+                      " interval '1 millisecond', started_at = coalesce(started_at,"
+                      " now()) WHERE run = $1 AND position = $2 AND state = 'pending'",
+                      4, p, err);
 }
 
 /* HALT_SQL decides, in the transaction that recorded a failure of tenant $2, whether it halts
@@ -727,12 +729,10 @@ bool control_revise(Control *c, const char *run, size_t index, const ControlResu
     char pos[24];
     snprintf(pos, sizeof pos, "%zu", index);
     const char *p[] = {run, pos, r->outcome, r->failure ? "true" : "false", r->error, r->json};
-    PGresult *res = locked_exec(c, "recording a tenant's revert",
-                                "UPDATE drover.run_tenants SET outcome = $3, failure = $4,"
-                                " error = $5, result = $6 WHERE run = $1 AND position = $2",
-                                6, p, err);
-    PQclear(res);
-    return res != NULL;
+    return locked_run(c, "recording a tenant's revert",
+                      "UPDATE drover.run_tenants SET outcome = $3, failure = $4,"
+                      " error = $5, result = $6 WHERE run = $1 AND position = $2",
+                      6, p, err);
 }
 
 char **control_results(Control *c, const char *run, size_t ntenants, DroverError *err)
@@ -757,7 +757,7 @@ char **control_results(Control *c, const char *run, size_t ntenants, DroverError
 bool control_end_run(Control *c, const char *run, DroverError *err)
 {
     const char *p[] = {run};
-    PGresult *res = locked_exec(
+    return locked_run(
         c, "ending the run",
         "UPDATE drover.runs r SET ended_at = now(), outcome = CASE"
         " WHEN r.halted IS NOT NULL THEN 'halted'"
@@ -771,19 +771,15 @@ bool control_end_run(Control *c, const char *run, DroverError *err)
         " AND (r.halted IS NOT NULL OR NOT EXISTS (SELECT 1 FROM drover.run_tenants t"
         "  WHERE t.run = $1 AND t.state <> 'done'))",
         1, p, err);
-    PQclear(res);
-    return res != NULL;
 }
 
 bool control_end_run_as(Control *c, const char *run, const char *outcome, DroverError *err)
 {
     const char *p[] = {run, outcome};
-    PGresult *res = locked_exec(c, "ending the run",
-                                "UPDATE drover.runs SET ended_at = now(), outcome = $2"
-                                " WHERE name = $1 AND ended_at IS NULL",
-                                2, p, err);
-    PQclear(res);
-    return res != NULL;
+    return locked_run(c, "ending the run",
+                      "UPDATE drover.runs SET ended_at = now(), outcome = $2"
+                      " WHERE name = $1 AND ended_at IS NULL",
+                      2, p, err);
 }
 
 /* ---- the live view ---------------------------------------------------------------------- */
