@@ -41,7 +41,8 @@ typedef struct FleetRunOptions {
     JournalRunInfo journal_info; /* with journal: what the run record shows */
     /* migrate/undo --run NAME: join (or create) the shared run NAME in the inventory's control
      * database and take its tenants from the run's queue (control.h). NULL: this process runs
-     * its selection alone. With a control database, dirty marks live there either way. */
+     * its selection alone. With a control database, dirty marks live there either way, and a
+     * write without shared_run is recorded there as a run of its own (journal or not). */
     const char *shared_run;
     /* status: what only the journal knows (dirty marks, each tenant's last run), and schema
      * drift across the selected tenants when exec.schema is set. An agent, whose tenants are

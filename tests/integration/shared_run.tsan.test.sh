@@ -11,6 +11,7 @@
 #      without --run is recorded in the control database as a run of its own.
 #   4. the control database goes away mid-run: a clear error, no tenant half-done, and the
 #      rerun completes.
+#   5. a drover-agent whose inventory names the control database records its batch there.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck disable=SC2016 # ${...} in inventories are for drover to expand
@@ -312,4 +313,45 @@ for i in 1 2 3 4 5 6 7 8; do
   assert_eq "m1 m2 m3" "$(pg_sql "$PGT" "SELECT migration FROM t$i.lost_effects ORDER BY 1" | paste -sd' ')" \
     "sch$i: every migration exactly once after the rerun"
 done
+
+# --- 5. a drover-agent reports into the same control database ---------------------------------
+# The agent's own inventory names the control database: its batch shows there as a run of its
+# own beside the coordinator's shared run, so a fleet spread over networks shows in one place.
+AG=$T/agent
+mkdir -p "$AG"
+mig "$AG/migrations" 20240101000007-edge.sql "CREATE TABLE edge (id INT);"
+cp -r "$AG/migrations" "$T/m7"
+echo "token-edge-0123456789" >"$AG/tokens"
+{
+  echo 'migrations = { path = "migrations"; };'
+  echo "$CONTROL"
+  echo 'environments = ( { name = "prod"; } );'
+  echo 'tenants = ( { id = "edge1"; env = "prod"; url = "sqlite:edge1.db"; } );'
+} >"$AG/drover.cfg"
+APORT=$(free_port)
+printf 'port = %s;\ntoken_file = "tokens";\ninventory = "drover.cfg";\n' "$APORT" >"$AG/agent.cfg"
+"$DROVER_AGENT_BIN" --config "$AG/agent.cfg" 2>"$AG/agent.log" &
+APID=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$APORT/healthz" >/dev/null && break
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$APORT/healthz" >/dev/null || fail "the agent did not start: $(cat "$AG/agent.log")"
+CFG7=$T/edge.cfg
+{
+  echo 'migrations = { path = "m7"; };'
+  echo "$CONTROL"
+  echo "agents = ( { name = \"edge\"; url = \"http://127.0.0.1:$APORT\"; token = \"token-edge-0123456789\"; } );"
+  echo 'environments = ( { name = "prod"; } );'
+  echo 'tenants = ( { id = "edge1"; env = "prod"; agent = "edge"; } );'
+} >"$CFG7"
+assert_exit 0 "$DROVER_BIN" --config "$CFG7" migrate --run e1
+assert_eq "e1 done migrated
+migrate@ done migrated" "$(ctl "SELECT regexp_replace(t.run, '@.*', '@') || ' ' || t.state || ' ' || t.outcome
+  FROM drover.run_tenants t JOIN drover.runs r ON r.name = t.run WHERE t.tenant = 'edge1'
+  AND (t.run = 'e1' OR r.created_by LIKE '%:$APID:%') ORDER BY 1")" \
+  "the coordinator's run and the agent's batch both record edge1"
+assert_eq "1" "$(sqlite_sql "$AG/edge1.db" "SELECT count(*) FROM SequelizeMeta")"
+kill "$APID"
+wait "$APID" || fail "the agent did not exit 0 on SIGTERM"
 assert_not_contains "$(cat "$T"/*.err "$T"/*.out)" "$DROVER_TEST_PG_PASSWORD" "a password was printed"

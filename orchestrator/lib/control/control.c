@@ -642,8 +642,10 @@ ControlClaim control_claim(Control *c, const char *run, size_t *index, char **wh
             answer = strcmp(PQgetvalue(res, 0, 2), "0") == 0 ? CONTROL_DONE : CONTROL_WAIT;
         }
     }
-    if (!res)
-        *why = xstrdup(err.message ? err.message : "the control database did not answer");
+    if (!res) /* the lease thread may have seen the connection go first: say "lost" either way */
+        *why = xstrdup(control_lost(c, &lost) ? lost
+                       : err.message           ? err.message
+                                               : "the control database did not answer");
     PQclear(res);
     error_clear(&err);
     return answer;

@@ -250,7 +250,9 @@ static bool open_control(FleetRun *r, DroverError *err)
         return false;
     }
     bool status = r->o.exec.command == EXEC_STATUS && r->o.status_from_journal;
-    if (!r->inv->control_url || (!(w && r->o.journal) && !status))
+    /* A write opens it with or without a journal: a drover-agent whose inventory names the
+     * control database keeps dirty marks there and records its batches as runs of its own. */
+    if (!r->inv->control_url || (!w && !status))
         return true;
     r->control = control_open(r->inv->control_url, r->inv->control_url_masked,
                               r->inv->control_lease_ms, r->o.exec.application_name
@@ -579,7 +581,7 @@ RolloutOutcome fleetrun_run(FleetRun *r, char **reason)
         .continue_on_error = r->o.continue_on_error || !w,
         .windows = w && !r->o.ignore_window,
         .stop = &r->stop,
-        .hooks = {.admit = r->journal || r->o.hooks.admit ? admit : NULL, .finished = finished,
+        .hooks = {.admit = r->journal || r->control || r->o.hooks.admit ? admit : NULL, .finished = finished,
                   .revised = revised, .halted = halted, .env_started = env_started,
                   .env_finished = env_finished, .ctx = r},
         .run_remote = run_on_agent,
