@@ -128,8 +128,13 @@ bool control_revise(Control *c, const char *run, size_t index, const ControlResu
 /* control_results: the tenants' recorded results: an array of ntenants JSON texts (NULL where
  * none is recorded yet); caller frees each and the array. */
 char **control_results(Control *c, const char *run, size_t ntenants, DroverError *err);
-/* control_end_run records the run's outcome once nothing of it is pending or running. */
-bool control_end_run(Control *c, const char *run, DroverError *err);
+/* control_end_run records the run's outcome once nothing of it is pending or running; *ended
+ * says that this call ended it (of all the processes that try, one does). */
+bool control_end_run(Control *c, const char *run, bool *ended, DroverError *err);
+/* control_event_once: *first when this process is the first of the run to announce event (a
+ * webhook that must go out once per run, not once per process). */
+bool control_event_once(Control *c, const char *run, const char *event, bool *first,
+                        DroverError *err);
 
 /* control_end_run_as ends a run this process recorded alone with the outcome it decided;
  * its tenants never started stay pending in the view. */

@@ -81,6 +81,11 @@ RolloutOutcome fleetrun_run(FleetRun *r, char **reason);
  * returned. Owned by the run. */
 ExecResult *fleetrun_results(FleetRun *r);
 size_t fleetrun_count(const FleetRun *r);
+/* fleetrun_announces: whether this process sends the webhook event (a NOTIFY_* name, with
+ * ":ENV" for env.*). Always for a run of its own; in a shared run each run- and
+ * environment-level event goes out once for the whole run, from the first process that gets
+ * to it, and run.finished from the process that ended the run. Call from one thread. */
+bool fleetrun_announces(FleetRun *r, const char *event);
 /* The journal's id of this run, 0 without a journal. */
 int64_t fleetrun_journal_run_id(const FleetRun *r);
 /* A shared run that had already ended when this process joined it: nothing was run, the

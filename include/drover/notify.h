@@ -39,7 +39,8 @@ Notifier *notify_start(const Inventory *inv);
  * notify_event queues one event; payload's reference is stolen (also when no target wants the
  * event). Never blocks on the network: when the queue is full the oldest event is dropped and
  * counted. The payload carries no secret (tenant URLs masked, never a webhook URL):
- *   {"run": {"id": 12, "command": "migrate", "outcome": "failed" (run.finished only)},
+ *   {"run": {"id": 12, "command": "migrate", "outcome": "failed" (run.finished only),
+ *            "name": "release-42" (a shared run only)},
  *    "environment": "prod"                      (env.*, tenant.failed),
  *    "tenant": {"id","env","dialect","url","outcome","migration","error"} (tenant.failed),
  *    "reason": "..."                            (run.halted),

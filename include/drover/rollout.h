@@ -96,9 +96,10 @@ typedef struct RolloutOptions {
      * fail, as exec_run_tenant cannot reach them. */
     void (*run_remote)(const ExecJob *job, ExecResult *res, void *ctx);
     void *remote_ctx;
-    /* A shared run: tenants come from this queue, not in rollout order; the env_started and
-     * env_finished hooks are not called (an environment spans processes). NULL: a run of
-     * this process alone. */
+    /* A shared run: tenants come from this queue, not in rollout order. An environment spans
+     * processes: env_started is called when this process first claims a tenant of it,
+     * env_finished (with every tenant's recorded result) when it claims one of a later
+     * environment or its part of the run ends. NULL: a run of this process alone. */
     const RolloutQueue *queue;
 } RolloutOptions;
 

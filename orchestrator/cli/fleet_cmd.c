@@ -381,8 +381,7 @@ int cmd_fleet(const CliArgs *a)
                 a->run);
     /* Webhooks hear about runs that change tenants, not about reads or dry runs. */
     if (is_write(a))
-        fleet_notify_begin(&cr.notify, f.inv, a->command_name, fleetrun_journal_run_id(run),
-                           fleetrun_results(run), f.nselected);
+        fleet_notify_begin(&cr.notify, f.inv, run, a->command_name, a->run);
     RolloutOutcome outcome = fleetrun_run(run, NULL);
     progress_end(&cr.progress);
     fleet_notify_finished(&cr.notify, rollout_outcome_name(outcome));

@@ -39,8 +39,24 @@ static json_t *tenants_only(size_t n)
 
 static json_t *payload_new(const FleetNotify *fn)
 {
-    return json_pack("{s:{s:I, s:s}}", "run", "id", (json_int_t)fn->run_id, "command",
-                     fn->command);
+    json_t *p = json_pack("{s:{s:I, s:s}}", "run", "id", (json_int_t)fn->run_id, "command",
+                          fn->command);
+    if (fn->shared_name)
+        json_object_set_new(json_object_get(p, "run"), "name", json_string(fn->shared_name));
+    return p;
+}
+
+/* announces: whether this process sends event (about env, or NULL) for the run. */
+static bool announces(FleetNotify *fn, const char *event, const char *env)
+{
+    if (!fn->notifier)
+        return false;
+    if (!env)
+        return fleetrun_announces(fn->run, event);
+    char *key = xasprintf("%s:%s", event, env);
+    bool yes = fleetrun_announces(fn->run, key);
+    free(key);
+    return yes;
 }
 
 static json_t *string_or_null(const char *s)
@@ -60,14 +76,19 @@ static json_t *tenant_json(const ExecResult *res)
     return o;
 }
 
-void fleet_notify_begin(FleetNotify *fn, const Inventory *inv, const char *command,
-                        int64_t run_id, const ExecResult *results, size_t n)
+void fleet_notify_begin(FleetNotify *fn, const Inventory *inv, FleetRun *run,
+                        const char *command, const char *shared_name)
 {
-    *fn = (FleetNotify){.run_id = run_id, .command = command, .results = results, .n = n};
+    size_t n = fleetrun_count(run);
+    *fn = (FleetNotify){.run_id = fleetrun_journal_run_id(run), .command = command,
+                        .results = fleetrun_results(run), .n = n, .run = run,
+                        .shared_name = shared_name};
     fn->notifier = notify_start(inv);
     if (!fn->notifier)
         return;
     fn->failure_sent = xcalloc(n ? n : 1, sizeof *fn->failure_sent);
+    if (!announces(fn, NOTIFY_RUN_STARTED, NULL))
+        return;
     json_t *p = payload_new(fn);
     json_object_set_new(p, "counts", tenants_only(n));
     notify_event(fn->notifier, NOTIFY_RUN_STARTED, p);
@@ -75,7 +96,7 @@ void fleet_notify_begin(FleetNotify *fn, const Inventory *inv, const char *comma
 
 void fleet_notify_env_started(FleetNotify *fn, const InvEnvironment *env, size_t ntenants)
 {
-    if (!fn->notifier)
+    if (!announces(fn, NOTIFY_ENV_STARTED, env->name))
         return;
     json_t *p = payload_new(fn);
     json_object_set_new(p, "environment", json_string(env->name));
@@ -102,11 +123,13 @@ void fleet_notify_env_finished(FleetNotify *fn, const InvEnvironment *env,
 {
     if (!fn->notifier)
         return;
-    Tally t = {0};
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         fleet_notify_tenant(fn, results[i]);
+    if (!announces(fn, NOTIFY_ENV_FINISHED, env->name))
+        return;
+    Tally t = {0};
+    for (size_t i = 0; i < n; i++)
         tally_add(&t, results[i]);
-    }
     json_t *p = payload_new(fn);
     json_object_set_new(p, "environment", json_string(env->name));
     json_object_set_new(p, "counts", counts_json(&t));
@@ -115,7 +138,7 @@ void fleet_notify_env_finished(FleetNotify *fn, const InvEnvironment *env,
 
 void fleet_notify_halted(FleetNotify *fn, const char *reason)
 {
-    if (!fn->notifier)
+    if (!announces(fn, NOTIFY_RUN_HALTED, NULL))
         return;
     json_t *p = payload_new(fn);
     json_object_set_new(p, "reason", json_string(reason));
@@ -124,7 +147,7 @@ void fleet_notify_halted(FleetNotify *fn, const char *reason)
 
 void fleet_notify_finished(FleetNotify *fn, const char *outcome)
 {
-    if (!fn->notifier)
+    if (!announces(fn, NOTIFY_RUN_FINISHED, NULL))
         return;
     Tally t = {0};
     for (size_t i = 0; i < fn->n; i++)

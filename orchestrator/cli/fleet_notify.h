@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "drover/executor.h"
+#include "drover/fleetrun.h"
 #include "drover/inventory.h"
 #include "drover/notify.h"
 
@@ -21,12 +22,15 @@ typedef struct FleetNotify {
     const ExecResult *results; /* the run's result array, n long */
     size_t n;
     bool *failure_sent; /* per result: tenant.failed already went out */
+    FleetRun *run;      /* asked whether this process announces a run-level event */
+    const char *shared_name; /* the shared run's name (--run), or NULL */
 } FleetNotify;
 
-/* fleet_notify_begin starts the webhooks' sender and sends run.started. results is the array
- * the rollout fills (its entries are read only once final). */
-void fleet_notify_begin(FleetNotify *fn, const Inventory *inv, const char *command,
-                        int64_t run_id, const ExecResult *results, size_t n);
+/* fleet_notify_begin starts the webhooks' sender and sends run.started. The run's results are
+ * read only once final. In a shared run (shared_name) the run- and environment-level events go
+ * out once per run (fleetrun_announces) and carry the run's name. */
+void fleet_notify_begin(FleetNotify *fn, const Inventory *inv, FleetRun *run,
+                        const char *command, const char *shared_name);
 void fleet_notify_env_started(FleetNotify *fn, const InvEnvironment *env, size_t ntenants);
 /* fleet_notify_tenant sends tenant.failed once for a result with a failure outcome. */
 void fleet_notify_tenant(FleetNotify *fn, const ExecResult *res);

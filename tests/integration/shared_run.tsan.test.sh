@@ -12,6 +12,7 @@
 #   4. the control database goes away mid-run: a clear error, no tenant half-done, and the
 #      rerun completes.
 #   5. a drover-agent whose inventory names the control database records its batch there.
+#   6. webhooks of a shared run go out once per run, with the whole run's counts.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck disable=SC2016 # ${...} in inventories are for drover to expand
@@ -354,4 +355,50 @@ migrate@ done migrated" "$(ctl "SELECT regexp_replace(t.run, '@.*', '@') || ' ' 
 assert_eq "1" "$(sqlite_sql "$AG/edge1.db" "SELECT count(*) FROM SequelizeMeta")"
 kill "$APID"
 wait "$APID" || fail "the agent did not exit 0 on SIGTERM"
+
+# --- 6. webhooks: once per run, not once per process ------------------------------------------
+# Three processes share run n1 over two environments; every run- and environment-level event
+# goes out once, from whichever process got to it, with the whole run's counts.
+RECEIVER=${DROVER_WEBHOOK_RECEIVER:?DROVER_WEBHOOK_RECEIVER is not set (run through ctest)}
+"$RECEIVER" "$T/hooks.log" >"$T/hooks.port" 2>"$T/hooks.err" &
+RPID=$!
+for _ in $(seq 100); do [ -s "$T/hooks.port" ] && break; sleep 0.05; done
+[ -s "$T/hooks.port" ] || fail "webhook_receiver did not start: $(cat "$T/hooks.err")"
+mig "$T/m8" 20240101000008-hooks.sql "$SLOW
+CREATE TABLE hooked (id INT);"
+CFG8=$T/hooks.cfg
+{
+  echo 'migrations = { path = "m8"; };'
+  echo "$CONTROL"
+  echo 'environments = ( { name = "staging"; }, { name = "prod"; } );'
+  echo 'tenants = ('
+  for i in 1 2 3 4 5 6; do
+    env=prod; [ $i -le 2 ] && env=staging
+    echo "{ id = \"hook$i\"; env = \"$env\"; url = \"sqlite:hook$i.db\"; },"
+  done | sed '$ s/,$//'
+  echo ');'
+  echo "notify = ( { url = \"http://127.0.0.1:$(cat "$T/hooks.port")/hooks\"; } );"
+} >"$CFG8"
+pids=()
+for w in 1 2 3; do
+  "$DROVER_BIN" --config "$CFG8" migrate --run n1 --parallel 1 >"$T/n$w.out" 2>"$T/n$w.err" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a process of n1 failed: $(cat "$T"/n*.err)"; done
+kill "$RPID"
+wait "$RPID" 2>/dev/null || true
+HOOKS=$(awk '$1 == "200" && $3 == "/hooks" { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }' "$T/hooks.log")
+assert_eq "env.finished prod
+env.finished staging
+env.started prod
+env.started staging
+run.finished
+run.started" "$(jq -r '[.event, .environment // empty] | join(" ")' <<<"$HOOKS" | sort)" \
+  "each event once for the whole run"
+assert_eq '{"tenants":2,"failures":0,"outcomes":{"migrated":2}}' \
+  "$(jq -c 'select(.event == "env.finished" and .environment == "staging") | .counts' <<<"$HOOKS")"
+assert_eq '{"tenants":4,"failures":0,"outcomes":{"migrated":4}}' \
+  "$(jq -c 'select(.event == "env.finished" and .environment == "prod") | .counts' <<<"$HOOKS")"
+assert_eq 'n1 succeeded 6' \
+  "$(jq -r 'select(.event == "run.finished") | "\(.run.name) \(.run.outcome) \(.counts.outcomes.migrated)"' <<<"$HOOKS")"
 assert_not_contains "$(cat "$T"/*.err "$T"/*.out)" "$DROVER_TEST_PG_PASSWORD" "a password was printed"

@@ -68,6 +68,9 @@ static const char SCHEMA_SQL[] =
     " PRIMARY KEY (run, position));"
     "CREATE INDEX IF NOT EXISTS run_tenants_queue ON drover.run_tenants (run, env_pos, state);"
     "CREATE INDEX IF NOT EXISTS run_tenants_history ON drover.run_tenants (tenant, ended_at);"
+    "CREATE TABLE IF NOT EXISTS drover.run_events (run text NOT NULL REFERENCES drover.runs"
+    " ON DELETE CASCADE, event text NOT NULL, worker text NOT NULL,"
+    " sent_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run, event));"
     "CREATE TABLE IF NOT EXISTS drover.dirty (tenant text PRIMARY KEY, migration text NOT NULL,"
     " error text, started bool NOT NULL, worker text, run text,"
     " marked_at timestamptz NOT NULL DEFAULT now());";
@@ -756,10 +759,10 @@ char **control_results(Control *c, const char *run, size_t ntenants, DroverError
     return out;
 }
 
-bool control_end_run(Control *c, const char *run, DroverError *err)
+bool control_end_run(Control *c, const char *run, bool *ended, DroverError *err)
 {
     const char *p[] = {run};
-    return locked_run(
+    PGresult *res = locked_exec(
         c, "ending the run",
         "UPDATE drover.runs r SET ended_at = now(), outcome = CASE"
         " WHEN r.halted IS NOT NULL THEN 'halted'"
@@ -773,6 +776,22 @@ bool control_end_run(Control *c, const char *run, DroverError *err)
         " AND (r.halted IS NOT NULL OR NOT EXISTS (SELECT 1 FROM drover.run_tenants t"
         "  WHERE t.run = $1 AND t.state <> 'done'))",
         1, p, err);
+    *ended = res && atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return res != NULL;
+}
+
+bool control_event_once(Control *c, const char *run, const char *event, bool *first,
+                        DroverError *err)
+{
+    const char *p[] = {run, event, c->worker};
+    PGresult *res = locked_exec(c, "recording a webhook event",
+                                "INSERT INTO drover.run_events (run, event, worker)"
+                                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                3, p, err);
+    *first = res && atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return res != NULL;
 }
 
 bool control_end_run_as(Control *c, const char *run, const char *outcome, DroverError *err)

@@ -339,6 +339,15 @@ size_t fleetrun_count(const FleetRun *r)
     return r->n;
 }
 
+bool fleetrun_announces(FleetRun *r, const char *event)
+{
+    if (!r->o.shared_run)
+        return true;
+    if (r->joined_finished)
+        return false;
+    return shared_announces(&r->shared, event);
+}
+
 int64_t fleetrun_journal_run_id(const FleetRun *r)
 {
     return r->run_id;

@@ -190,8 +190,20 @@ void shared_fill_all(SharedRun *sr, ExecResult *results)
 void shared_end(SharedRun *sr)
 {
     DroverError err = DROVER_ERROR_INIT;
-    if (!control_end_run(sr->control, sr->name, &err))
+    if (!control_end_run(sr->control, sr->name, &sr->ended, &err))
         shared_error(sr, &err);
+}
+
+bool shared_announces(SharedRun *sr, const char *event)
+{
+    if (strcmp(event, "run.finished") == 0)
+        return sr->ended;
+    bool first = false;
+    DroverError err = DROVER_ERROR_INIT;
+    if (control_event_once(sr->control, sr->name, event, &first, &err))
+        return first;
+    error_clear(&err);
+    return true; /* the control database did not answer: better twice than never */
 }
 
 bool shared_record_begin(SharedRun *sr, const MigSet *set, const ExecOptions *exec,

@@ -27,6 +27,7 @@ typedef struct SharedRun {
      * end after their current migration. */
     atomic_int *stop;
     bool failed;         /* a control database write failed: the run must not look clean */
+    bool ended;          /* shared_end ended the run: this process announces run.finished */
     /* A run without --run, recorded in the control database as a run of this process alone:
      * the local rollout decides, the record follows (shared_record_*). */
     bool local;
@@ -41,8 +42,11 @@ bool shared_join(SharedRun *sr, const MigSet *set, const ExecOptions *exec,
 void shared_queue(SharedRun *sr, RolloutQueue *q);
 /* shared_fill_all: every tenant's result as the run recorded it (a run that had ended). */
 void shared_fill_all(SharedRun *sr, ExecResult *results);
-/* shared_end records the run's outcome when nothing of it is left. */
+/* shared_end records the run's outcome when nothing of it is left (sr->ended when this process
+ * did). */
 void shared_end(SharedRun *sr);
+/* shared_announces: whether this process sends event (see fleetrun_announces). */
+bool shared_announces(SharedRun *sr, const char *event);
 
 /* The record of a local run: begin creates it (every selected tenant pending), start marks a
  * tenant running, result records (or, revised, rewrites) its result, end sets the outcome the

@@ -40,6 +40,11 @@ typedef struct Run {
     size_t inflight;   /* a shared run: slots in the pool, not collected yet */
     Slot *halt_slot;   /* a shared run: the tenant whose failure halted it */
     bool queue_lost;   /* a shared run: the queue went away; nothing may be compensated */
+    /* A shared run, per inventory environment: its tenants in the run, and whether this
+     * process has called env_started / env_finished for it. */
+    size_t *env_count;
+    bool *env_started;
+    bool *env_finished;
 } Run;
 
 const char *rollout_outcome_name(RolloutOutcome o)
@@ -419,6 +424,100 @@ static void shared_window(Run *run, Slot *s)
     halt(run, window_reason(env, now, next));
 }
 
+/*
+ * A shared run's environments span processes. This process sees one start when it first claims
+ * a tenant of it, and the earlier ones end when it claims a tenant of a later one: the queue
+ * opens an environment only once every tenant of the earlier ones has ended, wherever it ran.
+ * What is left ends with this process's part of the run. The hooks' owner decides which
+ * process announces each (once per run: fleetrun_announces).
+ */
+static size_t env_index(const Run *run, const Slot *s)
+{
+    size_t e = 0;
+    while (e < run->inv->nenvs && strcmp(run->inv->envs[e].name, s->job.tenant->env) != 0)
+        e++;
+    return e;
+}
+
+static void shared_envs_new(Run *run)
+{
+    size_t ne = run->inv->nenvs ? run->inv->nenvs : 1;
+    run->env_count = xcalloc(ne, sizeof *run->env_count);
+    run->env_started = xcalloc(ne, sizeof *run->env_started);
+    run->env_finished = xcalloc(ne, sizeof *run->env_finished);
+    for (size_t i = 0; i < run->n; i++) {
+        size_t e = env_index(run, &run->slots[i]);
+        if (e < run->inv->nenvs)
+            run->env_count[e]++;
+    }
+}
+
+static void shared_envs_free(Run *run)
+{
+    free(run->env_count);
+    free(run->env_started);
+    free(run->env_finished);
+}
+
+/* shared_env_finished hands environment e's results (results[i] for slot i) to the hook. */
+static void shared_env_finished(Run *run, size_t e, const ExecResult *results)
+{
+    const InvEnvironment *env = &run->inv->envs[e];
+    run->env_finished[e] = true;
+    if (!run->o->hooks.env_finished)
+        return;
+    const ExecResult **rs = xcalloc(run->env_count[e], sizeof *rs);
+    size_t k = 0;
+    for (size_t i = 0; i < run->n && k < run->env_count[e]; i++)
+        if (strcmp(run->slots[i].job.tenant->env, env->name) == 0)
+            rs[k++] = &results[i];
+    run->o->hooks.env_finished(env, rs, k, run->o->hooks.ctx);
+    free(rs);
+}
+
+/* shared_env_reached: this process claimed a tenant of environment e; the earlier ones have
+ * ended everywhere, with the results the queue recorded. */
+static void shared_env_reached(Run *run, size_t e)
+{
+    bool pending = false;
+    for (size_t k = 0; k < e; k++)
+        pending = pending || (run->env_count[k] && !run->env_finished[k]);
+    if (pending && run->o->hooks.env_finished) {
+        ExecResult *recorded = xcalloc(run->n, sizeof *recorded);
+        run->o->queue->fill(run->o->queue->ctx, recorded, NULL, run->n);
+        for (size_t k = 0; k < e; k++)
+            if (run->env_count[k] && !run->env_finished[k])
+                shared_env_finished(run, k, recorded);
+        for (size_t i = 0; i < run->n; i++)
+            exec_result_free(&recorded[i]);
+        free(recorded);
+    }
+    for (size_t k = 0; k < e; k++)
+        run->env_finished[k] = true;
+    if (e < run->inv->nenvs && !run->env_started[e]) {
+        run->env_started[e] = true;
+        if (run->o->hooks.env_started)
+            run->o->hooks.env_started(&run->inv->envs[e], run->env_count[e],
+                                      run->o->hooks.ctx);
+    }
+}
+
+/* shared_envs_end: once the run's results are filled in, every environment the run reached
+ * (a tenant started, here or elsewhere) and not yet seen ending here ends. */
+static void shared_envs_end(Run *run)
+{
+    for (size_t e = 0; e < run->inv->nenvs; e++) {
+        if (!run->env_count[e] || run->env_finished[e])
+            continue;
+        bool reached = run->env_started[e];
+        for (size_t i = 0; i < run->n && !reached; i++)
+            reached = run->slots[i].res->outcome != EXEC_OUT_SKIPPED &&
+                      env_index(run, &run->slots[i]) == e;
+        if (reached)
+            shared_env_finished(run, e, run->slots[0].res);
+    }
+}
+
 /* shared_claim asks the queue for tenants while this process has free workers; false when
  * there is nothing more to claim, ever. */
 static bool shared_claim(Run *run)
@@ -431,6 +530,7 @@ static bool shared_claim(Run *run)
         if (c == ROLLOUT_CLAIM_GOT && i < run->n) {
             Slot *s = &run->slots[i];
             s->claimed = true;
+            shared_env_reached(run, env_index(run, s));
             shared_window(run, s);
             if (submit(run, s))
                 run->inflight++;
@@ -515,6 +615,7 @@ static void run_shared(Run *run)
         ran[i] = run->slots[i].claimed;
     run->o->queue->fill(run->o->queue->ctx, run->slots[0].res, ran, run->n);
     free(ran);
+    shared_envs_end(run);
 }
 
 static void job_for(const Inventory *inv, const MigSet *set, const RolloutOptions *o,
@@ -568,8 +669,11 @@ RolloutOutcome rollout_run(const Inventory *inv, const MigSet *set, const size_t
         run.slots[i].res = &results[i];
         job_for(inv, set, opts, &inv->tenants[selected[i]], &run.slots[i]);
     }
-    if (opts->queue && n > 0)
+    if (opts->queue && n > 0) {
+        shared_envs_new(&run);
         run_shared(&run);
+        shared_envs_free(&run);
+    }
     for (size_t e = 0; !opts->queue && e < inv->nenvs; e++)
         run_environment(&run, &inv->envs[e]);
     RolloutOutcome outcome = outcome_of(&run);
