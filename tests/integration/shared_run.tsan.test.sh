@@ -252,6 +252,8 @@ assert_contains "$LOCAL_RUN" "migrate@" "the run without --run is in the control
 assert_exit 0 "$DROVER_BIN" --config "$CFG5" runs show "$LOCAL_RUN" --format json
 assert_eq "succeeded mydirty done migrated" \
   "$(jq -r '"\(.outcome) \(.tenants[0].id) \(.tenants[0].state) \(.tenants[0].outcome)"' "$OUT_FILE")"
+assert_eq "20240101000005-dirty.sql" "$(jq -r '.tenants[0].result.steps[0].migration' "$OUT_FILE")" \
+  "the tenant's steps are in the control database"
 assert_exit 0 "$DROVER_BIN" --config "$CFG5" runs
 assert_contains "$OUT" "$LOCAL_RUN"
 

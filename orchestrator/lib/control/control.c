@@ -830,7 +830,8 @@ static const char RUN_VIEW_SQL[] =
     "   'env', e.name, 'canary', t.canary, 'state', CASE WHEN t.state = 'claimed' AND"
     "   t.lease_until < now() THEN 'abandoned' WHEN t.state = 'claimed' THEN 'running'"
     "   ELSE t.state END, 'worker', t.worker, 'claims', t.claims, 'outcome', t.outcome,"
-    "   'error', t.error, 'started_at', t.started_at, 'ended_at', t.ended_at)"
+    "   'error', t.error, 'started_at', t.started_at, 'ended_at', t.ended_at,"
+    "   'result', t.result::json)"
     "   ORDER BY t.position), '[]') FROM drover.run_tenants t JOIN drover.run_envs e"
     "   ON e.run = t.run AND e.position = t.env_pos WHERE t.run = r.name))"
     " FROM drover.runs r WHERE r.name = $1";
