@@ -214,21 +214,30 @@ static Control *open_control(const Inventory *inv, DroverError *err)
 }
 
 /* print_shared_runs / print_shared_run: the control database's runs, as text. */
+static const char *str_or(const json_t *o, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : fallback;
+}
+
 static void print_shared_runs(const json_t *runs)
 {
     size_t i;
     const json_t *r;
-    printf("%-24s %-8s %-11s %7s %7s %-26s\n", "RUN", "COMMAND", "OUTCOME", "DONE", "FAILED",
-           "STARTED");
+    int width = 3; /* a run's name, up to the longest listed (COMMAND@HOST:PID:NONCE) */
     json_array_foreach(runs, i, r) {
-        const char *outcome = json_string_value(json_object_get(r, "outcome"));
-        printf("%-24s %-8s %-11s %3lld/%-3lld %7lld %-26s\n",
-               json_string_value(json_object_get(r, "name")),
-               json_string_value(json_object_get(r, "command")), outcome ? outcome : "running",
-               json_integer_value(json_object_get(r, "done")),
-               json_integer_value(json_object_get(r, "tenants")),
-               json_integer_value(json_object_get(r, "failed")),
-               json_string_value(json_object_get(r, "started_at")));
+        size_t len = strlen(str_or(r, "name", ""));
+        width = len > (size_t)width ? (int)(len < 64 ? len : 64) : width;
+    }
+    printf("%-*s  %-8s %-11s %11s %6s  %s\n", width, "RUN", "COMMAND", "OUTCOME", "DONE",
+           "FAILED", "STARTED");
+    json_array_foreach(runs, i, r) {
+        char done[48];
+        snprintf(done, sizeof done, "%lld/%lld", json_integer_value(json_object_get(r, "done")),
+                 json_integer_value(json_object_get(r, "tenants")));
+        printf("%-*s  %-8s %-11s %11s %6lld  %s\n", width, str_or(r, "name", ""),
+               str_or(r, "command", ""), str_or(r, "outcome", "running"), done,
+               json_integer_value(json_object_get(r, "failed")), str_or(r, "started_at", ""));
     }
 }
 
@@ -239,15 +248,10 @@ static void print_both_runs(json_t *doc)
     json_t *local = json_object_get(doc, "runs");
     if (json_array_size(local) == 0)
         return;
-    printf("\nruns of this machine's journal (without --run):\n");
+    printf("\nthis machine's journal:\n");
     print_runs(local);
 }
 
-static const char *str_or(const json_t *o, const char *key, const char *fallback)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : fallback;
-}
 
 static void print_shared_run(const json_t *run)
 {
@@ -302,7 +306,8 @@ static bool all_digits(const char *s)
 /*
  * runs_doc reads what `runs` shows. With a control database: `runs` lists its shared runs
  * ({"shared_runs": [...], "runs": [the local journal's, or none]}) and `runs show NAME` one of
- * them, live; a number names a run of the local journal, which keeps the runs without --run.
+ * them, live (every run is there: those without --run as COMMAND@WORKER); a number names a run
+ * of this machine's local journal.
  */
 static json_t *runs_doc(const CliArgs *a, const Inventory *inv, bool *shared, DroverError *err)
 {

@@ -868,7 +868,9 @@ json_t *control_runs_json(Control *c, int limit, DroverError *err)
     const char *p[] = {lim};
     PGresult *res = locked_exec(
         c, "listing the runs",
-        "SELECT r.name, r.command, r.created_by, r.created_at, r.ended_at, r.outcome,"
+        "SELECT r.name, r.command, r.created_by,"
+        " to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " to_char(r.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.outcome,"
         " (SELECT count(*) FROM drover.run_tenants t WHERE t.run = r.name),"
         " (SELECT count(*) FROM drover.run_tenants t WHERE t.run = r.name AND t.state = 'done'),"
         " (SELECT count(*) FROM drover.run_tenants t WHERE t.run = r.name AND t.failure)"
