@@ -3,7 +3,9 @@
 # environment's tenants are not started (and later environments wait), with the next opening
 # named; --ignore-window overrides and the journal keeps the command line that said so; a
 # window closing in the middle of a run lets running tenants finish and starts no other; a bad
-# window is exit 2 with file:line. SQLite tenants: no server needed.
+# window is exit 2 with file:line. SQLite tenants throughout, then the same on PostgreSQL and
+# MariaDB tenants: a closed window leaves their databases untouched, and a window closing mid-run
+# stops the running tenant at a migration boundary and skips the next one.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/faults_lib.sh
@@ -87,6 +89,54 @@ assert_eq "$applied" "$(sqlite_sql "$T/solo.db" 'SELECT count(*) FROM SequelizeM
   "SequelizeMeta holds exactly the migrations applied"
 assert_eq "$applied" "$(sqlite_sql "$T/solo.db" "SELECT count(*) FROM sqlite_master WHERE name GLOB 'm[0-9][0-9]'")" \
   "and their tables, no half migration"
+
+# --- PostgreSQL and MariaDB: a closed window touches nothing; one closing mid-run skips the rest --
+# meta_tables DIALECT DB: how many SequelizeMeta tables the tenant's database has (0: untouched).
+meta_tables() {
+  case $1 in
+    pg) pg_sql "$2" "SELECT count(*) FROM pg_tables WHERE tablename = 'SequelizeMeta'" ;;
+    my) my_sql "$2" "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$2' AND table_name = 'SequelizeMeta'" ;;
+  esac
+}
+# server_count DIALECT DB SQL: one number from the tenant's database.
+server_count() { case $1 in pg) pg_sql "$2" "$3" ;; my) my_sql "$2" "$3" ;; esac; }
+for d in pg my; do
+  # shellcheck disable=SC2016 # MariaDB's backquotes are SQL, not a command substitution
+  case $d in
+    pg) sleep_sql='SELECT pg_sleep(0.4);' meta_sql='SELECT count(*) FROM "SequelizeMeta"' tables_sql="SELECT count(*) FROM pg_tables WHERE tablename ~ '^m[0-9]{2}$'" ;;
+    my) sleep_sql='DO SLEEP(0.4);' meta_sql='SELECT count(*) FROM `SequelizeMeta`' tables_sql="SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name REGEXP '^m[0-9]{2}$'" ;;
+  esac
+  mkdir -p "$T/$d/m"
+  for k in $(seq 10 21); do # twelve migrations of about 0.4 s each
+    write_migration "$T/$d/m" "202411030000$k-m$k.sql" "CREATE TABLE m$k (id int);
+$sleep_sql" "DROP TABLE m$k;"
+  done
+  first=$(unique_name "win${d}a") second=$(unique_name "win${d}b")
+  new_${d}_db "$first"
+  new_${d}_db "$second"
+  tenants=("${d}a prod $(${d}_url "$first")" "${d}b prod $(${d}_url "$second")")
+
+  write_config "$T/$d/closed.cfg" "$T/$d/m" "" "{ name = \"prod\"; window = \"$CLOSED\"; }" "${tenants[@]}"
+  drover_run 1 "$T/$d/closed.cfg" migrate --format json
+  assert_eq "${d}a:skipped ${d}b:skipped" "$(jq_out '[.tenants[] | "\(.id):\(.outcome)"] | join(" ")')" \
+    "$d: outside the window every tenant is skipped"
+  assert_eq "0 0" "$(meta_tables $d "$first") $(meta_tables $d "$second")" \
+    "$d: a closed window created nothing in the tenants' databases"
+
+  # One tenant at a time and a window of 2 s: the first stops at a boundary, the second never starts.
+  write_config "$T/$d/closing.cfg" "$T/$d/m" "parallel = 1;" \
+    "{ name = \"prod\"; window = \"daily $(clock -60)-$(clock 2) UTC\"; }" "${tenants[@]}"
+  drover_run 1 "$T/$d/closing.cfg" migrate --format json
+  assert_eq "${d}a:migrated ${d}b:skipped" "$(jq_out '[.tenants[] | "\(.id):\(.outcome)"] | join(" ")')" \
+    "$d: the running tenant ends at a boundary, the next is skipped"
+  applied=$(jq_out '.tenants[] | select(.id == "'"${d}a"'") | .applied | length')
+  [ "$applied" -ge 1 ] && [ "$applied" -le 11 ] || fail "$d: the window closed mid-tenant: $applied of 12 applied"
+  _lib_pass
+  assert_eq "$applied $applied" \
+    "$(server_count $d "$first" "$meta_sql") $(server_count $d "$first" "$tables_sql")" \
+    "$d: SequelizeMeta and the tables hold exactly the migrations applied"
+  assert_eq "0" "$(meta_tables $d "$second")" "$d: the skipped tenant was not touched"
+done
 
 # --- bad windows: exit 2 with the file and line ------------------------------------------------
 for bad in "Someday 02:00-05:00 UTC" "Sat 02:00-02:00 UTC" "Sat 25:00-26:00 UTC" "Sat 02:00-05:00 Mars/Olympus"; do
