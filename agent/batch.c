@@ -29,7 +29,7 @@ static const char *const batch_state_names[] = {"running", "done", "cancelled"};
 typedef struct Batch {
     char *id;
     char *run_id;
-    char *command;          /* "migrate", "undo", "status" */
+    char *command;          /* "migrate", "undo", "status", "verify" */
     FleetRunOptions opts;   /* what the request asked for */
     size_t *selected;       /* indexes into the inventory, rollout order */
     size_t n;
@@ -320,6 +320,8 @@ static bool parse_command(const char *s, ExecCommand *out)
         *out = EXEC_UNDO;
     else if (strcmp(s, "status") == 0)
         *out = EXEC_STATUS;
+    else if (strcmp(s, "verify") == 0)
+        *out = EXEC_VERIFY;
     else
         return false;
     return true;
@@ -363,9 +365,9 @@ static bool parse_options(const AgentFleet *f, const json_t *req, Batch *b, Agen
  * and nothing starts. The coordinator's preflight refuses before it gets this far. */
 static bool js_runnable(const AgentFleet *f, const ExecOptions *exec, AgentReply *refuse)
 {
-    bool writes = (exec->command == EXEC_MIGRATE || exec->command == EXEC_UNDO) &&
-                  !exec->dry_run;
-    if (!writes || !f->has_js || f->js_ready)
+    bool runs_js = ((exec->command == EXEC_MIGRATE || exec->command == EXEC_UNDO) &&
+                    !exec->dry_run) || exec->command == EXEC_VERIFY;
+    if (!runs_js || !f->has_js || f->js_ready)
         return true;
     *refuse = agent_error_reply(409, "this agent cannot run the set's .js migrations: %s",
                                 f->js_error);
@@ -487,7 +489,8 @@ AgentReply agent_batch_submit(AgentRegistry *r, const json_t *req)
         goto refused;
     }
     if (!parse_command(command, &b->opts.exec.command)) {
-        reply = agent_error_reply(400, "'command' must be \"migrate\", \"undo\" or \"status\"");
+        reply = agent_error_reply(400, "'command' must be \"migrate\", \"undo\", \"status\" "
+                                       "or \"verify\"");
         goto refused;
     }
     json_t *conflict = digest_refusal(f, req);

@@ -2,9 +2,10 @@
 # agent_js.test.sh — teams' Sequelize .js migrations through a drover-agent: the agent finds
 # the project's node_modules as drover does and runs the same set as js_migrations.test.sh on
 # PostgreSQL and MariaDB tenants, leaving schema and SequelizeMeta exactly as a local run does
-# (migrate and undo --all); a migration that throws rolls the agent's PostgreSQL tenant back;
+# (migrate and undo --all); verify through the agent gives the local verdicts and leaves its
+# tenants as they were; a migration that throws rolls the agent's PostgreSQL tenant back;
 # an agent that cannot run .js (no sequelize in its project) is refused by the coordinator's
-# preflight with exit 2 and nothing touched, while reads through it still work.
+# preflight with exit 2 and nothing touched (verify too), while reads through it still work.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/integration/postgres_lib.sh
@@ -84,6 +85,27 @@ start_agent alpha
 coordinator "$T/proj/drover.cfg" alpha migrations "lpg=$(pg_url "$pg_l")" apg@agent \
   "lmy=$(my_tenant_url "$my_l")" amy@agent
 
+# verify runs on the agent, where its tenants are: each migration up, down, up again, rolled
+# back (PostgreSQL) or on a scratch database (MariaDB); the verdicts are the local tenants'.
+before_pg=$(pg_schema "$pg_a")
+verdicts() { json_get "$OUT_FILE" '.tenants[] | select(.id == "'"$1"'") | [.verify.migrations[] | "\(.migration)=\(.ok)"] | join(" ")'; }
+# changeColumn's down on PostgreSQL leaves the column's new default: a leaky down, named on both.
+assert_exit 1 drover "$T/proj/drover.cfg" verify --format json
+assert_eq "8 8 8 8" "$(json_get "$OUT_FILE" '[.tenants[] | .verify.migrations | length] | join(" ")')" \
+  "verify: every pending migration verified on each tenant, through the agent too"
+assert_eq "$(verdicts lpg)" "$(verdicts apg)" "verify: the agent's PostgreSQL verdicts are the local ones"
+assert_contains "$(verdicts apg)" "20240101000003-change-column.js=false" "verify: the agent names the leaky down"
+assert_contains "$ERR" "tenant 'apg': migration '20240101000003-change-column.js': down does not bring the schema back"
+assert_eq "lpg=failed apg=failed lmy=ok amy=ok" "$(json_get "$OUT_FILE" '[.tenants[] | "\(.id)=\(.outcome)"] | join(" ")')" \
+  "verify: PostgreSQL tenants fail on the leaky down, MariaDB's pass, locally and through the agent"
+assert_eq "$(verdicts lmy)" "$(verdicts amy)" "verify: the agent's MariaDB verdicts are the local ones"
+assert_contains "$(json_get "$OUT_FILE" '.tenants[] | select(.id == "amy") | .verify.where')" "scratch database" \
+  "verify: the agent says where it ran"
+assert_eq "$before_pg" "$(pg_schema "$pg_a")" "verify: the agent's PostgreSQL tenant is as it was"
+assert_eq "" "$(my_sql "$my_a" 'SHOW TABLES')" "verify: the agent's MariaDB tenant is as it was"
+assert_eq "" "$(my_sql "" "SHOW DATABASES LIKE 'drover\\_verify%'")" "verify: no scratch database left"
+assert_contains "$(cat "$T/alpha/agent.log")" "/apg'): verify of 1 tenant(s)" "verify: the agent ran it"
+
 assert_exit 0 drover "$T/proj/drover.cfg" migrate --format json
 assert_eq "succeeded|lpg=migrated:8 apg=migrated:8 lmy=migrated:8 amy=migrated:8" \
   "$(json_get "$OUT_FILE" '.outcome + "|" + ([.tenants[] | "\(.id)=\(.outcome):\(.applied | length)"] | join(" "))')" \
@@ -147,6 +169,8 @@ assert_contains "$ERR" "agent 'gamma' cannot run the set's .js migrations: 'sequ
 assert_contains "$ERR" "hint: on agent 'gamma': run 'npm install sequelize' (and the dialect driver: pg, mysql2 or sqlite3) in the project, or set migrations.node_modules; no tenant was touched; then restart drover-agent"
 assert_eq "SequelizeMeta missing" "$(pg_sql "$pg_g" "SELECT coalesce(to_regclass('\"SequelizeMeta\"')::text, 'SequelizeMeta missing')")" \
   "refused: nothing touched"
+assert_exit 2 drover "$T/coord/drover.cfg" verify
+assert_contains "$ERR" "agent 'gamma' cannot run the set's .js migrations" "verify: refused the same way"
 assert_not_contains "$(cat "$T/gamma/agent.log")" "batch b1" "refused: no batch reached the agent"
 # A batch sent anyway (an older coordinator) is refused by the agent itself.
 req='{"run_id":"r1","command":"migrate","tenants":["gpg"],"migrations_digest":"'

@@ -1,6 +1,6 @@
 /*
  * test_report_parse.c — report_tenant_from_json, the inverse of report_tenant_json: a run
- * tenant and a status tenant survive the round trip through JSON (what drover-agent sends
+ * tenant, a status tenant and a verify tenant survive the round trip through JSON (what drover-agent sends
  * the coordinator), errors print as they did, and malformed objects are refused by name.
  */
 #include <setjmp.h>
@@ -131,6 +131,38 @@ static void test_status_round_trip(void **state)
     exec_result_free(&src);
 }
 
+/* A verify tenant keeps each migration's verdict and where it ran. */
+static void test_verify_round_trip(void **state)
+{
+    (void)state;
+    ExecResult src = {.tenant = &LOCAL, .outcome = EXEC_OUT_FAILED, .nverifies = 2};
+    src.verifies = xcalloc(2, sizeof *src.verifies);
+    src.verifies[0] = (ExecVerify){.migration = xstrdup("001-a.sql"), .ok = true};
+    src.verifies[1] = (ExecVerify){.migration = xstrdup("002-b.js"),
+                                   .problem = xstrdup("down does not bring the schema back")};
+    src.verify_note = xstrdup("on a scratch database, dropped afterwards");
+
+    ExecResult got;
+    round_trip("verify", &src, &got);
+    assert_int_equal(got.outcome, EXEC_OUT_FAILED);
+    assert_int_equal(got.nverifies, 2);
+    assert_string_equal(got.verifies[0].migration, "001-a.sql");
+    assert_true(got.verifies[0].ok);
+    assert_null(got.verifies[0].problem);
+    assert_string_equal(got.verifies[1].migration, "002-b.js");
+    assert_false(got.verifies[1].ok);
+    assert_string_equal(got.verifies[1].problem, "down does not bring the schema back");
+    assert_string_equal(got.verify_note, "on a scratch database, dropped afterwards");
+    exec_result_free(&got);
+
+    /* A migrate tenant carries no verify object: nothing is read. */
+    round_trip("migrate", &src, &got);
+    assert_int_equal(got.nverifies, 0);
+    assert_null(got.verifies);
+    exec_result_free(&got);
+    exec_result_free(&src);
+}
+
 /* An agent tenant that never got an answer shows its agent instead of a database. */
 static void test_unanswered_agent_tenant(void **state)
 {
@@ -184,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_migrate_round_trip),
         cmocka_unit_test(test_status_round_trip),
+        cmocka_unit_test(test_verify_round_trip),
         cmocka_unit_test(test_unanswered_agent_tenant),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_summary_only_error),

@@ -227,7 +227,7 @@ static char *batch_request(const Remote *r)
     const ExecOptions *o = job->options;
     static const char *const commands[] = {
         [EXEC_PLAN] = "migrate", [EXEC_MIGRATE] = "migrate", [EXEC_UNDO] = "undo",
-        [EXEC_STATUS] = "status", [EXEC_CHECK] = "status"};
+        [EXEC_STATUS] = "status", [EXEC_CHECK] = "status", [EXEC_VERIFY] = "verify"};
     json_t *opts = json_pack("{s:b}", "dry_run", o->command == EXEC_PLAN || o->dry_run);
     json_t *req = json_pack("{s:s,s:s,s:[s],s:s,s:O}", "run_id", r->run_id, "command",
                             commands[o->command], "tenants", job->tenant->id,

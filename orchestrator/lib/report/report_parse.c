@@ -141,6 +141,28 @@ static bool read_status_fields(const json_t *o, ExecResult *res, DroverError *er
     return true;
 }
 
+/* read_verify: verify's per-migration verdicts and where they ran (an agent's verify batch). */
+static void read_verify(const json_t *o, ExecResult *res)
+{
+    const json_t *v = json_object_get(o, "verify");
+    const json_t *list = json_object_get(v, "migrations");
+    size_t n = json_array_size(list);
+    if (!v)
+        return;
+    res->verifies = xcalloc(n ? n : 1, sizeof *res->verifies);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(list, i);
+        const char *name = json_string_value(json_object_get(m, "migration"));
+        if (!name)
+            continue;
+        ExecVerify *out = &res->verifies[res->nverifies++];
+        out->migration = xstrdup(name);
+        out->ok = json_is_true(json_object_get(m, "ok"));
+        out->problem = string_or_null(m, "problem");
+    }
+    res->verify_note = string_or_null(v, "where");
+}
+
 static void read_run_fields(const json_t *o, ExecResult *res)
 {
     read_list(o, "applied", &res->applied);
@@ -151,6 +173,7 @@ static void read_run_fields(const json_t *o, ExecResult *res)
     read_error(json_object_get(o, "rollback_error"), res->tenant ? res->tenant->id : NULL,
                res->outcome, &res->rollback_error);
     read_steps(o, res);
+    read_verify(o, res);
 }
 
 bool report_tenant_from_json(const json_t *o, ExecResult *res, DroverError *err)

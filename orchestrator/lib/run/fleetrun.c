@@ -123,7 +123,7 @@ static char *default_run_base(void)
 }
 
 /* setup_agents starts the agent client when a selected tenant needs one, and checks every
- * agent's migration set, token and (for writes of a set with .js) its node runner before
+ * agent's migration set, token and (for writes and verify of a set with .js) its node runner before
  * anything runs. An agent that does not answer is only a warning: its tenants end
  * unreachable, never missing. */
 static bool setup_agents(FleetRun *r, DroverError *err)
@@ -134,7 +134,8 @@ static bool setup_agents(FleetRun *r, DroverError *err)
     r->agents = agent_client_new(r->inv, r->set, base, err);
     free(base);
     StrList warnings = STRLIST_INIT;
-    bool needs_js = writes(&r->o.exec) && mig_set_has_js(r->set);
+    bool runs_js = writes(&r->o.exec) || r->o.exec.command == EXEC_VERIFY;
+    bool needs_js = runs_js && mig_set_has_js(r->set);
     bool ok = r->agents && agent_client_preflight(r->agents, r->selected, r->n, needs_js,
                                                   &warnings, err);
     for (size_t i = 0; i < warnings.n && r->o.warn; i++)
@@ -500,6 +501,11 @@ static void env_started(const InvEnvironment *env, size_t ntenants, void *ctx)
         r->o.hooks.env_started(env, ntenants, r->o.hooks.ctx);
 }
 
+static void run_on_agent(const ExecJob *job, ExecResult *res, void *ctx)
+{
+    agent_client_run_tenant(ctx, job, res);
+}
+
 static void env_finished(const InvEnvironment *env, const ExecResult *const *results, size_t n,
                          void *ctx)
 {
@@ -508,20 +514,6 @@ static void env_finished(const InvEnvironment *env, const ExecResult *const *res
         r->o.hooks.env_finished(env, results, n, r->o.hooks.ctx);
 }
 
-static void run_on_agent(const ExecJob *job, ExecResult *res, void *ctx)
-{
-    if (job->options->command == EXEC_VERIFY) {
-        res->tenant = job->tenant;
-        res->outcome = EXEC_OUT_FAILED;
-        error_set(&res->error, ERR_REFUSED, "verify does not run through agents yet: this "
-                  "tenant is served by agent '%s'", job->tenant->agent->name);
-        error_set_context(&res->error, job->tenant->id, NULL, NULL);
-        error_set_hint(&res->error, "verify a tenant drover reaches directly (a staging "
-                                    "canary), or run drover verify inside the agent's network");
-        return;
-    }
-    agent_client_run_tenant(ctx, job, res);
-}
 
 /* ---- status enrichment ------------------------------------------------------------------- */
 
