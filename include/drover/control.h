@@ -125,6 +125,13 @@ bool control_finish(Control *c, const char *run, size_t index, const ControlResu
 /* control_revise replaces a finished tenant's outcome and result (compensation reverted it). */
 bool control_revise(Control *c, const char *run, size_t index, const ControlResult *r,
                     DroverError *err);
+/* control_adopt: on_failure = "revert" after a halt covers the whole run. This process takes
+ * over up to max tenants of the halting environment that another process migrated and can no
+ * longer revert (it left, or has not been seen for a lease): their indexes go to taken, and the
+ * count is returned. *more is true while some remain to revert, held by processes still alive
+ * (ask again later). 0 with an error set when the control database did not answer. */
+size_t control_adopt(Control *c, const char *run, size_t max, size_t *taken, bool *more,
+                     DroverError *err);
 /* control_results: the tenants' recorded results: an array of ntenants JSON texts (NULL where
  * none is recorded yet); caller frees each and the array. */
 char **control_results(Control *c, const char *run, size_t ntenants, DroverError *err);

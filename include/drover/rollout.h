@@ -62,7 +62,11 @@ typedef struct RolloutHooks {
  * none; done hands back the final result of a claimed tenant (a tenant this process did not
  * attempt goes back to the queue) and sets *halt when that result halts the whole run;
  * revised a result compensation changed; fill, once dispatching ended, the results of the
- * tenants other processes ran (ran[i] false). Called on the coordinator thread.
+ * tenants other processes ran (ran[i] false); adopt, after a halt with on_failure = "revert",
+ * takes over (up to max, indexes into taken, the count returned) tenants of the halting
+ * environment that a process gone from the run migrated and cannot revert, their recorded
+ * results filled into results, with *more true while others remain in live processes' hands.
+ * Called on the coordinator thread.
  */
 typedef enum RolloutClaim {
     ROLLOUT_CLAIM_GOT,
@@ -77,6 +81,8 @@ typedef struct RolloutQueue {
     void (*done)(void *ctx, size_t index, const ExecResult *res, char **halt);
     void (*revised)(void *ctx, size_t index, const ExecResult *res);
     void (*fill)(void *ctx, ExecResult *results, const bool *ran, size_t n);
+    size_t (*adopt)(void *ctx, ExecResult *results, size_t n, size_t max, size_t *taken,
+                    bool *more);
     void *ctx;
 } RolloutQueue;
 

@@ -6,7 +6,8 @@
 #   1. 4 processes join run r1; one is killed with SIGKILL while it holds tenants; the others
 #      and a rerun of r1 finish them; staging ends before prod begins and the canaries before
 #      the rest of staging, across processes; `runs show` tells who ran what.
-#   2. a failure budget of 1 with 2 tenants failing in 2 processes halts all 4 processes.
+#   2. a failure budget of 1 with 2 tenants failing in 2 processes halts all 4 processes; with
+#      on_failure = "revert", what a killed process migrated is reverted by one still there.
 #   3. a dirty mark made by one process stops another; `resolve` from a third clears it; a run
 #      without --run is recorded in the control database as a run of its own.
 #   4. the control database goes away mid-run: a clear error, no tenant half-done, and the
@@ -20,6 +21,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T=$DROVER_TEST_TMPDIR
 CTL=$(unique_name shared_ctl)
 PGT=$(unique_name shared_pgt) # the database of the schema tenants
+REV=$(unique_name shared_rev)  # part 2b's
 PG_DBS=() MY_DBS=()
 for i in 1 2 3 4 5 6 7 8; do PG_DBS+=("$(unique_name "shared_pg$i")"); done
 for i in 1 2 3 4 5 6 7; do MY_DBS+=("$(unique_name "shared_my$i")"); done
@@ -28,7 +30,7 @@ PROXY_PID=
 cleanup() {
   [ -z "$PROXY_PID" ] || { pkill -9 -P "$PROXY_PID"; kill -9 "$PROXY_PID"; } 2>/dev/null || true
   local db
-  for db in "$CTL" "$PGT" "${PG_DBS[@]}"; do pg_drop_db "$db" || true; done
+  for db in "$CTL" "$PGT" "$REV" "${PG_DBS[@]}"; do pg_drop_db "$db" || true; done
   for db in "${MY_DBS[@]}" "$MY_DIRTY"; do my_drop_db "$db" || true; done
   # shellcheck disable=SC2046 # the drover processes this test started, if any is left
   kill -9 $(jobs -p) 2>/dev/null || true
@@ -225,6 +227,58 @@ assert_eq "2" "$(ctl "SELECT count(DISTINCT worker) FROM drover.run_tenants WHER
   "the two failures came from two processes"
 assert_eq "t" "$(ctl "SELECT count(*) > 0 FROM drover.run_tenants WHERE run = 'r2' AND env_pos = 1 AND state = 'pending'")" \
   "the halt left prod tenants unstarted"
+
+# --- 2b. on_failure = "revert" covers what a process gone from the run migrated ---------------
+# Four schema tenants in prod, which halts on its first failure and reverts. Process A migrates
+# v1, then waits on v2 (a trap holder keeps v2's table creation open) and is killed there.
+# Process B then runs v3 and fails on v4 (its table exists already): the run halts; B reverts
+# v3, and v1 too, once A has been gone for a lease.
+pg_create_db "$REV"
+for i in 1 2 3 4; do pg_sql "$REV" "CREATE SCHEMA v$i" >/dev/null; done
+pg_sql "$REV" "CREATE TABLE v4.rev (id INT)" >/dev/null
+MR=$T/mrev
+mkdir -p "$MR"
+printf -- '-- migrate:up\nCREATE TABLE rev (id INT);\n-- migrate:down\nDROP TABLE rev;\n' \
+  >"$MR/20240101000001-rev.sql"
+CFGR=$T/revert.cfg
+{
+  echo 'migrations = { path = "mrev"; };'
+  echo "$CONTROL"
+  echo 'environments = ( { name = "prod"; max_failures = 0; on_failure = "revert"; } );'
+  echo 'tenants = ('
+  for i in 1 2 3; do echo "{ id = \"v$i\"; env = \"prod\"; url = \"$PG/$REV?schema=v$i\"; },"; done
+  echo "{ id = \"v4\"; env = \"prod\"; url = \"$PG/$REV?schema=v4\"; } );"
+} >"$CFGR"
+rev_tables() { pg_sql "$REV" "SELECT string_agg(schemaname, ' ' ORDER BY schemaname) FROM pg_tables WHERE tablename = 'rev'"; }
+rm -f "$T/release2"
+{ echo "BEGIN; CREATE TABLE v2.rev (id INT);"
+  deadline=$((SECONDS + 90))
+  until [ -e "$T/release2" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+  echo "ROLLBACK;"; } | pg_stream "$REV" &
+holder=$!
+"$DROVER_BIN" --config "$CFGR" migrate --run rv --parallel 1 >"$T/ra.out" 2>"$T/ra.err" &
+A=$!
+deadline=$((SECONDS + 60))
+until [ "$(ctl "SELECT string_agg(tenant || ':' || state || ':' || coalesce(outcome, ''), ' ' ORDER BY position)
+             FROM drover.run_tenants WHERE run = 'rv' AND tenant IN ('v1', 'v2') AND worker LIKE '%:$A:%'")" \
+        = "v1:done:migrated v2:claimed:" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "process A never migrated v1 and waited on v2"
+  sleep 0.05
+done
+kill -9 "$A"
+wait "$A" || true
+touch "$T/release2"
+wait "$holder" || fail "the trap holder failed"
+assert_eq "v1 v4" "$(rev_tables)" "A migrated v1 before it was killed"
+assert_exit 1 "$DROVER_BIN" --config "$CFGR" migrate --run rv --parallel 1 --format json
+assert_contains "$ERR" "environment 'prod': 1 of 4 tenants failed, more than max_failures allows (0)"
+assert_eq "v4" "$(rev_tables)" "v1 (by the gone process) and v3 (by this one) reverted; v4's own table stays"
+assert_eq "v1:reverted v3:reverted v4:failed" \
+  "$(jq -r '[.tenants[] | select(.id != "v2") | "\(.id):\(.outcome)"] | join(" ")' "$OUT_FILE")" \
+  "the report shows the gone process's tenant reverted"
+assert_eq "reverted t" "$(ctl "SELECT outcome, worker NOT LIKE '%:$A:%' FROM drover.run_tenants
+  WHERE run = 'rv' AND tenant = 'v1'" | tr '|' ' ')" "the control database records who reverted v1"
+assert_eq "" "$(pg_sql "$REV" 'SELECT name FROM v1."SequelizeMeta"')" "v1's SequelizeMeta is empty again"
 
 # --- 3. dirty marks across processes ------------------------------------------------------------
 M5=$T/m5

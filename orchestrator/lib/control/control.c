@@ -66,6 +66,10 @@ static const char SCHEMA_SQL[] =
     " failure bool NOT NULL DEFAULT false, incomplete bool NOT NULL DEFAULT false, error text,"
     " result text, started_at timestamptz, ended_at timestamptz, expected_ms int,"
     " PRIMARY KEY (run, position));"
+    /* Added within version 1: older drovers ignore it (their reverts change the outcome,
+     * which is what adoption looks at first). */
+    "ALTER TABLE drover.run_tenants ADD COLUMN IF NOT EXISTS revert_done bool NOT NULL"
+    " DEFAULT false;"
     "CREATE INDEX IF NOT EXISTS run_tenants_queue ON drover.run_tenants (run, env_pos, state);"
     "CREATE INDEX IF NOT EXISTS run_tenants_history ON drover.run_tenants (tenant, ended_at);"
     "CREATE TABLE IF NOT EXISTS drover.run_events (run text NOT NULL REFERENCES drover.runs"
@@ -736,8 +740,54 @@ bool control_revise(Control *c, const char *run, size_t index, const ControlResu
     const char *p[] = {run, pos, r->outcome, r->failure ? "true" : "false", r->error, r->json};
     return locked_run(c, "recording a tenant's revert",
                       "UPDATE drover.run_tenants SET outcome = $3, failure = $4,"
-                      " error = $5, result = $6 WHERE run = $1 AND position = $2",
+                      " error = $5, result = $6, revert_done = true"
+                      " WHERE run = $1 AND position = $2",
                       6, p, err);
+}
+
+/* ADOPT_SQL: in a halted run, the tenants of the halting environment still migrated and not
+ * yet reverted whose process is gone (left, or unseen for a lease) become worker $2's, up to
+ * $4 of them; the second query says whether some remain with a live process. */
+static const char ADOPT_SQL[] =
+    "WITH h AS (SELECT t.env_pos FROM drover.runs r JOIN drover.run_tenants t"
+    "   ON t.run = r.name AND t.position = r.halted_at WHERE r.name = $1 AND r.halted IS NOT NULL),"
+    " c AS (SELECT t.position FROM drover.run_tenants t, h WHERE t.run = $1"
+    "   AND t.env_pos = h.env_pos AND t.state = 'done' AND t.outcome = 'migrated'"
+    "   AND NOT t.revert_done AND t.worker IS DISTINCT FROM $2 AND NOT EXISTS (SELECT 1"
+    "   FROM drover.workers w WHERE w.id = t.worker AND w.left_at IS NULL"
+    "   AND w.seen_at > now() - $3::int * interval '1 millisecond')"
+    "   ORDER BY t.position LIMIT $4::int FOR UPDATE OF t SKIP LOCKED)"
+    " UPDATE drover.run_tenants t SET worker = $2 FROM c"
+    " WHERE t.run = $1 AND t.position = c.position RETURNING t.position";
+static const char ADOPT_LEFT_SQL[] =
+    "SELECT count(*) FROM drover.runs r JOIN drover.run_tenants h"
+    "  ON h.run = r.name AND h.position = r.halted_at JOIN drover.run_tenants t"
+    "  ON t.run = r.name AND t.env_pos = h.env_pos WHERE r.name = $1 AND r.halted IS NOT NULL"
+    "  AND t.outcome = 'migrated' AND NOT t.revert_done AND t.worker IS DISTINCT FROM $2";
+
+size_t control_adopt(Control *c, const char *run, size_t max, size_t *taken, bool *more,
+                     DroverError *err)
+{
+    char lease[24], lim[24];
+    snprintf(lease, sizeof lease, "%ld", c->lease_ms);
+    snprintf(lim, sizeof lim, "%zu", max);
+    const char *p[] = {run, c->worker, lease, lim};
+    *more = false;
+    PGresult *res = locked_exec(c, "taking over a gone process's reverts", ADOPT_SQL, 4, p, err);
+    if (!res)
+        return 0;
+    size_t n = 0;
+    for (int i = 0; i < PQntuples(res) && n < max; i++)
+        taken[n++] = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    if (n > 0) {
+        *more = true;
+        return n;
+    }
+    res = locked_exec(c, "reading what is left to revert", ADOPT_LEFT_SQL, 2, p, err);
+    *more = res && strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+    PQclear(res);
+    return 0;
 }
 
 char **control_results(Control *c, const char *run, size_t ntenants, DroverError *err)

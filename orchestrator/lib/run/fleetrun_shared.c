@@ -176,10 +176,32 @@ static void fill(void *ctx, ExecResult *results, const bool *ran, size_t n)
     free(texts);
 }
 
+static size_t adopt(void *ctx, ExecResult *results, size_t n, size_t max, size_t *taken,
+                    bool *more)
+{
+    SharedRun *sr = ctx;
+    DroverError err = DROVER_ERROR_INIT;
+    size_t got = control_adopt(sr->control, sr->name, max, taken, more, &err);
+    if (error_is_set(&err)) {
+        *more = false;
+        shared_error(sr, &err);
+        return 0;
+    }
+    bool *ran = xcalloc(n ? n : 1, sizeof *ran);
+    for (size_t i = 0; i < n; i++)
+        ran[i] = true;
+    for (size_t k = 0; k < got; k++)
+        if (taken[k] < n)
+            ran[taken[k]] = false;
+    fill(sr, results, ran, n);
+    free(ran);
+    return got;
+}
+
 void shared_queue(SharedRun *sr, RolloutQueue *q)
 {
     *q = (RolloutQueue){.claim = claim, .done = done, .revised = revised, .fill = fill,
-                        .ctx = sr};
+                        .adopt = adopt, .ctx = sr};
 }
 
 void shared_fill_all(SharedRun *sr, ExecResult *results)

@@ -561,8 +561,34 @@ static void shared_sleep(void)
     nanosleep(&ts, NULL);
 }
 
+/* shared_adopt: what a process gone from the run migrated in the halted environment is
+ * reverted by one still there, once it is gone for good (left, or unseen for a lease); until
+ * nothing of that environment is left migrated and unreverted in other processes' hands. */
+static void shared_adopt(Run *run)
+{
+    const RolloutQueue *q = run->o->queue;
+    size_t *taken = xcalloc(run->parallel, sizeof *taken);
+    Slot **slots = xcalloc(run->parallel, sizeof *slots);
+    bool more = true;
+    while (more && q->adopt) {
+        size_t got = q->adopt(q->ctx, run->slots[0].res, run->n, run->parallel, taken, &more);
+        size_t n = 0;
+        for (size_t k = 0; k < got; k++)
+            if (taken[k] < run->n) {
+                slots[n] = &run->slots[taken[k]];
+                slots[n++]->claimed = true;
+            }
+        if (n > 0)
+            compensate(run, slots, n);
+        else if (more)
+            shared_sleep();
+    }
+    free(slots);
+    free(taken);
+}
+
 /* shared_compensate: on_failure = "revert" in the environment that halted the run undoes what
- * this process migrated there; the other processes undo theirs. */
+ * this process migrated there, then what processes gone from the run migrated there. */
 static void shared_compensate(Run *run)
 {
     if (!run->halted || run->window_halt || run->queue_lost || !run->halt_slot ||
@@ -579,6 +605,7 @@ static void shared_compensate(Run *run)
             env_slots[n++] = &run->slots[i];
     compensate(run, env_slots, n);
     free(env_slots);
+    shared_adopt(run);
 }
 
 /*
