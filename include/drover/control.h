@@ -132,6 +132,8 @@ bool control_revise(Control *c, const char *run, size_t index, const ControlResu
  * (ask again later). 0 with an error set when the control database did not answer. */
 size_t control_adopt(Control *c, const char *run, size_t max, size_t *taken, bool *more,
                      DroverError *err);
+/* control_settled: *settled is false while another live process holds a tenant of the run. */
+bool control_settled(Control *c, const char *run, bool *settled, DroverError *err);
 /* control_results: the tenants' recorded results: an array of ntenants JSON texts (NULL where
  * none is recorded yet); caller frees each and the array. */
 char **control_results(Control *c, const char *run, size_t ntenants, DroverError *err);

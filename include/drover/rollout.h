@@ -65,8 +65,10 @@ typedef struct RolloutHooks {
  * tenants other processes ran (ran[i] false); adopt, after a halt with on_failure = "revert",
  * takes over (up to max, indexes into taken, the count returned) tenants of the halting
  * environment that a process gone from the run migrated and cannot revert, their recorded
- * results filled into results, with *more true while others remain in live processes' hands.
- * Called on the coordinator thread.
+ * results filled into results, with *more true while others remain in live processes' hands;
+ * settled, after a halt, lets the process wait for the tenants other processes were running,
+ * so that its report and env.finished hold their real outcomes. Called on the coordinator
+ * thread.
  */
 typedef enum RolloutClaim {
     ROLLOUT_CLAIM_GOT,
@@ -83,6 +85,9 @@ typedef struct RolloutQueue {
     void (*fill)(void *ctx, ExecResult *results, const bool *ran, size_t n);
     size_t (*adopt)(void *ctx, ExecResult *results, size_t n, size_t max, size_t *taken,
                     bool *more);
+    /* settled: no other process still runs a tenant of the run (a dead one's claims expire);
+     * true as well when the queue cannot tell. */
+    bool (*settled)(void *ctx);
     void *ctx;
 } RolloutQueue;
 

@@ -7,7 +7,8 @@
 #      and a rerun of r1 finish them; staging ends before prod begins and the canaries before
 #      the rest of staging, across processes; `runs show` tells who ran what.
 #   2. a failure budget of 1 with 2 tenants failing in 2 processes halts all 4 processes; with
-#      on_failure = "revert", what a killed process migrated is reverted by one still there.
+#      on_failure = "revert", what a killed process migrated is reverted by one still there;
+#      a halted process reports the tenants others were still running with their real outcome.
 #   3. a dirty mark made by one process stops another; `resolve` from a third clears it; a run
 #      without --run is recorded in the control database as a run of its own.
 #   4. the control database goes away mid-run: a clear error, no tenant half-done, and the
@@ -279,6 +280,53 @@ assert_eq "v1:reverted v3:reverted v4:failed" \
 assert_eq "reverted t" "$(ctl "SELECT outcome, worker NOT LIKE '%:$A:%' FROM drover.run_tenants
   WHERE run = 'rv' AND tenant = 'v1'" | tr '|' ' ')" "the control database records who reverted v1"
 assert_eq "" "$(pg_sql "$REV" 'SELECT name FROM v1."SequelizeMeta"')" "v1's SequelizeMeta is empty again"
+
+# --- 2c. a halted run's report waits for the tenants other processes are still running --------
+# Process P takes v1 and waits on it (a trap holder); process Q takes v2, which fails: the run
+# halts while v1 still runs in P. Q's report must give v1's real outcome, not "skipped".
+for i in 1 2; do pg_sql "$REV" "DROP SCHEMA IF EXISTS w$i CASCADE; CREATE SCHEMA w$i" >/dev/null; done
+pg_sql "$REV" "CREATE TABLE w2.rev (id INT)" >/dev/null
+CFGS=$T/settle.cfg
+{
+  echo 'migrations = { path = "mrev"; };'
+  echo "$CONTROL"
+  echo 'environments = ( { name = "prod"; max_failures = 0; } );'
+  echo "tenants = ( { id = \"w1\"; env = \"prod\"; url = \"$PG/$REV?schema=w1\"; },"
+  echo "            { id = \"w2\"; env = \"prod\"; url = \"$PG/$REV?schema=w2\"; } );"
+} >"$CFGS"
+rm -f "$T/release3"
+{ echo "BEGIN; CREATE TABLE w1.rev (id INT);"
+  deadline=$((SECONDS + 90))
+  until [ -e "$T/release3" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+  echo "ROLLBACK;"; } | pg_stream "$REV" &
+holder=$!
+"$DROVER_BIN" --config "$CFGS" migrate --run st --parallel 1 --format json >"$T/p.out" 2>"$T/p.err" &
+P=$!
+deadline=$((SECONDS + 60))
+until [ "$(ctl "SELECT state FROM drover.run_tenants WHERE run = 'st' AND tenant = 'w1'")" = claimed ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "process P never took w1"
+  sleep 0.05
+done
+"$DROVER_BIN" --config "$CFGS" migrate --run st --parallel 1 --format json >"$T/q.out" 2>"$T/q.err" &
+Q=$!
+deadline=$((SECONDS + 60))
+until [ -n "$(ctl "SELECT halted FROM drover.runs WHERE name = 'st' AND halted IS NOT NULL")" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "w2's failure never halted the run"
+  sleep 0.05
+done
+sleep 0.5 # Q has halted; it must still be waiting for w1
+kill -0 "$Q" 2>/dev/null || fail "Q ended while w1 was still running in P"
+_lib_pass
+touch "$T/release3"
+wait "$holder" || fail "the trap holder failed"
+rc=0; wait "$Q" || rc=$?
+assert_eq 1 "$rc" "Q ends halted"
+rc=0; wait "$P" || rc=$?
+assert_eq 1 "$rc" "P ends halted"
+for w in p q; do
+  assert_eq "w1:migrated w2:failed" "$(jq -r '[.tenants[] | "\(.id):\(.outcome)"] | join(" ")' "$T/$w.out")" \
+    "$w's report holds w1's real outcome"
+done
 
 # --- 3. dirty marks across processes ------------------------------------------------------------
 M5=$T/m5

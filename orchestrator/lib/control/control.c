@@ -790,6 +790,22 @@ size_t control_adopt(Control *c, const char *run, size_t max, size_t *taken, boo
     return 0;
 }
 
+bool control_settled(Control *c, const char *run, bool *settled, DroverError *err)
+{
+    const char *p[] = {run, c->worker};
+    *settled = true;
+    PGresult *res = locked_exec(c, "reading what other processes still run",
+                                "SELECT count(*) FROM drover.run_tenants WHERE run = $1"
+                                " AND state = 'claimed' AND lease_until >= now()"
+                                " AND worker IS DISTINCT FROM $2",
+                                2, p, err);
+    if (!res)
+        return false;
+    *settled = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+    PQclear(res);
+    return true;
+}
+
 char **control_results(Control *c, const char *run, size_t ntenants, DroverError *err)
 {
     const char *p[] = {run};

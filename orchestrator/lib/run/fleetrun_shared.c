@@ -198,10 +198,20 @@ static size_t adopt(void *ctx, ExecResult *results, size_t n, size_t max, size_t
     return got;
 }
 
+static bool settled(void *ctx)
+{
+    SharedRun *sr = ctx;
+    bool yes = true;
+    DroverError err = DROVER_ERROR_INIT;
+    if (!control_settled(sr->control, sr->name, &yes, &err))
+        shared_error(sr, &err);
+    return yes;
+}
+
 void shared_queue(SharedRun *sr, RolloutQueue *q)
 {
     *q = (RolloutQueue){.claim = claim, .done = done, .revised = revised, .fill = fill,
-                        .adopt = adopt, .ctx = sr};
+                        .adopt = adopt, .settled = settled, .ctx = sr};
 }
 
 void shared_fill_all(SharedRun *sr, ExecResult *results)

@@ -608,6 +608,17 @@ static void shared_compensate(Run *run)
     shared_adopt(run);
 }
 
+/* shared_settle: after a halt, the tenants other processes were running end before this
+ * process reports the run, lest they show as skipped; a signal ends the wait. */
+static void shared_settle(Run *run)
+{
+    const RolloutQueue *q = run->o->queue;
+    if (!run->halted || run->queue_lost || !q->settled)
+        return;
+    while (!q->settled(q->ctx) && !stop_requested(run))
+        shared_sleep();
+}
+
 /*
  * run_shared: claim, run, give back, until the queue has nothing more for this process. While
  * the pool runs this process's tenants it waits for one to end before it claims again; while
@@ -637,6 +648,7 @@ static void run_shared(Run *run)
         shared_done(run, s);
     }
     shared_compensate(run);
+    shared_settle(run);
     bool *ran = xcalloc(run->n ? run->n : 1, sizeof *ran);
     for (size_t i = 0; i < run->n; i++)
         ran[i] = run->slots[i].claimed;
