@@ -188,14 +188,14 @@ ctl "UPDATE drover.run_tenants SET ended_at = started_at + interval '1 hour', cl
      WHERE run = 'r1' AND tenant IN ('pg3', 'pg4')" >/dev/null
 mig "$M" 20240101000004-fourth.sql "$SLOW
 CREATE TABLE trap (id INT);"
-hold_trap() { # hold_trap DB: create trap in a transaction that commits once $T/release exists
-  { echo "BEGIN; CREATE TABLE trap (id INT);"
+hold() { # hold DB SQL FLAG END: SQL in a transaction held open until the file FLAG exists, then END
+  { echo "BEGIN; $2"
     local deadline=$((SECONDS + 90))
-    until [ -e "$T/release" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
-    echo "COMMIT;"; } | pg_stream "$1"
+    until [ -e "$3" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+    echo "$4;"; } | pg_stream "$1"
 }
-hold_trap "${PG_DBS[2]}" & holders=($!)
-hold_trap "${PG_DBS[3]}" & holders+=($!)
+hold "${PG_DBS[2]}" "CREATE TABLE trap (id INT);" "$T/release" COMMIT & holders=($!)
+hold "${PG_DBS[3]}" "CREATE TABLE trap (id INT);" "$T/release" COMMIT & holders+=($!)
 deadline=$((SECONDS + 30))
 until [ "$(ctl "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
              AND datname IN ('${PG_DBS[2]}', '${PG_DBS[3]}')")" = 2 ]; do
@@ -252,10 +252,7 @@ CFGR=$T/revert.cfg
 } >"$CFGR"
 rev_tables() { pg_sql "$REV" "SELECT string_agg(schemaname, ' ' ORDER BY schemaname) FROM pg_tables WHERE tablename = 'rev'"; }
 rm -f "$T/release2"
-{ echo "BEGIN; CREATE TABLE v2.rev (id INT);"
-  deadline=$((SECONDS + 90))
-  until [ -e "$T/release2" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
-  echo "ROLLBACK;"; } | pg_stream "$REV" &
+hold "$REV" "CREATE TABLE v2.rev (id INT);" "$T/release2" ROLLBACK &
 holder=$!
 "$DROVER_BIN" --config "$CFGR" migrate --run rv --parallel 1 >"$T/ra.out" 2>"$T/ra.err" &
 A=$!
@@ -295,10 +292,7 @@ CFGS=$T/settle.cfg
   echo "            { id = \"w2\"; env = \"prod\"; url = \"$PG/$REV?schema=w2\"; } );"
 } >"$CFGS"
 rm -f "$T/release3"
-{ echo "BEGIN; CREATE TABLE w1.rev (id INT);"
-  deadline=$((SECONDS + 90))
-  until [ -e "$T/release3" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
-  echo "ROLLBACK;"; } | pg_stream "$REV" &
+hold "$REV" "CREATE TABLE w1.rev (id INT);" "$T/release3" ROLLBACK &
 holder=$!
 "$DROVER_BIN" --config "$CFGS" migrate --run st --parallel 1 --format json >"$T/p.out" 2>"$T/p.err" &
 P=$!
