@@ -138,6 +138,24 @@ $sleep_sql" "DROP TABLE m$k;"
   assert_eq "0" "$(meta_tables $d "$second")" "$d: the skipped tenant was not touched"
 done
 
+# --- a tenant started in its window but held at its lock until the window closed: untouched ---
+# drover takes the tenant while the window is open, then waits for its lock, which psql holds
+# until the window has closed: the tenant is skipped with not even SequelizeMeta created.
+held=$(unique_name winheld)
+new_pg_db "$held"
+write_config "$T/pg/held.cfg" "$T/pg/m" 'lock_wait = "30s";' \
+  "{ name = \"prod\"; window = \"daily $(clock -60)-$(clock 2) UTC\"; }" "pgh prod $(pg_url "$held")"
+psql_session held_lock "$held"
+session_send held_lock "SELECT pg_backend_pid() FROM pg_advisory_lock($(pg_lock_key /.SequelizeMeta)) l;"
+wait_for 10 "psql to take the tenant's lock" grep -qx '[0-9][0-9]*' "$T/held_lock.session"
+drover_start held "$T/pg/held.cfg" migrate --format json
+sleep 3.5 # drover took the tenant at once; the window closes 2 s in, while it waits
+session_end held_lock '\q'
+drover_wait held 1
+assert_eq "pgh:skipped" "$(json_get "$OUT_FILE" '[.tenants[] | "\(.id):\(.outcome)"] | join(" ")')" \
+  "a tenant whose window closed while it waited for its lock is skipped"
+assert_eq "0" "$(meta_tables pg "$held")" "and untouched: not even SequelizeMeta was created"
+
 # --- bad windows: exit 2 with the file and line ------------------------------------------------
 for bad in "Someday 02:00-05:00 UTC" "Sat 02:00-02:00 UTC" "Sat 25:00-26:00 UTC" "Sat 02:00-05:00 Mars/Olympus"; do
   write_config "$T/bad.cfg" "$T/m" "" "{ name = \"prod\";

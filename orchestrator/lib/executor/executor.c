@@ -71,11 +71,14 @@ char *exec_database_lock_key(const ExecJob *job)
                      job->meta_table);
 }
 
-/* A SQLite tenant that was never migrated has no file yet; reading it must not create one. */
+/* A SQLite tenant that was never migrated has no file yet; reading it must not create one, nor
+ * may a migrate whose maintenance window closed since the tenant was dispatched. */
 static bool sqlite_file_missing(const TenantRun *r)
 {
     const DbUrl *u = &r->job->tenant->url;
-    return u->dialect == DB_SQLITE && !writes(r->job->options) && access(u->database, F_OK) != 0;
+    if (u->dialect != DB_SQLITE || access(u->database, F_OK) == 0)
+        return false;
+    return !writes(r->job->options) || exec_window_closed(r);
 }
 
 static void describe_lock_holder(TenantRun *r)
@@ -192,12 +195,17 @@ static void fill_lists(TenantRun *r)
 }
 
 /* read_state reads SequelizeMeta (creating it first when migrating, as the CLI does) and
- * builds the plan. The first successful read is the state "before" reported by status/plan. */
+ * builds the plan. The first successful read is the state "before" reported by status/plan.
+ * The maintenance window is checked here, before the first write: a tenant whose window
+ * closed while it connected or waited for its lock is left untouched (SequelizeMeta not
+ * created); past this point its first migration is the one it finishes. */
 static StepEnd read_state(TenantRun *r)
 {
     const ExecOptions *o = r->job->options;
     bool ok = true;
-    if (r->conn && o->command == EXEC_MIGRATE && !o->dry_run)
+    bool writes = o->command == EXEC_MIGRATE && !o->dry_run;
+    r->window_shut = writes && exec_window_closed(r);
+    if (r->conn && writes && !r->window_shut)
         ok = meta_ensure(r->conn, &r->table, r->job->tenant->url.schema, &r->meta,
                          &r->res->error);
     else if (r->conn)

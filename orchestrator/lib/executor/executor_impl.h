@@ -34,6 +34,8 @@ typedef struct TenantRun {
     bool state_reported; /* res lists hold the state as first read ("before") */
     bool may_retry;      /* this attempt is not the last one */
     bool peeked;         /* migrate's no-op fast path was tried (executor.c, peek_up_to_date) */
+    bool window_shut;    /* migrate: the window had closed before anything was written, so not
+                            even SequelizeMeta was created (executor.c, read_state) */
     int cancel_id;       /* registration in options->cancels, 0 when none */
     NrRunner *runner;    /* open on this tenant while the session runs .js migrations */
     /* migrate with rollback = "batch": the schema before the batch, to prove a revert */

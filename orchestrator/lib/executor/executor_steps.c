@@ -280,6 +280,13 @@ static bool stop_between(const TenantRun *r)
     return exec_stop_requested(r) || exec_window_closed(r);
 }
 
+/* stop_before_up: stop_between for migrate, whose window was checked before its first write
+ * (read_state): the first migration is the one a started tenant finishes. */
+static bool stop_before_up(const TenantRun *r, size_t i)
+{
+    return i == 0 ? exec_stop_requested(r) : stop_between(r);
+}
+
 static void names_of(const TenantRun *r, const size_t *idx, size_t n, StrList *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -436,6 +443,8 @@ static StepEnd run_migrate(TenantRun *r)
     bool preview = r->job->options->command == EXEC_PLAN || r->job->options->dry_run;
     if (!check_before_migrate(r, idx, n)) {
         end = STEP_FAILED;
+    } else if (!preview && r->window_shut) {
+        res->outcome = n ? EXEC_OUT_SKIPPED : EXEC_OUT_UP_TO_DATE; /* nothing was written */
     } else if (!preview && (end = read_schema_before(r, n)) != STEP_OK) {
         /* the schema could not be read: nothing was applied */
     } else if (preview) {
@@ -444,7 +453,7 @@ static StepEnd run_migrate(TenantRun *r)
             end = exec_preview(r, idx, n);
     } else {
         bool skip = false;
-        for (size_t i = 0; i < n && end == STEP_OK && !skip && !stop_between(r); i++) {
+        for (size_t i = 0; i < n && end == STEP_OK && !skip && !stop_before_up(r, i); i++) {
             const Migration *m = mig_at(r, idx[i]);
             if (m->check.sql && ((end = run_precheck(r, m, &skip)) != STEP_OK || skip))
                 break;
