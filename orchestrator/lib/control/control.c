@@ -713,8 +713,13 @@ bool control_finish(Control *c, const char *run, size_t index, const ControlResu
                        r->error,
                        r->json};
     pthread_mutex_lock(&c->mu);
-    bool ok = run_sql(c, c->conn, "recording a tenant's result", "BEGIN", 0, NULL, err) &&
-              run_sql(c, c->conn, "recording a tenant's result", FINISH_SQL, 9, p, err);
+    bool ok = run_sql(c, c->conn, "recording a tenant's result", "BEGIN", 0, NULL, err);
+    /* Failures finishing at once in two processes must not each count only its own, or
+     * neither would see the budget exceeded: the run's row serializes them. */
+    if (ok && r->failure)
+        ok = run_sql(c, c->conn, "recording a tenant's result",
+                     "SELECT 1 FROM drover.runs WHERE name = $1 FOR UPDATE", 1, p, err);
+    ok = ok && run_sql(c, c->conn, "recording a tenant's result", FINISH_SQL, 9, p, err);
     PGresult *res = ok && r->failure ? exec(c, c->conn, "checking the run's failure budget",
                                             HALT_SQL, 2, p, err)
                                      : NULL;
