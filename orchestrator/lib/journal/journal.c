@@ -238,13 +238,24 @@ static bool check_version(Journal *j, DroverError *err)
     return false;
 }
 
+/* use_wal switches the file to WAL mode. When several drovers open a new journal at once,
+ * SQLite may answer SQLITE_BUSY at once, without calling the busy handler (two connections
+ * upgrading their locks would deadlock), so the switch is retried here, within the same
+ * bound as any other wait for the journal. */
 static bool use_wal(Journal *j, DroverError *err)
 {
     const char *what = "cannot switch to WAL mode";
     sqlite3_stmt *st = journal_prepare(j, "PRAGMA journal_mode = WAL", what, err);
     if (!st)
         return false;
-    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    int rc = sqlite3_step(st);
+    for (long waited = 0; (rc & 0xff) == SQLITE_BUSY && waited < JOURNAL_BUSY_TIMEOUT_MS;
+         waited += 20) {
+        sqlite3_reset(st);
+        sqlite3_sleep(20);
+        rc = sqlite3_step(st);
+    }
+    bool ok = rc == SQLITE_ROW;
     const char *mode = ok ? (const char *)sqlite3_column_text(st, 0) : NULL;
     if (!ok) {
         journal_sql_fail(j, err, what);
