@@ -563,7 +563,8 @@ static void shared_sleep(void)
 
 /* shared_adopt: what a process gone from the run migrated in the halted environment is
  * reverted by one still there, once it is gone for good (left, or unseen for a lease); until
- * nothing of that environment is left migrated and unreverted in other processes' hands. */
+ * nothing of that environment is left migrated and unreverted in other processes' hands. A
+ * signal ends the waiting, not a revert this process has taken on. */
 static void shared_adopt(Run *run)
 {
     const RolloutQueue *q = run->o->queue;
@@ -580,6 +581,8 @@ static void shared_adopt(Run *run)
             }
         if (n > 0)
             compensate(run, slots, n);
+        else if (more && stop_requested(run))
+            break;
         else if (more)
             shared_sleep();
     }
