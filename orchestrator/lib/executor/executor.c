@@ -203,9 +203,9 @@ static StepEnd read_state(TenantRun *r)
 {
     const ExecOptions *o = r->job->options;
     bool ok = true;
-    bool writes = o->command == EXEC_MIGRATE && !o->dry_run;
-    r->window_shut = writes && exec_window_closed(r);
-    if (r->conn && writes && !r->window_shut)
+    bool migrating = o->command == EXEC_MIGRATE && !o->dry_run;
+    r->window_shut = migrating && exec_window_closed(r);
+    if (r->conn && migrating && !r->window_shut)
         ok = meta_ensure(r->conn, &r->table, r->job->tenant->url.schema, &r->meta,
                          &r->res->error);
     else if (r->conn)

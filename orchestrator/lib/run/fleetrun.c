@@ -123,8 +123,8 @@ static char *default_run_base(void)
 }
 
 /* setup_agents starts the agent client when a selected tenant needs one, and checks every
- * agent's migration set, token and (for writes and verify of a set with .js) its node runner before
- * anything runs. An agent that does not answer is only a warning: its tenants end
+ * agent's migration set, token and (for writes and verify of a set with .js) its node runner
+ * before anything runs. An agent that does not answer is only a warning: its tenants end
  * unreachable, never missing. */
 static bool setup_agents(FleetRun *r, DroverError *err)
 {

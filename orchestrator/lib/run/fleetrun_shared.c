@@ -187,6 +187,8 @@ static size_t adopt(void *ctx, ExecResult *results, size_t n, size_t max, size_t
         shared_error(sr, &err);
         return 0;
     }
+    if (got == 0)
+        return 0; /* nothing to read back: this is polled while others still revert */
     bool *ran = xcalloc(n ? n : 1, sizeof *ran);
     for (size_t i = 0; i < n; i++)
         ran[i] = true;
